@@ -1,0 +1,162 @@
+#!/usr/bin/env node
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createLogger, type Logger } from '../config/log.js';
+import { ConfigError, defaultConfig, loadConfigFile } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { startExporter, type ExporterHandle } from '../exporter/run.js';
+import { packageVersion } from './version.js';
+
+/** Exit codes: 0 ok, 1 runtime failure, 2 usage or config error. */
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+const USAGE = `Usage: watchpost <command> [options]
+
+Monitoring and alerting for a self-hosted Docker Compose application.
+
+Commands:
+  start      Run this package's services on this host (the exporter)
+  exporter   Run the Prometheus exporter
+  check      Validate a config file and print every problem
+  help       Show this help
+
+Options:
+  -c, --config FILE     Config file (default: $WATCHPOST_CONFIG, else the built-in
+                        default that monitors this host)
+  -l, --listen ADDR     Exporter listen address host:port (overrides the config)
+  -h, --help            Show help
+  -v, --version         Show the version
+
+Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.
+Docs: docs/configuration.md (config), docs/metrics.md (metrics).
+`;
+
+class UsageError extends Error {}
+
+interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  env: Record<string, string | undefined>;
+}
+
+const defaultIo: Io = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+  env: process.env,
+};
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        listen: { type: 'string', short: 'l' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function loadConfig(file: string | undefined, io: Io): { config: Config; source: string } {
+  const path = file ?? io.env.WATCHPOST_CONFIG;
+  if (path) return { config: loadConfigFile(path, io.env), source: path };
+  return { config: defaultConfig(), source: 'built-in default' };
+}
+
+/** Runs the CLI. Resolves to the exit code for one-shot commands; long-running ones resolve when stopped. */
+export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+  try {
+    const { values, positionals } = parse(argv);
+    if (values.version) {
+      io.out(`watchpost ${packageVersion()}\n`);
+      return EXIT_OK;
+    }
+    const [command, ...rest] = positionals;
+    if (values.help || command === undefined || command === 'help') {
+      io.out(USAGE);
+      return command === undefined && !values.help ? EXIT_USAGE : EXIT_OK;
+    }
+    if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
+
+    switch (command) {
+      case 'check': {
+        const path = values.config ?? io.env.WATCHPOST_CONFIG;
+        if (!path) throw new UsageError('check needs a config file: watchpost check --config FILE');
+        const config = loadConfigFile(path, io.env);
+        const enabled = Object.entries(config.collectors)
+          .filter(([, c]) => c.enabled)
+          .map(([name]) => name);
+        io.out(`${path}: OK (collectors: ${enabled.join(', ') || 'none'})\n`);
+        return EXIT_OK;
+      }
+      case 'exporter':
+      case 'start': {
+        const { config, source } = loadConfig(values.config, io);
+        const log = createLogger({ level: config.exporter.log_level });
+        log.info('starting watchpost', { version: packageVersion(), command, config: source });
+        const exporter = await startExporter({ config, log, version: packageVersion(), listen: values.listen });
+        return await runUntilSignal([exporter], log);
+      }
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`watchpost: ${err.message}\nRun "watchpost --help" for usage.\n`);
+      return EXIT_USAGE;
+    }
+    if (err instanceof ConfigError) {
+      io.err(`watchpost: invalid config:\n${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    io.err(`watchpost: ${(err as Error).message}\n`);
+    return EXIT_FAILURE;
+  }
+}
+
+/** Waits for SIGTERM/SIGINT, then stops every service gracefully. */
+function runUntilSignal(services: ExporterHandle[], log: Logger): Promise<number> {
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      log.info('shutting down', { signal });
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      Promise.all(services.map((s) => s.close())).then(
+        () => resolve(EXIT_OK),
+        (err: unknown) => {
+          log.error('shutdown failed', { err });
+          resolve(EXIT_FAILURE);
+        },
+      );
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}
+
+// Run when executed (through the npm bin link or `node dist/cli/main.js`), not when imported by tests.
+function isEntryPoint(): boolean {
+  try {
+    return realpathSync(process.argv[1] ?? '') === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+if (isEntryPoint()) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`watchpost: ${(err as Error).message}\n`);
+      process.exit(EXIT_FAILURE);
+    },
+  );
+}

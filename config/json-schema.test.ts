@@ -1,0 +1,25 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { configJsonSchema, renderConfigJsonSchema } from './json-schema.js';
+
+describe('config JSON Schema', () => {
+  it('the committed watchpost.schema.json is what the zod schema generates (run: npm run gen:schema)', () => {
+    const committed = readFileSync(join(import.meta.dirname, 'watchpost.schema.json'), 'utf8');
+    assert.equal(committed, renderConfigJsonSchema());
+  });
+
+  it('describes what users write: strict objects, durations as strings, secrets as file paths', () => {
+    const s = configJsonSchema() as {
+      additionalProperties: boolean;
+      properties: Record<string, { properties: Record<string, { type?: string; pattern?: string; additionalProperties?: boolean }> }>;
+    };
+    assert.equal(s.additionalProperties, false);
+    const exporter = s.properties.exporter!.properties;
+    assert.equal(exporter.bearer_token_file?.type, 'string');
+    assert.equal(exporter.process_metrics_interval?.type, 'string');
+    assert.ok(exporter.process_metrics_interval?.pattern, 'durations carry their pattern');
+    assert.deepEqual(Object.keys(s.properties.collectors!.properties).sort(), ['disk', 'host']);
+  });
+});

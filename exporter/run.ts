@@ -1,0 +1,102 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { Logger } from '../config/log.js';
+import { parseListen, type Config } from '../config/schema.js';
+import { buildCollectors, type ScheduledCollector } from './collectors/index.js';
+import { Exposition } from './exposition.js';
+import { Scheduler } from './scheduler.js';
+import { createApp } from './server.js';
+
+export interface ExporterHandle {
+  /** The address actually bound (port 0 in config picks a free one). */
+  address: { host: string; port: number };
+  scheduler: Scheduler;
+  exposition: Exposition;
+  /** Graceful stop: no new connections, in-flight scrapes finish, collectors closed. */
+  close(): Promise<void>;
+}
+
+export interface ExporterOptions {
+  config: Config;
+  log: Logger;
+  version: string;
+  /** Overrides config.exporter.listen (the CLI's --listen). */
+  listen?: string;
+  /** Replaces the collectors built from config (tests). */
+  collectors?: ScheduledCollector[];
+}
+
+/**
+ * Starts the exporter: collectors in the background, the HTTP server in front of the
+ * pre-rendered exposition. Resolves once the server listens.
+ */
+export async function startExporter(opts: ExporterOptions): Promise<ExporterHandle> {
+  const { config, log } = opts;
+  const exposition = new Exposition();
+
+  // prom-client's process and Node.js metrics are refreshed on their own timer rather
+  // than computed inside each scrape, so a scrape stays a Buffer write.
+  const processRegistry = new Registry();
+  collectDefaultMetrics({ register: processRegistry });
+  new Gauge({
+    name: 'watchpost_exporter_build_info',
+    help: 'Always 1; labels carry the version of watchpost and of Node.js that run this exporter.',
+    labelNames: ['version', 'nodejs'],
+    registers: [processRegistry],
+  }).set({ version: opts.version, nodejs: process.version }, 1);
+  exposition.set('process', '');
+  const renderProcess = async () => {
+    try {
+      exposition.set('process', await processRegistry.metrics());
+    } catch (err) {
+      log.warn('process metrics failed', { err });
+    }
+  };
+  await renderProcess();
+  const processTimer = setInterval(() => void renderProcess(), config.exporter.process_metrics_interval);
+  processTimer.unref();
+
+  const collectors = opts.collectors ?? buildCollectors({ config, log });
+  const scheduler = new Scheduler(collectors, { log, exposition });
+  const app = createApp({ exposition, scheduler, version: opts.version, bearerToken: config.exporter.bearer_token_file });
+
+  const { host, port } = parseListen(opts.listen ?? config.exporter.listen);
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(port, host);
+    s.once('listening', () => resolve(s));
+    s.once('error', (err: NodeJS.ErrnoException) => {
+      const why = err.code === 'EADDRINUSE' ? 'the address is already in use' : err.code === 'EACCES' ? 'permission denied' : err.message;
+      reject(new Error(`cannot listen on ${host}:${port}: ${why}`));
+    });
+  }).catch(async (err: unknown) => {
+    clearInterval(processTimer);
+    await scheduler.stop();
+    throw err;
+  });
+  // Prometheus keeps its scrape connections open; time out idle ones well above a scrape interval.
+  server.keepAliveTimeout = 65_000;
+  scheduler.start();
+  const bound = server.address() as AddressInfo;
+  const address = { host: bound.address, port: bound.port };
+  log.info('exporter listening', {
+    address: `${host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`,
+    collectors: collectors.map((c) => c.collector.name).join(','),
+    metrics_auth: config.exporter.bearer_token_file ? 'bearer' : 'none',
+  });
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      clearInterval(processTimer);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const force = setTimeout(() => server.closeAllConnections(), 5000);
+      force.unref();
+      await Promise.all([closed, scheduler.stop()]);
+      clearTimeout(force);
+      log.info('exporter stopped');
+    })());
+
+  return { address, scheduler, exposition, close };
+}

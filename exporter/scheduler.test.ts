@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Gauge, Registry } from 'prom-client';
+import { silentLogger } from '../config/log.js';
+import type { ApplyResult, Collector } from './collector.js';
+import { Exposition } from './exposition.js';
+import { Scheduler } from './scheduler.js';
+
+/** A collector whose behaviour each test scripts: the runner is the unit under test. */
+class ScriptedCollector implements Collector {
+  readonly registry = new Registry();
+  readonly gauge: Gauge;
+  calls = 0;
+  closed = false;
+  lastSignal?: AbortSignal;
+  constructor(
+    readonly name: string,
+    private readonly behave: (call: number, signal: AbortSignal) => Promise<number>,
+  ) {
+    this.gauge = new Gauge({ name: `test_${name}_value`, help: `Value of ${name}.`, registers: [this.registry] });
+  }
+  async collect(signal: AbortSignal): Promise<ApplyResult> {
+    this.lastSignal = signal;
+    const value = await this.behave(++this.calls, signal);
+    return () => this.gauge.set(value);
+  }
+  close(): void {
+    this.closed = true;
+  }
+}
+
+const settings = (interval = 60_000, timeout = 200) => ({ enabled: true, interval, timeout });
+
+function setup(...collectors: Collector[]) {
+  const exposition = new Exposition();
+  const scheduler = new Scheduler(
+    collectors.map((collector) => ({ collector, settings: settings() })),
+    { log: silentLogger, exposition },
+  );
+  return { exposition, scheduler, text: () => exposition.plain().toString('utf8') };
+}
+
+describe('Scheduler', () => {
+  it('serves a working collector and marks a throwing one failed without affecting the other', async () => {
+    const good = new ScriptedCollector('good', async () => 42);
+    const bad = new ScriptedCollector('bad', async () => {
+      throw new Error('socket closed');
+    });
+    const { scheduler, text } = setup(good, bad);
+    await scheduler.runOnce('good');
+    const status = await scheduler.runOnce('bad');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(status.success, false);
+    assert.equal(status.lastError, 'socket closed');
+    assert.match(text(), /^test_good_value 42$/m);
+    assert.match(text(), /^watchpost_collector_success\{collector="good"\} 1$/m);
+    assert.match(text(), /^watchpost_collector_success\{collector="bad"\} 0$/m);
+    assert.match(text(), /^watchpost_collector_last_success_timestamp_seconds\{collector="bad"\} 0$/m);
+    assert.doesNotMatch(text(), /test_bad_value/);
+  });
+
+  it('times out a hung collector, aborts its signal, and drops a late result', async () => {
+    let release!: (v: number) => void;
+    const slow = new ScriptedCollector('slow', (call) =>
+      call === 1 ? new Promise<number>((r) => (release = r)) : Promise.resolve(7),
+    );
+    const { scheduler, text } = setup(slow);
+    const t0 = Date.now();
+    const status = await scheduler.runOnce('slow');
+    assert.ok(Date.now() - t0 < 2000, 'runOnce returned at the timeout, not when the work ended');
+    assert.equal(status.success, false);
+    assert.match(status.lastError ?? '', /timed out after 200ms/);
+    assert.equal(slow.lastSignal?.aborted, true);
+
+    // While the hung call is still under way, no second call is stacked on it.
+    const skipped = await scheduler.runOnce('slow');
+    assert.equal(slow.calls, 1);
+    assert.equal(skipped.success, false);
+    assert.match(skipped.lastError ?? '', /previous run has not finished/);
+
+    release(999);
+    await new Promise((r) => setImmediate(r));
+    assert.doesNotMatch(text(), /test_slow_value 999/, 'a late result must never be applied');
+
+    const after = await scheduler.runOnce('slow');
+    assert.equal(after.success, true);
+    assert.match(text(), /^test_slow_value 7$/m);
+  });
+
+  it('removes the values of a collector that starts failing, and restores them on recovery', async () => {
+    let fail = false;
+    const flaky = new ScriptedCollector('flaky', async (call) => {
+      if (fail) throw new Error('daemon went away');
+      return call;
+    });
+    const { scheduler, text } = setup(flaky);
+    await scheduler.runOnce('flaky');
+    assert.match(text(), /^test_flaky_value 1$/m);
+    fail = true;
+    await scheduler.runOnce('flaky');
+    await new Promise((r) => setImmediate(r));
+    assert.doesNotMatch(text(), /test_flaky_value/, 'stale values are not served as current');
+    assert.match(text(), /^watchpost_collector_success\{collector="flaky"\} 0$/m);
+    fail = false;
+    await scheduler.runOnce('flaky');
+    await new Promise((r) => setImmediate(r));
+    assert.match(text(), /^test_flaky_value 3$/m);
+    assert.match(text(), /^watchpost_collector_success\{collector="flaky"\} 1$/m);
+  });
+
+  it('a collector whose apply step throws is failed, not fatal', async () => {
+    const c = new ScriptedCollector('broken', async () => 1);
+    c.collect = async () => () => {
+      throw new Error('bug in apply');
+    };
+    const { scheduler } = setup(c);
+    const s = await scheduler.runOnce('broken');
+    assert.equal(s.success, false);
+    assert.equal(s.lastError, 'bug in apply');
+  });
+
+  it('is ready only when every collector has run once, and runs each on its interval', async () => {
+    const a = new ScriptedCollector('a', async (n) => n);
+    const b = new ScriptedCollector('b', async (n) => n);
+    const exposition = new Exposition();
+    const scheduler = new Scheduler(
+      [
+        { collector: a, settings: settings(50, 40) },
+        { collector: b, settings: settings(60_000, 40) },
+      ],
+      { log: silentLogger, exposition },
+    );
+    assert.equal(scheduler.ready(), false);
+    assert.deepEqual(scheduler.pending(), ['a', 'b']);
+    scheduler.start();
+    const deadline = Date.now() + 5000;
+    while (a.calls < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(a.calls >= 4, `a ran ${a.calls} times`);
+    assert.equal(b.calls, 1, 'b waits for its own, longer interval');
+    assert.equal(scheduler.ready(), true);
+    await scheduler.stop();
+    const callsAtStop = a.calls;
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(a.calls, callsAtStop, 'no run after stop');
+    assert.equal(a.closed && b.closed, true);
+  });
+});
+
+describe('Exposition', () => {
+  it('joins parts in insertion order and caches the buffers until a part changes', () => {
+    const e = new Exposition();
+    e.set('x', '# HELP a A.\n# TYPE a gauge\na 1\n');
+    e.set('y', 'b 2');
+    const first = e.plain();
+    assert.equal(first.toString(), '# HELP a A.\n# TYPE a gauge\na 1\nb 2\n');
+    assert.equal(e.plain(), first, 'same Buffer while nothing changed');
+    const gz = e.gzip();
+    e.set('y', 'b 2');
+    assert.equal(e.gzip(), gz, 'setting identical text keeps the cache');
+    e.set('x', 'a 3');
+    assert.equal(e.plain().toString(), 'a 3\nb 2\n', 'a replaced part keeps its place');
+    e.delete('x');
+    assert.equal(e.plain().toString(), 'b 2\n');
+  });
+});

@@ -1,0 +1,209 @@
+import { performance } from 'node:perf_hooks';
+import { Gauge, Registry } from 'prom-client';
+import type { Logger } from '../config/log.js';
+import { errorMessage, type Collector } from './collector.js';
+import type { ScheduledCollector } from './collectors/index.js';
+import type { Exposition } from './exposition.js';
+import { TimeoutError, withTimeout } from './timeout.js';
+
+/** What the status page and /-/ready know of one collector. */
+export interface CollectorStatus {
+  name: string;
+  intervalMs: number;
+  timeoutMs: number;
+  /** undefined before the first run has finished. */
+  success?: boolean;
+  lastRunAt?: Date;
+  lastDurationMs?: number;
+  lastSuccessAt?: Date;
+  lastError?: string;
+  runs: number;
+  failures: number;
+}
+
+interface Entry {
+  collector: Collector;
+  status: CollectorStatus;
+  timer?: NodeJS.Timeout;
+  /** The collect() call under way, if any; a call that outlives its timeout stays here until it settles. */
+  inFlight?: Promise<unknown>;
+  abort?: AbortController;
+}
+
+export interface SchedulerOptions {
+  log: Logger;
+  exposition: Exposition;
+}
+
+/**
+ * Runs every collector in the background, each on its own interval with its own
+ * timeout, and keeps the exposition current. The scheduler, not the collectors, owns
+ * the success/duration/last-success metrics (node_exporter's runner does the same), so
+ * every collector reports them the same way and none can forget.
+ *
+ * A run that throws, rejects or times out marks its collector failed and removes its
+ * part from the exposition: values that are no longer being refreshed are not served as
+ * if they were current. The other collectors and the scrape are unaffected.
+ */
+export class Scheduler {
+  readonly registry = new Registry();
+  readonly #entries = new Map<string, Entry>();
+  readonly #log: Logger;
+  readonly #exposition: Exposition;
+  #stopped = false;
+
+  readonly #success = new Gauge({
+    name: 'watchpost_collector_success',
+    help: 'Whether the last run of the collector succeeded (1) or failed or timed out (0).',
+    labelNames: ['collector'],
+    registers: [this.registry],
+  });
+  readonly #duration = new Gauge({
+    name: 'watchpost_collector_duration_seconds',
+    help: 'How long the last run of the collector took, in seconds.',
+    labelNames: ['collector'],
+    registers: [this.registry],
+  });
+  readonly #lastSuccess = new Gauge({
+    name: 'watchpost_collector_last_success_timestamp_seconds',
+    help: 'Unix time of the last successful run of the collector; 0 if it never succeeded.',
+    labelNames: ['collector'],
+    registers: [this.registry],
+  });
+
+  constructor(collectors: ScheduledCollector[], opts: SchedulerOptions) {
+    this.#log = opts.log;
+    this.#exposition = opts.exposition;
+    for (const { collector, settings } of collectors) {
+      if (this.#entries.has(collector.name)) throw new Error(`collector "${collector.name}" registered twice`);
+      this.#entries.set(collector.name, {
+        collector,
+        status: { name: collector.name, intervalMs: settings.interval, timeoutMs: settings.timeout, runs: 0, failures: 0 },
+      });
+      // Reserve the collector's place in the output so the order is stable.
+      this.#exposition.set(`collector:${collector.name}`, '');
+      this.#lastSuccess.set({ collector: collector.name }, 0);
+    }
+    this.#exposition.set('scheduler', '');
+  }
+
+  /** Starts every collector now, then on its interval. */
+  start(): void {
+    for (const entry of this.#entries.values()) void this.#loop(entry);
+    void this.#renderSelf();
+  }
+
+  /** Runs one collector once, now (tests and `watchpost check --collect`). */
+  async runOnce(name: string): Promise<CollectorStatus> {
+    const entry = this.#entries.get(name);
+    if (!entry) throw new Error(`no collector named "${name}"`);
+    await this.#run(entry);
+    return { ...entry.status };
+  }
+
+  statuses(): CollectorStatus[] {
+    return [...this.#entries.values()].map((e) => ({ ...e.status }));
+  }
+
+  /** True once every collector has finished its first run, successful or not. */
+  ready(): boolean {
+    return [...this.#entries.values()].every((e) => e.status.runs > 0);
+  }
+
+  pending(): string[] {
+    return [...this.#entries.values()].filter((e) => e.status.runs === 0).map((e) => e.collector.name);
+  }
+
+  /** Stops the timers, aborts runs under way and closes every collector. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const entry of this.#entries.values()) {
+      clearTimeout(entry.timer);
+      entry.abort?.abort(new Error('exporter is shutting down'));
+    }
+    await Promise.allSettled(
+      [...this.#entries.values()].map(async (e) => {
+        await e.collector.close?.();
+      }),
+    );
+  }
+
+  async #loop(entry: Entry): Promise<void> {
+    if (this.#stopped) return;
+    const startedAt = performance.now();
+    await this.#run(entry);
+    if (this.#stopped) return;
+    // Keep the cadence: the next run is due one interval after this one started.
+    const wait = Math.max(0, entry.status.intervalMs - (performance.now() - startedAt));
+    entry.timer = setTimeout(() => void this.#loop(entry), wait);
+    entry.timer.unref?.();
+  }
+
+  async #run(entry: Entry): Promise<void> {
+    const { collector, status } = entry;
+    const started = performance.now();
+    if (entry.inFlight) {
+      // The previous run ignored its abort and is still going (a hung NFS statfs, a
+      // wedged socket). Starting another would pile calls onto the same stuck resource.
+      this.#finish(entry, started, new Error(`previous run has not finished after it timed out; skipping this run`));
+      return;
+    }
+    const abort = new AbortController();
+    entry.abort = abort;
+    const work = Promise.resolve().then(() => collector.collect(abort.signal));
+    entry.inFlight = work;
+    void work.then(
+      () => (entry.inFlight = undefined),
+      () => (entry.inFlight = undefined),
+    );
+    try {
+      const apply = await withTimeout(work, status.timeoutMs, () => abort.abort(new TimeoutError(status.timeoutMs)));
+      if (this.#stopped) return;
+      apply();
+      const text = await collector.registry.metrics();
+      this.#exposition.set(`collector:${collector.name}`, text);
+      this.#finish(entry, started);
+    } catch (err) {
+      if (this.#stopped) return;
+      this.#exposition.set(`collector:${collector.name}`, '');
+      this.#finish(entry, started, err);
+    }
+  }
+
+  #finish(entry: Entry, started: number, err?: unknown): void {
+    const { status, collector } = entry;
+    const durationMs = performance.now() - started;
+    const now = new Date();
+    const labels = { collector: collector.name };
+    const wasFailing = status.success === false;
+    status.runs++;
+    status.lastRunAt = now;
+    status.lastDurationMs = durationMs;
+    this.#duration.set(labels, durationMs / 1000);
+    if (err === undefined) {
+      status.success = true;
+      status.lastSuccessAt = now;
+      status.lastError = undefined;
+      this.#success.set(labels, 1);
+      this.#lastSuccess.set(labels, now.getTime() / 1000);
+      if (wasFailing) this.#log.info('collector recovered', { collector: collector.name });
+    } else {
+      const previousError = status.lastError;
+      status.success = false;
+      status.failures++;
+      status.lastError = errorMessage(err);
+      this.#success.set(labels, 0);
+      // Log the first failure and each change of reason, not every run of a long outage.
+      if (!wasFailing || previousError !== status.lastError) {
+        this.#log.warn('collector failed', { collector: collector.name, err: status.lastError });
+      } else {
+        this.#log.debug('collector still failing', { collector: collector.name, err: status.lastError });
+      }
+    }
+    void this.#renderSelf();
+  }
+
+  async #renderSelf(): Promise<void> {
+    this.#exposition.set('scheduler', await this.registry.metrics());
+  }
+}

@@ -1,0 +1,75 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import express, { type Request, type Response } from 'express';
+import type { Secret } from '../config/secret.js';
+import type { Exposition } from './exposition.js';
+import type { Scheduler } from './scheduler.js';
+import { renderStatusPage } from './status-page.js';
+
+export const EXPOSITION_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+export interface ServerOptions {
+  exposition: Exposition;
+  scheduler: Scheduler;
+  version: string;
+  /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
+  bearerToken?: Secret;
+}
+
+/** Compares two strings in time that does not depend on where they differ. */
+export function safeEqual(a: string, b: string): boolean {
+  const ha = createHash('sha256').update(a).digest();
+  const hb = createHash('sha256').update(b).digest();
+  return timingSafeEqual(ha, hb);
+}
+
+export function createApp(opts: ServerOptions): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.get('/metrics', (req: Request, res: Response) => {
+    if (opts.bearerToken) {
+      const header = req.get('authorization') ?? '';
+      const token = header.startsWith('Bearer ') ? header.slice(7) : '';
+      if (!safeEqual(token, opts.bearerToken.reveal())) {
+        res.status(401).set('WWW-Authenticate', 'Bearer realm="watchpost"').type('text/plain').send('unauthorized\n');
+        return;
+      }
+    }
+    // The scrape only sends the Buffer that the collectors' last runs produced.
+    const gzip = /\bgzip\b/.test(req.get('accept-encoding') ?? '');
+    const body = gzip ? opts.exposition.gzip() : opts.exposition.plain();
+    res.writeHead(200, {
+      'Content-Type': EXPOSITION_CONTENT_TYPE,
+      'Content-Length': body.length,
+      'Cache-Control': 'no-store',
+      ...(gzip ? { 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding' } : {}),
+    });
+    res.end(body);
+  });
+
+  app.get('/', (_req, res) => {
+    res.type('html').set('Cache-Control', 'no-store').send(renderStatusPage(opts.scheduler.statuses(), opts.version));
+  });
+
+  app.get('/-/healthy', (_req, res) => {
+    res.type('text/plain').send('watchpost exporter is healthy.\n');
+  });
+
+  app.get('/-/ready', (_req, res) => {
+    if (opts.scheduler.ready()) {
+      res.type('text/plain').send('watchpost exporter is ready.\n');
+    } else {
+      res
+        .status(503)
+        .type('text/plain')
+        .send(`not ready: waiting for the first run of ${opts.scheduler.pending().join(', ')}\n`);
+    }
+  });
+
+  app.use((_req, res) => {
+    res.status(404).type('text/plain').send('not found; see / for what this exporter serves\n');
+  });
+
+  return app;
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the system programs that watchpost's tests and benchmarks run for real:
+#   promtool (prometheus)        checks the /metrics output and unit-tests alert rules
+#   prometheus-node-exporter     the reference the scrape benchmark measures against
+# Debian/Ubuntu, as root (or through sudo). Safe to run again.
+set -euo pipefail
+
+PACKAGES=(prometheus prometheus-node-exporter)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-system-deps: all present (${PACKAGES[*]})"
+  exit 0
+fi
+
+echo "install-system-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+# Debian's packages start their own services on some machines; the tests never use
+# them (they start their own instances on free loopback ports), so stop them again
+# when a service manager is present.
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+for svc in prometheus prometheus-node-exporter; do
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
+    $SUDO systemctl stop "$svc" || true
+  fi
+done
