@@ -62,7 +62,7 @@ export async function startExporter(opts: ExporterOptions): Promise<ExporterHand
   const app = createApp({ exposition, scheduler, version: opts.version, bearerToken: config.exporter.bearer_token_file });
 
   const { host, port } = parseListen(opts.listen ?? config.exporter.listen);
-  const server: Server = await new Promise((resolve, reject) => {
+  const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(port, host);
     s.once('listening', () => resolve(s));
     s.once('error', (err: NodeJS.ErrnoException) => {

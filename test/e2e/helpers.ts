@@ -1,0 +1,95 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+
+/**
+ * The path of a system program a test needs, or undefined. In CI (CI=true) a missing
+ * program fails the test; on a developer machine it skips it, loudly, naming the script
+ * that installs it.
+ */
+export function requireBinary(t: TestContext, name: string): string | undefined {
+  const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
+  if (found) return found;
+  const msg = `${name} not found: run scripts/install-system-deps.sh`;
+  if (process.env.CI === 'true') throw new Error(msg);
+  process.stderr.write(`\n*** SKIPPED: ${msg} ***\n\n`);
+  t.skip(msg);
+  return undefined;
+}
+
+/** Runs `promtool check metrics` on an exposition; returns what it printed (empty when clean). */
+export function promtoolCheckMetrics(promtool: string, exposition: string): { status: number | null; output: string } {
+  const r = spawnSync(promtool, ['check', 'metrics'], { input: exposition, encoding: 'utf8' });
+  return { status: r.status, output: `${r.stdout}${r.stderr}`.trim() };
+}
+
+export interface RunningCli {
+  proc: ChildProcess;
+  port: number;
+  stderr: () => string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts the built CLI and waits until it logs the address it listens on. */
+export async function startCli(args: string[], env: Record<string, string> = {}): Promise<RunningCli> {
+  const proc = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  proc.stdout!.resume();
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no listening line within 15s:\n${err}`)), 15_000);
+    const check = () => {
+      const m = /exporter listening address=\S*:(\d+)/.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    };
+    proc.stderr!.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code} before listening:\n${err}`));
+    });
+  });
+  return {
+    proc,
+    port,
+    stderr: () => err,
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode === null) proc.kill(signal);
+      const kill = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+      const code = await exited;
+      clearTimeout(kill);
+      return code;
+    },
+  };
+}
+
+/** Runs the built CLI to completion. */
+export function runCli(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 30_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Polls `fn` until it returns a value other than undefined, or fails after `ms`. */
+export async function eventually<T>(fn: () => Promise<T | undefined> | T | undefined, ms = 10_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
