@@ -103,7 +103,12 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         const { config, source } = loadConfig(values.config, io);
         const log = createLogger({ level: config.exporter.log_level });
         log.info('starting watchpost', { version: packageVersion(), command, config: source });
-        const exporter = await startExporter({ config, log, version: packageVersion(), listen: values.listen });
+        const exporter = await startExporter({
+          config,
+          log,
+          version: packageVersion(),
+          listen: values.listen,
+        });
         return await runUntilSignal([exporter], log);
       }
       default:

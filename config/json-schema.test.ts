@@ -13,7 +13,10 @@ describe('config JSON Schema', () => {
   it('describes what users write: strict objects, durations as strings, secrets as file paths', () => {
     const s = configJsonSchema() as {
       additionalProperties: boolean;
-      properties: Record<string, { properties: Record<string, { type?: string; pattern?: string; additionalProperties?: boolean }> }>;
+      properties: Record<
+        string,
+        { properties: Record<string, { type?: string; pattern?: string; additionalProperties?: boolean }> }
+      >;
     };
     assert.equal(s.additionalProperties, false);
     const exporter = s.properties.exporter!.properties;

@@ -56,7 +56,11 @@ describe('config: loading', () => {
     assert.equal(cfg.collectors.disk.thresholds['/srv/recordings'], 0.95);
     assert.equal(cfg.collectors.disk.directories[0]?.interval, 600_000);
     assert.ok(cfg.exporter.bearer_token_file instanceof Secret);
-    assert.equal(cfg.exporter.bearer_token_file.reveal(), 's3cr3t-metrics-token-value', 'trailing newline trimmed');
+    assert.equal(
+      cfg.exporter.bearer_token_file.reveal(),
+      's3cr3t-metrics-token-value',
+      'trailing newline trimmed',
+    );
     const fallback = loadConfigFile(join(dir, 'valid-full.yml'), {});
     assert.equal(fallback.exporter.listen, '127.0.0.1:9850', '${VAR:-default} falls back');
   });
@@ -71,12 +75,14 @@ describe('config: loading', () => {
   });
 
   it('re-types an unquoted interpolated scalar, keeps a quoted one a string', () => {
-    const text = 'exporter:\n  process_metrics_interval: ${IV}\ncollectors:\n  disk:\n    alert_threshold_ratio: ${R}\n';
+    const text =
+      'exporter:\n  process_metrics_interval: ${IV}\ncollectors:\n  disk:\n    alert_threshold_ratio: ${R}\n';
     const cfg = parseConfigText(text, 't.yml', { IV: '7s', R: '0.5' });
     assert.equal(cfg.collectors.disk.alert_threshold_ratio, 0.5);
     assert.equal(cfg.exporter.process_metrics_interval, 7000);
     assert.throws(
-      () => parseConfigText('collectors:\n  disk:\n    alert_threshold_ratio: "${R}"\n', 't.yml', { R: '0.5' }),
+      () =>
+        parseConfigText('collectors:\n  disk:\n    alert_threshold_ratio: "${R}"\n', 't.yml', { R: '0.5' }),
       /t\.yml:3:28: collectors\.disk\.alert_threshold_ratio: expected a ratio between 0 and 1/,
     );
   });
@@ -110,6 +116,9 @@ describe('config: loading', () => {
   });
 
   it('a missing config file is a clear error', () => {
-    assert.throws(() => loadConfigFile('/nonexistent/watchpost.yml', {}), /\/nonexistent\/watchpost\.yml: config file does not exist/);
+    assert.throws(
+      () => loadConfigFile('/nonexistent/watchpost.yml', {}),
+      /\/nonexistent\/watchpost\.yml: config file does not exist/,
+    );
   });
 });

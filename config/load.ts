@@ -1,6 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Document, isMap, isPair, isScalar, LineCounter, parse as parseYamlValue, parseDocument, visit } from 'yaml';
+import {
+  Document,
+  isMap,
+  isPair,
+  isScalar,
+  LineCounter,
+  parse as parseYamlValue,
+  parseDocument,
+  visit,
+} from 'yaml';
 import type { Node as YamlNode, Scalar } from 'yaml';
 import type { z } from 'zod';
 import { buildSchema, type Config } from './schema.js';
@@ -44,7 +53,12 @@ export function loadConfigFile(file: string, env: Env = process.env): Config {
     text = readFileSync(full, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code})`;
+    const why =
+      code === 'ENOENT'
+        ? 'does not exist'
+        : code === 'EISDIR'
+          ? 'is a directory'
+          : `cannot be read (${code})`;
     throw new ConfigError([{ file, path: '', message: `config file ${why}` }]);
   }
   return parseConfigText(text, file, env, dirname(full));
@@ -55,7 +69,12 @@ export function defaultConfig(): Config {
   return parseConfigText('', '<built-in default>', {}, process.cwd());
 }
 
-export function parseConfigText(text: string, file: string, env: Env = process.env, baseDir = process.cwd()): Config {
+export function parseConfigText(
+  text: string,
+  file: string,
+  env: Env = process.env,
+  baseDir = process.cwd(),
+): Config {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number | undefined) => {
@@ -67,23 +86,41 @@ export function parseConfigText(text: string, file: string, env: Env = process.e
   const syntax = [...doc.errors];
   if (syntax.length > 0) {
     throw new ConfigError(
-      syntax.map((e) => ({ file, ...at(e.pos[0]), path: '', message: `invalid YAML: ${firstLine(e.message)}` })),
+      syntax.map((e) => ({
+        file,
+        ...at(e.pos[0]),
+        path: '',
+        message: `invalid YAML: ${firstLine(e.message)}`,
+      })),
     );
   }
 
   const problems: ConfigProblem[] = [];
-  interpolate(doc, env, (node, path, message) => problems.push({ file, ...at(node.range?.[0]), path, message }));
+  interpolate(doc, env, (node, path, message) =>
+    problems.push({ file, ...at(node.range?.[0]), path, message }),
+  );
   const value: unknown = doc.toJS() ?? {};
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new ConfigError([{ file, ...at(doc.contents?.range?.[0]), path: '', message: 'expected a mapping of settings at the top level' }]);
+    throw new ConfigError([
+      {
+        file,
+        ...at(doc.contents?.range?.[0]),
+        path: '',
+        message: 'expected a mapping of settings at the top level',
+      },
+    ]);
   }
 
   const result = buildSchema({ baseDir }).safeParse(value);
   if (result.success && problems.length === 0) return result.data;
   // A key whose interpolation failed still holds "${...}": its schema error would only repeat it.
   const reported = new Set(problems.map((p) => p.path));
-  const schemaProblems = result.success ? [] : result.error.issues.flatMap((issue) => issueProblems(issue, doc, file, at));
-  throw new ConfigError([...problems, ...schemaProblems.filter((p) => !reported.has(p.path))].sort(byPosition));
+  const schemaProblems = result.success
+    ? []
+    : result.error.issues.flatMap((issue) => issueProblems(issue, doc, file, at));
+  throw new ConfigError(
+    [...problems, ...schemaProblems.filter((p) => !reported.has(p.path))].sort(byPosition),
+  );
 }
 
 function byPosition(a: ConfigProblem, b: ConfigProblem): number {
@@ -103,7 +140,10 @@ function issueProblems(issue: z.core.$ZodIssue, doc: Document, file: string, at:
       file,
       ...at(keyOffset(doc, path, key)),
       path: [...path, key].join('.'),
-      message: `unknown key "${key}"${suggest(key, schemaKeysAt(path).filter((k) => !issue.keys.includes(k)))}`,
+      message: `unknown key "${key}"${suggest(
+        key,
+        schemaKeysAt(path).filter((k) => !issue.keys.includes(k)),
+      )}`,
     }));
   }
   let message = issue.message;
@@ -121,7 +161,8 @@ function issueProblems(issue: z.core.$ZodIssue, doc: Document, file: string, at:
 /** The node at `path`, or the nearest ancestor that exists (for a missing key). */
 function nearestNode(doc: Document, path: string[]): { node: YamlNode | undefined; found: boolean } {
   for (let n = path.length; n >= 0; n--) {
-    const node = n === 0 ? (doc.contents ?? undefined) : (doc.getIn(path.slice(0, n), true) as YamlNode | undefined);
+    const node =
+      n === 0 ? (doc.contents ?? undefined) : (doc.getIn(path.slice(0, n), true) as YamlNode | undefined);
     if (node && typeof node === 'object' && 'range' in node) return { node, found: n === path.length };
   }
   return { node: undefined, found: false };
@@ -161,13 +202,19 @@ function objectShape(schema: unknown): Record<string, unknown> | undefined {
 }
 
 function suggest(key: string, candidates: string[]): string {
+  // A key cut short or run on ("alert_threshold" for "alert_threshold_ratio") is the commonest typo.
+  const affix = candidates.find(
+    (c) => Math.min(c.length, key.length) >= 4 && (c.startsWith(key) || key.startsWith(c)),
+  );
+  if (affix !== undefined) return ` (did you mean "${affix}"?)`;
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const c of candidates) {
     const d = levenshtein(key, c);
     if (d < bestDistance) [best, bestDistance] = [c, d];
   }
-  if (best !== undefined && bestDistance <= Math.max(2, Math.floor(key.length / 3))) return ` (did you mean "${best}"?)`;
+  if (best !== undefined && bestDistance <= Math.max(2, Math.floor(key.length / 3)))
+    return ` (did you mean "${best}"?)`;
   return candidates.length > 0 ? ` (expected one of: ${candidates.join(', ')})` : '';
 }
 
@@ -194,7 +241,11 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  * can never inject YAML structure, and an error keeps the node's line. An unquoted
  * scalar is re-typed after expansion, so `port: ${PORT}` still gives a number.
  */
-function interpolate(doc: Document, env: Env, report: (node: YamlNode, path: string, message: string) => void): void {
+function interpolate(
+  doc: Document,
+  env: Env,
+  report: (node: YamlNode, path: string, message: string) => void,
+): void {
   visit(doc, {
     Scalar(key, node: Scalar, ancestors) {
       if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('$')) return;
@@ -211,14 +262,22 @@ function interpolate(doc: Document, env: Env, report: (node: YamlNode, path: str
         const name = sep === -1 ? inner : inner.slice(0, sep);
         if (!NAME.test(name)) {
           failed = true;
-          report(node, path, `bad interpolation: "\${${inner}}" is not a variable name (letters, digits and _)`);
+          report(
+            node,
+            path,
+            `bad interpolation: "\${${inner}}" is not a variable name (letters, digits and _)`,
+          );
           return whole;
         }
         const value = env[name];
         if (value !== undefined && value !== '') return value;
         if (sep !== -1) return inner.slice(sep + 2);
         failed = true;
-        report(node, path, `environment variable ${name} is not set (use \${${name}:-default} for a default)`);
+        report(
+          node,
+          path,
+          `environment variable ${name} is not set (use \${${name}:-default} for a default)`,
+        );
         return whole;
       });
       if (failed) return;

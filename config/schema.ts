@@ -22,7 +22,8 @@ const duration = (what: string) =>
   z
     .string({ error: `expected ${what} as a duration such as "15s", "1m" or "1h30m"` })
     .regex(new RegExp(DURATION_PATTERN), {
-      error: (iss) => `expected ${what} as a duration such as "15s", "1m" or "1h30m", got ${JSON.stringify(iss.input)}`,
+      error: (iss) =>
+        `expected ${what} as a duration such as "15s", "1m" or "1h30m", got ${JSON.stringify(iss.input)}`,
     })
     .transform((text, ctx) => {
       const ms = parseDuration(text);
@@ -43,7 +44,10 @@ const regex = (what: string) =>
     try {
       new RegExp(text);
     } catch (err) {
-      ctx.addIssue({ code: 'custom', message: `invalid regular expression for ${what}: ${(err as Error).message}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `invalid regular expression for ${what}: ${(err as Error).message}`,
+      });
     }
   });
 
@@ -81,7 +85,12 @@ function secretFile(ctx: SchemaContext) {
       return new Secret(value);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'error';
-      const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable' : `cannot be read (${code})`;
+      const why =
+        code === 'ENOENT'
+          ? 'does not exist'
+          : code === 'EACCES'
+            ? 'is not readable'
+            : `cannot be read (${code})`;
       zctx.addIssue({ code: 'custom', message: `secret file "${full}" ${why}` });
       return z.NEVER;
     }
@@ -102,7 +111,8 @@ function checkTimeout(c: { interval: number; timeout: number }, ctx: z.Refinemen
     ctx.addIssue({
       code: 'custom',
       path: ['timeout'],
-      message: 'expected the timeout to be at most the interval (a run that outlasts its interval would overlap the next)',
+      message:
+        'expected the timeout to be at most the interval (a run that outlasts its interval would overlap the next)',
     });
   }
 }
@@ -124,7 +134,9 @@ export function buildSchema(ctx: SchemaContext) {
       listen: listenAddress.default('127.0.0.1:9850'),
       bearer_token_file: secretFile(ctx)
         .optional()
-        .describe('File holding a bearer token that GET /metrics then requires (Prometheus: authorization.credentials_file).'),
+        .describe(
+          'File holding a bearer token that GET /metrics then requires (Prometheus: authorization.credentials_file).',
+        ),
       process_metrics_interval: duration('the refresh interval of the process metrics').prefault('5s'),
       log_level: z.enum(['debug', 'info', 'warn', 'error']).prefault('info'),
     })
@@ -140,11 +152,15 @@ export function buildSchema(ctx: SchemaContext) {
       ...collectorBase({ interval: '15s', timeout: '10s' }),
       alert_threshold_ratio: ratio
         .default(0.85)
-        .describe('Used ratio above which the DiskSpaceLow alert fires; exported as watchpost_filesystem_alert_threshold_ratio.'),
+        .describe(
+          'Used ratio above which the DiskSpaceLow alert fires; exported as watchpost_filesystem_alert_threshold_ratio.',
+        ),
       thresholds: z
         .record(z.string().startsWith('/', { error: 'expected an absolute mount point as key' }), ratio)
         .default({})
-        .describe('Per-mount-point thresholds that override alert_threshold_ratio, e.g. {"/srv/recordings": 0.95}.'),
+        .describe(
+          'Per-mount-point thresholds that override alert_threshold_ratio, e.g. {"/srv/recordings": 0.95}.',
+        ),
       exclude_fstypes: z.array(z.string()).default(DEFAULT_EXCLUDED_FSTYPES),
       exclude_mountpoints: regex('the excluded mount points').default(DEFAULT_EXCLUDED_MOUNTPOINTS),
       directories: z
@@ -171,7 +187,9 @@ export function buildSchema(ctx: SchemaContext) {
             .string()
             .startsWith('/', { error: 'expected an absolute path' })
             .default('/')
-            .describe("Where the host's / is mounted when the exporter runs in a container (node_exporter's --path.rootfs)."),
+            .describe(
+              "Where the host's / is mounted when the exporter runs in a container (node_exporter's --path.rootfs).",
+            ),
         })
         .prefault({}),
       collectors: z.strictObject({ host, disk }).prefault({}),

@@ -17,7 +17,11 @@ class ScriptedCollector implements Collector {
     readonly name: string,
     private readonly behave: (call: number, signal: AbortSignal) => Promise<number>,
   ) {
-    this.gauge = new Gauge({ name: `test_${name}_value`, help: `Value of ${name}.`, registers: [this.registry] });
+    this.gauge = new Gauge({
+      name: `test_${name}_value`,
+      help: `Value of ${name}.`,
+      registers: [this.registry],
+    });
   }
   async collect(signal: AbortSignal): Promise<ApplyResult> {
     this.lastSignal = signal;

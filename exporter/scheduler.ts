@@ -75,10 +75,17 @@ export class Scheduler {
     this.#log = opts.log;
     this.#exposition = opts.exposition;
     for (const { collector, settings } of collectors) {
-      if (this.#entries.has(collector.name)) throw new Error(`collector "${collector.name}" registered twice`);
+      if (this.#entries.has(collector.name))
+        throw new Error(`collector "${collector.name}" registered twice`);
       this.#entries.set(collector.name, {
         collector,
-        status: { name: collector.name, intervalMs: settings.interval, timeoutMs: settings.timeout, runs: 0, failures: 0 },
+        status: {
+          name: collector.name,
+          intervalMs: settings.interval,
+          timeoutMs: settings.timeout,
+          runs: 0,
+          failures: 0,
+        },
       });
       // Reserve the collector's place in the output so the order is stable.
       this.#exposition.set(`collector:${collector.name}`, '');
@@ -145,7 +152,11 @@ export class Scheduler {
     if (entry.inFlight) {
       // The previous run ignored its abort and is still going (a hung NFS statfs, a
       // wedged socket). Starting another would pile calls onto the same stuck resource.
-      this.#finish(entry, started, new Error(`previous run has not finished after it timed out; skipping this run`));
+      this.#finish(
+        entry,
+        started,
+        new Error(`previous run has not finished after it timed out; skipping this run`),
+      );
       return;
     }
     const abort = new AbortController();
@@ -157,7 +168,9 @@ export class Scheduler {
       () => (entry.inFlight = undefined),
     );
     try {
-      const apply = await withTimeout(work, status.timeoutMs, () => abort.abort(new TimeoutError(status.timeoutMs)));
+      const apply = await withTimeout(work, status.timeoutMs, () =>
+        abort.abort(new TimeoutError(status.timeoutMs)),
+      );
       if (this.#stopped) return;
       apply();
       const text = await collector.registry.metrics();

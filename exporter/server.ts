@@ -32,7 +32,11 @@ export function createApp(opts: ServerOptions): express.Express {
       const header = req.get('authorization') ?? '';
       const token = header.startsWith('Bearer ') ? header.slice(7) : '';
       if (!safeEqual(token, opts.bearerToken.reveal())) {
-        res.status(401).set('WWW-Authenticate', 'Bearer realm="watchpost"').type('text/plain').send('unauthorized\n');
+        res
+          .status(401)
+          .set('WWW-Authenticate', 'Bearer realm="watchpost"')
+          .type('text/plain')
+          .send('unauthorized\n');
         return;
       }
     }
@@ -49,7 +53,10 @@ export function createApp(opts: ServerOptions): express.Express {
   });
 
   app.get('/', (_req, res) => {
-    res.type('html').set('Cache-Control', 'no-store').send(renderStatusPage(opts.scheduler.statuses(), opts.version));
+    res
+      .type('html')
+      .set('Cache-Control', 'no-store')
+      .send(renderStatusPage(opts.scheduler.statuses(), opts.version));
   });
 
   app.get('/-/healthy', (_req, res) => {

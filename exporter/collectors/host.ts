@@ -80,11 +80,23 @@ export class HostCollector implements Collector {
     );
     this.swapTotal = gauge('watchpost_host_swap_total_bytes', 'Total swap space in bytes.');
     this.swapFree = gauge('watchpost_host_swap_free_bytes', 'Unused swap space in bytes.');
-    this.load1 = gauge('watchpost_host_load1', 'Load average over the last minute (runnable and uninterruptible tasks).');
-    this.load5 = gauge('watchpost_host_load5', 'Load average over the last 5 minutes (runnable and uninterruptible tasks).');
-    this.load15 = gauge('watchpost_host_load15', 'Load average over the last 15 minutes (runnable and uninterruptible tasks).');
+    this.load1 = gauge(
+      'watchpost_host_load1',
+      'Load average over the last minute (runnable and uninterruptible tasks).',
+    );
+    this.load5 = gauge(
+      'watchpost_host_load5',
+      'Load average over the last 5 minutes (runnable and uninterruptible tasks).',
+    );
+    this.load15 = gauge(
+      'watchpost_host_load15',
+      'Load average over the last 15 minutes (runnable and uninterruptible tasks).',
+    );
     this.uptime = gauge('watchpost_host_uptime_seconds', 'Seconds since the host booted.');
-    this.bootTime = gauge('watchpost_host_boot_time_seconds', 'Time the host booted, as a Unix timestamp in seconds.');
+    this.bootTime = gauge(
+      'watchpost_host_boot_timestamp_seconds',
+      'Time the host booted, as a Unix timestamp in seconds.',
+    );
     // No sample until a second run can compare CPU times (prom-client starts it at 0).
     this.cpuUsage.remove();
   }

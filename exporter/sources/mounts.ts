@@ -1,5 +1,5 @@
-import { lstat, opendir, readFile, statfs } from 'node:fs/promises';
-import type { Dir, Stats } from 'node:fs';
+import { readFileSync, type Dir, type Stats } from 'node:fs';
+import { lstat, opendir, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
@@ -56,7 +56,9 @@ export function parseMountinfo(text: string): Mount[] {
     const fields = line.split(' ');
     const sep = fields.indexOf('-', 6);
     if (fields.length < 10 || sep === -1 || fields.length < sep + 3 || !/^\d+:\d+$/.test(fields[2]!)) {
-      throw new Error(`mountinfo line ${i + 1} is not "id parent major:minor root mountpoint options ... - fstype source superoptions": ${JSON.stringify(line)}`);
+      throw new Error(
+        `mountinfo line ${i + 1} is not "id parent major:minor root mountpoint options ... - fstype source superoptions": ${JSON.stringify(line)}`,
+      );
     }
     const options = fields[5]!.split(',');
     const superOptions = (fields[sep + 3] ?? '').split(',').filter((o) => o !== '');
@@ -85,15 +87,19 @@ export interface MountTable {
  * exporter runs in a container with the host's / at `rootfs`: the host's table is pid 1's
  * (with `pid: host`); without access to it, fall back to our own table, which then shows
  * the host's mounts under `rootfs` (see hostView).
+ *
+ * Read synchronously on purpose: a few KB from procfs take microseconds and never touch
+ * a disk, while an async read would queue behind statfs calls that hung on a dead NFS
+ * mount in libuv's small threadpool, and then the table could not be read at all.
  */
-export async function readMountTable(procfs: string, rootfs: string): Promise<MountTable> {
+export function readMountTable(procfs: string, rootfs: string): MountTable {
   const self = `${procfs}/self/mountinfo`;
   const candidates = rootfs === '/' ? [self] : [`${procfs}/1/mountinfo`, self];
   const failures: string[] = [];
   for (const file of candidates) {
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      text = readFileSync(file, 'utf8');
     } catch (err) {
       failures.push(`${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       continue;
@@ -124,7 +130,8 @@ export function hostView(mounts: Mount[], rootfs: string): Mount[] {
   const out: Mount[] = [];
   for (const m of mounts) {
     if (m.mountpoint === prefix) out.push({ ...m, mountpoint: '/' });
-    else if (m.mountpoint.startsWith(prefix + '/')) out.push({ ...m, mountpoint: m.mountpoint.slice(prefix.length) });
+    else if (m.mountpoint.startsWith(prefix + '/'))
+      out.push({ ...m, mountpoint: m.mountpoint.slice(prefix.length) });
   }
   return out;
 }
@@ -176,7 +183,10 @@ export interface DirectoryScan {
  * call stack, and one call at a time, so a big folder does not hog libuv's threadpool
  * that statfs and every other file read share. Rejects only when `signal` aborts.
  */
-export async function scanDirectory(root: string, opts: { signal?: AbortSignal; fs?: ScanFs } = {}): Promise<DirectoryScan> {
+export async function scanDirectory(
+  root: string,
+  opts: { signal?: AbortSignal; fs?: ScanFs } = {},
+): Promise<DirectoryScan> {
   const fs: ScanFs = opts.fs ?? { opendir: (p) => opendir(p), lstat: (p) => lstat(p) };
   const started = performance.now();
   const done = (r: Omit<DirectoryScan, 'finishedAt' | 'durationSeconds'>): DirectoryScan => ({
@@ -196,7 +206,8 @@ export async function scanDirectory(root: string, opts: { signal?: AbortSignal; 
     try {
       handle = await fs.opendir(dir);
     } catch (err) {
-      if (dir === root) return done({ success: false, bytes: 0, files: 0, errors: 1, error: (err as Error).message });
+      if (dir === root)
+        return done({ success: false, bytes: 0, files: 0, errors: 1, error: (err as Error).message });
       errors++;
       continue;
     }

@@ -55,7 +55,11 @@ export async function readProcFile(procfs: string, name: string, signal?: AbortS
     if ((err as Error).name === 'AbortError') throw err;
     const code = (err as NodeJS.ErrnoException).code;
     const why =
-      code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (code ?? (err as Error).message);
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : (code ?? (err as Error).message);
     throw new Error(`cannot read ${file}: ${why}`, { cause: err });
   }
 }
@@ -78,7 +82,9 @@ export function parseProcStat(text: string, file = '/proc/stat'): ProcStat {
     if (key === 'cpu') {
       // Kernels before 2.6 lack iowait/irq/softirq, before 2.6.11 steal: those count as 0.
       if (values.length < 4 || !values.every((v) => UNSIGNED.test(v))) {
-        throw new Error(`${file}: expected at least 4 counters on the "cpu" line, got ${JSON.stringify(line.trim())}`);
+        throw new Error(
+          `${file}: expected at least 4 counters on the "cpu" line, got ${JSON.stringify(line.trim())}`,
+        );
       }
       const times = {} as CpuTimes;
       CPU_MODES.forEach((mode, i) => (times[mode] = Number(values[i] ?? 0) / USER_HZ));
@@ -87,7 +93,9 @@ export function parseProcStat(text: string, file = '/proc/stat'): ProcStat {
       cpus++;
     } else if (key === 'btime') {
       if (values.length !== 1 || !UNSIGNED.test(values[0]!)) {
-        throw new Error(`${file}: expected a Unix time on the "btime" line, got ${JSON.stringify(line.trim())}`);
+        throw new Error(
+          `${file}: expected a Unix time on the "btime" line, got ${JSON.stringify(line.trim())}`,
+        );
       }
       bootTimeSeconds = Number(values[0]);
     }
@@ -110,13 +118,14 @@ export function parseMeminfo(text: string, file = '/proc/meminfo'): Meminfo {
     if (value === undefined) throw new Error(`${file}: no "${key}:" line in kB (is this a Linux procfs?)`);
     return value * 1024;
   };
+  const memTotalBytes = bytes('MemTotal');
   // MemAvailable appeared in Linux 3.14. Before it, free(1) reported MemFree + Buffers +
   // Cached as the memory usable without swapping: the same estimate here.
   const memAvailableBytes = kB.has('MemAvailable')
     ? bytes('MemAvailable')
     : bytes('MemFree') + bytes('Buffers') + bytes('Cached');
   return {
-    memTotalBytes: bytes('MemTotal'),
+    memTotalBytes,
     memAvailableBytes,
     swapTotalBytes: bytes('SwapTotal'),
     swapFreeBytes: bytes('SwapFree'),
@@ -128,7 +137,9 @@ export function parseLoadavg(text: string, file = '/proc/loadavg'): Loadavg {
   const fields = text.trim().split(/\s+/);
   const [a, b, c, tasks] = fields;
   if (fields.length !== 5 || ![a, b, c].every((v) => DECIMAL.test(v!)) || !/^\d+\/\d+$/.test(tasks!)) {
-    throw new Error(`${file}: expected "load1 load5 load15 running/total lastpid", got ${JSON.stringify(snippet(text))}`);
+    throw new Error(
+      `${file}: expected "load1 load5 load15 running/total lastpid", got ${JSON.stringify(snippet(text))}`,
+    );
   }
   return { load1: Number(a), load5: Number(b), load15: Number(c) };
 }

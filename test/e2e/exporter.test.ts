@@ -26,12 +26,19 @@ describe('exporter: one collector failing, one working', () => {
       log: silentLogger,
       version: 'test',
       collectors: [
-        { collector: new HostCollector({ config: broken, log: silentLogger }), settings: config.collectors.host },
+        {
+          collector: new HostCollector({ config: broken, log: silentLogger }),
+          settings: config.collectors.host,
+        },
         { collector: new DiskCollector({ config, log: silentLogger }), settings: config.collectors.disk },
       ],
     });
     base = `http://127.0.0.1:${exporter.address.port}`;
-    await eventually(async () => ((await fetch(`${base}/-/ready`)).status === 200 ? true : undefined), 15_000, 'ready');
+    await eventually(
+      async () => ((await fetch(`${base}/-/ready`)).status === 200 ? true : undefined),
+      15_000,
+      'ready',
+    );
   });
   after(() => exporter.close());
 
@@ -42,7 +49,10 @@ describe('exporter: one collector failing, one working', () => {
     const text = await res.text();
     assert.match(text, /^watchpost_collector_success\{collector="host"\} 0$/m);
     assert.match(text, /^watchpost_collector_success\{collector="disk"\} 1$/m);
-    assert.match(text, /^watchpost_filesystem_size_bytes\{device="[^"]+",mountpoint="[^"]+",fstype="[^"]+"\} \d+/m);
+    assert.match(
+      text,
+      /^watchpost_filesystem_size_bytes\{device="[^"]+",mountpoint="[^"]+",fstype="[^"]+"\} \d+/m,
+    );
     assert.doesNotMatch(text, /^watchpost_host_memory_total_bytes/m, 'no values from the failed collector');
     assert.match(text, /^watchpost_collector_duration_seconds\{collector="disk"\} [0-9.e-]+$/m);
     assert.match(text, /^process_cpu_seconds_total \d/m, 'process metrics');
@@ -98,7 +108,11 @@ describe('exporter: bearer token on /metrics', () => {
       const ok = await fetch(url, { headers: { authorization: 'Bearer tok-9f8e7d6c5b4a' } });
       assert.equal(ok.status, 200);
       assert.doesNotMatch(await ok.text(), /tok-9f8e/);
-      assert.equal((await fetch(`http://127.0.0.1:${exporter.address.port}/-/healthy`)).status, 200, 'health stays open');
+      assert.equal(
+        (await fetch(`http://127.0.0.1:${exporter.address.port}/-/healthy`)).status,
+        200,
+        'health stays open',
+      );
     } finally {
       await exporter.close();
     }
@@ -130,11 +144,20 @@ describe('watchpost CLI', () => {
     assert.equal(ok.status, 0, ok.stderr);
     assert.match(ok.stdout, /good\.yml: OK \(collectors: host, disk\)/);
     const bad = join(dir, 'bad.yml');
-    writeFileSync(bad, 'collectors:\n  host:\n    interval: 30s\n    timeout: forever\n  disk:\n    alert_threshold: 0.9\n');
+    writeFileSync(
+      bad,
+      'collectors:\n  host:\n    interval: 30s\n    timeout: forever\n  disk:\n    alert_threshold: 0.9\n',
+    );
     const r = runCli(['check', '--config', bad]);
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /bad\.yml:4:14: collectors\.host\.timeout: expected the collection timeout as a duration/);
-    assert.match(r.stderr, /bad\.yml:6:5: collectors\.disk\.alert_threshold: unknown key "alert_threshold" \(did you mean "alert_threshold_ratio"\?\)/);
+    assert.match(
+      r.stderr,
+      /bad\.yml:4:14: collectors\.host\.timeout: expected the collection timeout as a duration/,
+    );
+    assert.match(
+      r.stderr,
+      /bad\.yml:6:5: collectors\.disk\.alert_threshold: unknown key "alert_threshold" \(did you mean "alert_threshold_ratio"\?\)/,
+    );
     assert.equal(runCli(['check']).status, 2, 'check without a config is a usage error');
   });
 
@@ -162,7 +185,11 @@ describe('watchpost CLI', () => {
     const cli = await startCli(['start', '--listen', '127.0.0.1:0']);
     try {
       const base = `http://127.0.0.1:${cli.port}`;
-      await eventually(async () => ((await fetch(`${base}/-/ready`)).status === 200 ? true : undefined), 15_000, 'ready');
+      await eventually(
+        async () => ((await fetch(`${base}/-/ready`)).status === 200 ? true : undefined),
+        15_000,
+        'ready',
+      );
       const text = await (await fetch(`${base}/metrics`)).text();
       for (const name of [
         'watchpost_filesystem_size_bytes',

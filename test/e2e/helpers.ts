@@ -21,7 +21,10 @@ export function requireBinary(t: TestContext, name: string): string | undefined 
 }
 
 /** Runs `promtool check metrics` on an exposition; returns what it printed (empty when clean). */
-export function promtoolCheckMetrics(promtool: string, exposition: string): { status: number | null; output: string } {
+export function promtoolCheckMetrics(
+  promtool: string,
+  exposition: string,
+): { status: number | null; output: string } {
   const r = spawnSync(promtool, ['check', 'metrics'], { input: exposition, encoding: 'utf8' });
   return { status: r.status, output: `${r.stdout}${r.stderr}`.trim() };
 }
@@ -44,9 +47,14 @@ export async function startCli(args: string[], env: Record<string, string> = {})
   proc.stdout!.resume();
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no listening line within 15s:\n${err}`)), 15_000);
+    // A CLI that never says where it listens is killed, not leaked.
+    const fail = (e: Error) => {
+      proc.kill('SIGKILL');
+      reject(e);
+    };
+    const timer = setTimeout(() => fail(new Error(`no listening line within 15s:\n${err}`)), 15_000);
     const check = () => {
-      const m = /exporter listening address=\S*:(\d+)/.exec(err);
+      const m = /msg="exporter listening" address=\S*:(\d+)/.exec(err);
       if (m) {
         clearTimeout(timer);
         resolve(Number(m[1]));
@@ -55,7 +63,7 @@ export async function startCli(args: string[], env: Record<string, string> = {})
     proc.stderr!.on('data', check);
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`exited with ${code} before listening:\n${err}`));
+      fail(new Error(`exited with ${code} before listening:\n${err}`));
     });
   });
   return {
@@ -74,12 +82,20 @@ export async function startCli(args: string[], env: Record<string, string> = {})
 
 /** Runs the built CLI to completion. */
 export function runCli(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Polls `fn` until it returns a value other than undefined, or fails after `ms`. */
-export async function eventually<T>(fn: () => Promise<T | undefined> | T | undefined, ms = 10_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | undefined> | T | undefined,
+  ms = 10_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + ms;
   let last: unknown;
   while (Date.now() < deadline) {

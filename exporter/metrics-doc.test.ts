@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { Registry } from 'prom-client';
+import { silentLogger } from '../config/log.js';
+import { defaultConfig } from '../config/load.js';
+import { COLLECTORS } from './collectors/index.js';
+import { Exposition } from './exposition.js';
+import { createProcessRegistry } from './run.js';
+import { Scheduler } from './scheduler.js';
+
+interface Described {
+  type: string;
+  labels: string[];
+}
+
+/** Every watchpost_* family the exporter registers, from the registries themselves. */
+async function registered(): Promise<Map<string, Described>> {
+  const config = defaultConfig();
+  const registries: Registry[] = [
+    new Scheduler([], { log: silentLogger, exposition: new Exposition() }).registry,
+    createProcessRegistry('test'),
+  ];
+  for (const make of Object.values(COLLECTORS)) {
+    const c = make({ config, log: silentLogger });
+    registries.push(c.registry);
+    await c.close?.();
+  }
+  const out = new Map<string, Described>();
+  for (const r of registries) {
+    for (const m of r.getMetricsAsArray()) {
+      if (!m.name.startsWith('watchpost_')) continue;
+      const type = m.type;
+      const labels = [...((m as unknown as { labelNames?: string[] }).labelNames ?? [])].sort();
+      assert.ok(!out.has(m.name), `${m.name} is registered twice`);
+      out.set(m.name, { type: String(type), labels });
+    }
+  }
+  return out;
+}
+
+/** Rows of docs/metrics.md: | `name` | type | `label`, `label` | help | */
+function documented(): Map<string, Described> {
+  const text = readFileSync(join(import.meta.dirname, '..', 'docs', 'metrics.md'), 'utf8');
+  const out = new Map<string, Described>();
+  for (const line of text.split('\n')) {
+    const m = /^\| `(watchpost_[a-z0-9_]+)` \| (\w+) \| ([^|]*) \|/.exec(line);
+    if (!m) continue;
+    const labels = [...m[3]!.matchAll(/`([a-z_]+)`/g)].map((x) => x[1]!).sort();
+    out.set(m[1]!, { type: m[2]!, labels });
+  }
+  return out;
+}
+
+describe('docs/metrics.md', () => {
+  it('lists every metric the exporter registers, with its type and labels, and no other', async () => {
+    const reg = await registered();
+    const doc = documented();
+    assert.ok(reg.size > 20, `found ${reg.size} registered metrics`);
+    const undocumented = [...reg.keys()].filter((n) => !doc.has(n));
+    const stale = [...doc.keys()].filter((n) => !reg.has(n));
+    assert.deepEqual(undocumented, [], 'registered but not in docs/metrics.md');
+    assert.deepEqual(stale, [], 'in docs/metrics.md but not registered');
+    for (const [name, d] of reg) assert.deepEqual(doc.get(name), d, `type/labels of ${name}`);
+  });
+});
