@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { createLogger, type Logger } from '../config/log.js';
 import { ConfigError, defaultConfig, loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
+import { planCollectors } from '../exporter/collectors/index.js';
 import { startExporter, type ExporterHandle } from '../exporter/run.js';
 import { packageVersion } from './version.js';
 
@@ -92,10 +93,10 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         const path = values.config ?? io.env.WATCHPOST_CONFIG;
         if (!path) throw new UsageError('check needs a config file: watchpost check --config FILE');
         const config = loadConfigFile(path, io.env);
-        const enabled = Object.entries(config.collectors)
-          .filter(([, c]) => c.enabled)
-          .map(([name]) => name);
-        io.out(`${path}: OK (collectors: ${enabled.join(', ') || 'none'})\n`);
+        const plan = planCollectors(config);
+        const started = plan.filter((c) => c.start).map((c) => c.name);
+        io.out(`${path}: OK (collectors: ${started.join(', ') || 'none'})\n`);
+        for (const c of plan.filter((p) => !p.start)) io.out(`  ${c.name}: not started (${c.reason})\n`);
         return EXIT_OK;
       }
       case 'exporter':

@@ -23,6 +23,14 @@ describe('config JSON Schema', () => {
     assert.equal(exporter.bearer_token_file?.type, 'string');
     assert.equal(exporter.process_metrics_interval?.type, 'string');
     assert.ok(exporter.process_metrics_interval?.pattern, 'durations carry their pattern');
-    assert.deepEqual(Object.keys(s.properties.collectors!.properties).sort(), ['disk', 'host']);
+    assert.deepEqual(Object.keys(s.properties.collectors!.properties).sort(), [
+      'backups',
+      'containers',
+      'dependencies',
+      'disk',
+      'ffmpeg',
+      'host',
+      'streams',
+    ]);
   });
 });

@@ -12,6 +12,7 @@ import {
 } from 'yaml';
 import type { Node as YamlNode, Scalar } from 'yaml';
 import type { z } from 'zod';
+import { fileErrorReason } from './fs-errors.js';
 import { buildSchema, type Config } from './schema.js';
 
 /**
@@ -52,14 +53,7 @@ export function loadConfigFile(file: string, env: Env = process.env): Config {
   try {
     text = readFileSync(full, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT'
-        ? 'does not exist'
-        : code === 'EISDIR'
-          ? 'is a directory'
-          : `cannot be read (${code})`;
-    throw new ConfigError([{ file, path: '', message: `config file ${why}` }]);
+    throw new ConfigError([{ file, path: '', message: `config file ${fileErrorReason(err)}` }]);
   }
   return parseConfigText(text, file, env, dirname(full));
 }

@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { DURATION_PATTERN, parseDuration } from './duration.js';
+import { fileErrorReason } from './fs-errors.js';
 import { Secret } from './secret.js';
+import { parseSize } from './size.js';
 
 /**
  * The one config schema. Every object is strict (an unknown key is an error, so a typo
@@ -84,14 +86,7 @@ function secretFile(ctx: SchemaContext) {
       }
       return new Secret(value);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? 'error';
-      const why =
-        code === 'ENOENT'
-          ? 'does not exist'
-          : code === 'EACCES'
-            ? 'is not readable'
-            : `cannot be read (${code})`;
-      zctx.addIssue({ code: 'custom', message: `secret file "${full}" ${why}` });
+      zctx.addIssue({ code: 'custom', message: `secret file "${full}" ${fileErrorReason(err)}` });
       return z.NEVER;
     }
   });
@@ -116,6 +111,59 @@ function checkTimeout(c: { interval: number; timeout: number }, ctx: z.Refinemen
     });
   }
 }
+
+const name = (what: string) =>
+  z.string({ error: `expected ${what}` }).regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, {
+    error: `expected ${what}: letters, digits, "_", ".", ":" or "-"`,
+  });
+
+const httpUrl = z
+  .string({ error: 'expected an http:// or https:// URL' })
+  .regex(/^https?:\/\/[^\s/]+/, { error: 'expected an http:// or https:// URL' });
+
+const absolutePath = z
+  .string({ error: 'expected an absolute path' })
+  .startsWith('/', { error: 'expected an absolute path' });
+
+const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/;
+const hostPort = z
+  .string({ error: 'expected an address "host:port", such as "db:5432"' })
+  .superRefine((text, ctx) => {
+    const m = HOST_PORT.exec(text);
+    const port = m ? Number(m[2]) : NaN;
+    if (!m || port < 1 || port > 65535) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected an address "host:port" with a port from 1 to 65535, such as "db:5432", got "${text}"`,
+      });
+    }
+  });
+
+/** Splits a validated "host:port" (brackets removed from an IPv6 host). */
+export function parseHostPort(text: string): { host: string; port: number } {
+  const m = HOST_PORT.exec(text);
+  if (!m) throw new Error(`invalid address "${text}"`);
+  return { host: (m[1] ?? '').replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+}
+
+const SIZE_HINT = 'a whole number of bytes or a size such as "500KB" or "10MiB"';
+const byteSize = z
+  .union([z.number(), z.string()], { error: `expected ${SIZE_HINT}` })
+  .transform((value, ctx) => {
+    const bytes =
+      typeof value === 'number'
+        ? Number.isInteger(value) && value >= 0
+          ? value
+          : undefined
+        : parseSize(value);
+    if (bytes === undefined) {
+      ctx.addIssue({ code: 'custom', message: `expected ${SIZE_HINT}, got ${JSON.stringify(value)}` });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+
+const DOCKER_ENDPOINT = /^(unix:\/\/\/.+|tcp:\/\/[^\s/]+:\d+\/?|https?:\/\/[^\s/]+:\d+\/?)$/;
 
 /** Filesystem types that hold no user data or are container internals. */
 export const DEFAULT_EXCLUDED_FSTYPES = [
@@ -176,6 +224,265 @@ export function buildSchema(ctx: SchemaContext) {
     .superRefine(checkTimeout)
     .prefault({});
 
+  const containers = z
+    .strictObject({
+      enabled: z
+        .union([z.boolean(), z.literal('auto')], { error: 'expected true, false or "auto"' })
+        .default('auto')
+        .describe('"auto" enables the collector when the Docker endpoint is a unix socket that exists.'),
+      interval: duration('the collection interval').prefault('15s'),
+      timeout: duration('the collection timeout').prefault('10s'),
+      endpoint: z
+        .string()
+        .regex(DOCKER_ENDPOINT, {
+          error:
+            'expected a Docker endpoint: unix:///var/run/docker.sock or tcp://HOST:PORT (a socket proxy)',
+        })
+        .default('unix:///var/run/docker.sock'),
+      resync_interval: duration('the full resync interval').prefault('5m'),
+      stats: z
+        .enum(['cgroup', 'api', 'none'])
+        .default('cgroup')
+        .describe(
+          'Where per-container CPU and memory come from: the cgroup files (cheap), the Docker stats API (slow), or nowhere.',
+        ),
+      expected: z
+        .array(
+          z
+            .strictObject({
+              name: name('a container name').optional(),
+              compose_project: name('a compose project name').optional(),
+              compose_service: name('a compose service name').optional(),
+            })
+            .refine((e) => e.name !== undefined || e.compose_service !== undefined, {
+              error: 'expected "name" or "compose_service" (optionally with "compose_project")',
+            }),
+        )
+        .default([])
+        .describe('Containers that should exist and run; exported as watchpost_container_expected.'),
+    })
+    .superRefine(checkTimeout)
+    .prefault({});
+
+  const streamServer = z.strictObject({
+    name: name('a server name'),
+    kind: z.enum(['nginx-rtmp', 'mediamtx']),
+    url: httpUrl.describe(
+      'nginx-rtmp: the rtmp_stat page (http://host:8080/stat); MediaMTX: the API base (http://host:9997).',
+    ),
+    username: z.string().optional(),
+    password_file: secretFile(ctx).optional(),
+    max_streams: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe('Exported as watchpost_stream_max_publishing for the too-many-streams alert.'),
+  });
+
+  const streams = z
+    .strictObject({
+      ...collectorBase({ interval: '15s', timeout: '5s' }),
+      servers: z.array(streamServer).default([]),
+      expected: z
+        .array(
+          z.strictObject({
+            server: name('a server name from streams.servers'),
+            app: z.string().default(''),
+            stream: z.string().min(1),
+          }),
+        )
+        .default([])
+        .describe('Streams that should be publishing; exported as watchpost_stream_expected.'),
+    })
+    .superRefine(checkTimeout)
+    .superRefine((c, zctx) => {
+      const names = new Set<string>();
+      c.servers.forEach((srv, i) => {
+        if (names.has(srv.name))
+          zctx.addIssue({
+            code: 'custom',
+            path: ['servers', i, 'name'],
+            message: `duplicate server name "${srv.name}"`,
+          });
+        names.add(srv.name);
+      });
+      c.expected.forEach((e, i) => {
+        if (!names.has(e.server)) {
+          zctx.addIssue({
+            code: 'custom',
+            path: ['expected', i, 'server'],
+            message: `no server named "${e.server}" in servers`,
+          });
+        }
+      });
+    })
+    .prefault({});
+
+  const ffmpeg = z
+    .strictObject({
+      ...collectorBase({ interval: '15s', timeout: '5s' }),
+      binary: regex('the process binary')
+        .default('(^|/)ffmpeg$')
+        .describe('Matched against argv[0] of each process.'),
+      groups: z
+        .array(
+          z.strictObject({
+            name: name('a group name'),
+            match: regex('the command-line match'),
+            expected: z.number().int().nonnegative().default(0),
+          }),
+        )
+        .default([])
+        .describe(
+          'Named groups of FFmpeg processes, each matched by a regular expression on the full command line.',
+        ),
+    })
+    .superRefine(checkTimeout)
+    .prefault({});
+
+  const dependencyTarget = z.strictObject({
+    name: name('a dependency name'),
+    kind: z
+      .enum(['http', 'https', 'tcp'])
+      .describe('http/https: a GET request to url; tcp: a connection to address (optionally with TLS).'),
+    url: httpUrl.optional().describe('For kind http and https: the URL to GET.'),
+    address: hostPort.optional().describe('For kind tcp: "host:port".'),
+    valid_status: z
+      .array(
+        z
+          .number({ error: 'expected an HTTP status code' })
+          .int({ error: 'expected an HTTP status code' })
+          .min(100, { error: 'expected an HTTP status code from 100 to 599' })
+          .max(599, { error: 'expected an HTTP status code from 100 to 599' }),
+      )
+      .min(1, { error: 'expected at least one status code (leave the key out for any 2xx)' })
+      .optional()
+      .describe('Status codes that count as up; any 2xx when not set.'),
+    body_regex: regex('the body match')
+      .optional()
+      .describe('A regular expression the response body (its first 1 MiB) must match.'),
+    headers: z
+      .record(z.string(), z.string({ error: 'expected a header value as a string' }))
+      .optional()
+      .describe('Request headers. Their values never appear in messages.'),
+    bearer_token_file: secretFile(ctx)
+      .optional()
+      .describe('File holding a bearer token sent as "Authorization: Bearer <token>".'),
+    tls_verify: z
+      .boolean({ error: 'expected true or false' })
+      .default(true)
+      .describe('Verify the certificate chain and host name (https, and tcp with tls).'),
+    tls: z
+      .boolean({ error: 'expected true or false' })
+      .default(false)
+      .describe('For kind tcp: do a TLS handshake after connecting.'),
+    probe_timeout: duration('the probe timeout').prefault('5s'),
+    slow_threshold: duration('the slow threshold')
+      .prefault('1s')
+      .describe('Exported as watchpost_dependency_slow_threshold_seconds for the slow-dependency alert.'),
+  });
+
+  const dependencies = z
+    .strictObject({
+      ...collectorBase({ interval: '15s', timeout: '10s' }),
+      targets: z.array(dependencyTarget).default([]).describe('The services to probe, in parallel.'),
+    })
+    .superRefine(checkTimeout)
+    .superRefine((c, zctx) => {
+      const names = new Set<string>();
+      c.targets.forEach((t, i) => {
+        const issue = (key: string, message: string) =>
+          zctx.addIssue({ code: 'custom', path: ['targets', i, key], message });
+        if (names.has(t.name)) issue('name', `duplicate dependency name "${t.name}"`);
+        names.add(t.name);
+        if (t.kind === 'tcp') {
+          if (t.address === undefined) issue('address', 'expected "address" ("host:port") for kind tcp');
+          for (const key of ['url', 'valid_status', 'body_regex', 'headers', 'bearer_token_file'] as const) {
+            if (t[key] !== undefined) issue(key, `"${key}" applies to kind http and https only`);
+          }
+        } else {
+          if (t.url === undefined) issue('url', `expected "url" for kind ${t.kind}`);
+          else if (!t.url.toLowerCase().startsWith(`${t.kind}://`))
+            issue('url', `expected a ${t.kind}:// URL for kind ${t.kind}`);
+          if (t.address !== undefined) issue('address', '"address" applies to kind tcp only; use "url"');
+          if (t.tls) issue('tls', '"tls" applies to kind tcp only; use an https:// URL');
+        }
+        if (t.probe_timeout >= c.timeout) {
+          issue(
+            'probe_timeout',
+            'expected the probe timeout to be shorter than the collector timeout, so a hung probe is reported as such',
+          );
+        }
+      });
+    })
+    .prefault({});
+
+  const backupCheck = z
+    .strictObject({
+      name: name('a backup check name'),
+      path: absolutePath
+        .superRefine((text, zctx) => {
+          const slash = text.lastIndexOf('/');
+          if (text.includes('**')) {
+            zctx.addIssue({
+              code: 'custom',
+              message: '"**" is not supported: wildcards match one folder only',
+            });
+          } else if (/[*?]/.test(text.slice(0, slash))) {
+            zctx.addIssue({
+              code: 'custom',
+              message:
+                'wildcards (* and ?) are allowed in the last path segment only, e.g. /backups/pg/*.sql.gz',
+            });
+          }
+        })
+        .optional()
+        .describe('The backup files: an absolute path whose last segment may hold * and ? wildcards.'),
+      marker: absolutePath
+        .optional()
+        .describe('A status file a sync job writes: a Unix timestamp or an RFC 3339 time.'),
+      marker_time: z
+        .enum(['content', 'mtime'])
+        .default('content')
+        .describe("Where a marker's time comes from: its content, or its modification time."),
+      max_age: duration('the maximum age of the newest backup').describe(
+        'Exported as watchpost_backup_max_age_seconds for the backup-too-old alert.',
+      ),
+      min_size: byteSize
+        .default(1)
+        .describe('Smaller files do not count as a backup (an empty dump never does).'),
+    })
+    .superRefine((c, zctx) => {
+      if ((c.path === undefined) === (c.marker === undefined)) {
+        zctx.addIssue({
+          code: 'custom',
+          path: [c.path === undefined ? 'path' : 'marker'],
+          message: 'expected exactly one of "path" and "marker"',
+        });
+      }
+    });
+
+  const backups = z
+    .strictObject({
+      ...collectorBase({ interval: '1m', timeout: '30s' }),
+      checks: z.array(backupCheck).default([]),
+    })
+    .superRefine(checkTimeout)
+    .superRefine((c, zctx) => {
+      const names = new Set<string>();
+      c.checks.forEach((check, i) => {
+        if (names.has(check.name))
+          zctx.addIssue({
+            code: 'custom',
+            path: ['checks', i, 'name'],
+            message: `duplicate backup check name "${check.name}"`,
+          });
+        names.add(check.name);
+      });
+    })
+    .prefault({});
+
   return z
     .strictObject({
       $schema: z.string().optional(),
@@ -183,6 +490,7 @@ export function buildSchema(ctx: SchemaContext) {
       paths: z
         .strictObject({
           procfs: z.string().startsWith('/', { error: 'expected an absolute path' }).default('/proc'),
+          sysfs: z.string().startsWith('/', { error: 'expected an absolute path' }).default('/sys'),
           rootfs: z
             .string()
             .startsWith('/', { error: 'expected an absolute path' })
@@ -192,7 +500,9 @@ export function buildSchema(ctx: SchemaContext) {
             ),
         })
         .prefault({}),
-      collectors: z.strictObject({ host, disk }).prefault({}),
+      collectors: z
+        .strictObject({ host, disk, containers, streams, ffmpeg, dependencies, backups })
+        .prefault({}),
     })
     .describe('watchpost configuration (watchpost.yml)');
 }
@@ -201,4 +511,4 @@ export type ConfigSchema = ReturnType<typeof buildSchema>;
 export type Config = z.output<ConfigSchema>;
 export type ConfigInput = z.input<ConfigSchema>;
 export type CollectorName = keyof Config['collectors'];
-export type CollectorSettings = { enabled: boolean; interval: number; timeout: number };
+export type CollectorSettings = { enabled: boolean | 'auto'; interval: number; timeout: number };

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Logger } from '../config/log.js';
 import { parseListen, type Config } from '../config/schema.js';
+import { DependenciesCollector } from './collectors/dependencies.js';
 import { buildCollectors, type ScheduledCollector } from './collectors/index.js';
 import { Exposition } from './exposition.js';
 import { Scheduler } from './scheduler.js';
@@ -78,11 +79,15 @@ export async function startExporter(opts: ExporterOptions): Promise<ExporterHand
 
   const collectors = opts.collectors ?? buildCollectors({ config, log });
   const scheduler = new Scheduler(collectors, { log, exposition });
+  const dependencies = collectors
+    .map((c) => c.collector)
+    .find((c): c is DependenciesCollector => c instanceof DependenciesCollector);
   const app = createApp({
     exposition,
     scheduler,
     version: opts.version,
     bearerToken: config.exporter.bearer_token_file,
+    ...(dependencies ? { deepHealth: () => dependencies.health() } : {}),
   });
 
   const { host, port } = parseListen(opts.listen ?? config.exporter.listen);

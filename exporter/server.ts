@@ -13,6 +13,34 @@ export interface ServerOptions {
   version: string;
   /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
   bearerToken?: Secret;
+  /**
+   * The last dependency check results for GET /health/deep; it must answer from memory,
+   * never probe. Without it (no dependencies configured) /health/deep answers 200, empty.
+   */
+  deepHealth?: () => { status: 200 | 503; body: DeepHealth };
+}
+
+/** One dependency in the answer of GET /health/deep. */
+export interface DependencyHealth {
+  name: string;
+  kind: string;
+  up: boolean;
+  reason: string | null;
+  message: string;
+  durationSeconds: number;
+  /** ISO 8601 time of the last successful probe since the exporter started, or null. */
+  lastSuccess: string | null;
+  /** ISO 8601 expiry of the TLS certificate seen by the last probe, or null. */
+  certExpiry: string | null;
+}
+
+/** The answer of GET /health/deep: 200 when every dependency is up, 503 otherwise. */
+export interface DeepHealth {
+  status: 'up' | 'down';
+  /** ISO 8601 time of the check the answer reports; null before the first. */
+  checkedAt: string | null;
+  message?: string;
+  dependencies: DependencyHealth[];
 }
 
 /** Compares two strings in time that does not depend on where they differ. */
@@ -72,6 +100,14 @@ export function createApp(opts: ServerOptions): express.Express {
         .type('text/plain')
         .send(`not ready: waiting for the first run of ${opts.scheduler.pending().join(', ')}\n`);
     }
+  });
+
+  app.get('/health/deep', (_req, res) => {
+    const { status, body } = opts.deepHealth?.() ?? {
+      status: 200,
+      body: { status: 'up', checkedAt: null, message: 'no dependencies are checked', dependencies: [] },
+    };
+    res.status(status).set('Cache-Control', 'no-store').json(body);
   });
 
   app.use((_req, res) => {

@@ -2,10 +2,15 @@
 # Installs the system programs that watchpost's tests and benchmarks run for real:
 #   promtool (prometheus)        checks the /metrics output and unit-tests alert rules
 #   prometheus-node-exporter     the reference the scrape benchmark measures against
+#   docker.io, busybox-static    a real Docker Engine for the containers collector's tests
+#                                and benchmark (scripts/start-dockerd.sh starts it and
+#                                imports the test image from busybox-static)
+#   nginx-light, libnginx-mod-rtmp, ffmpeg
+#                                nginx-rtmp and FFmpeg for the streams and ffmpeg collectors
 # Debian/Ubuntu, as root (or through sudo). Safe to run again.
 set -euo pipefail
 
-PACKAGES=(prometheus prometheus-node-exporter)
+PACKAGES=(prometheus prometheus-node-exporter docker.io busybox-static nginx-light libnginx-mod-rtmp ffmpeg)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { defaultConfig } from '../../config/load.js';
 import { silentLogger } from '../../config/log.js';
 import { HostCollector } from './host.js';
+import { samples } from '../../test/samples.js';
 
 const FIXTURES = fileURLToPath(new URL('../sources/fixtures/', import.meta.url));
 const STAT_FIXTURE = readFileSync(join(FIXTURES, 'proc-stat.txt'), 'utf8');
@@ -43,17 +44,6 @@ function hostCollector(procfs: string): HostCollector {
 async function run(collector: HostCollector): Promise<void> {
   const apply = await collector.collect(new AbortController().signal);
   apply();
-}
-
-/** The samples of the exposition text, keyed by `name{labels}`. */
-async function samples(collector: HostCollector): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  for (const line of (await collector.registry.metrics()).split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const cut = line.lastIndexOf(' ');
-    out.set(line.slice(0, cut), Number(line.slice(cut + 1)));
-  }
-  return out;
 }
 
 const RATIO = 'watchpost_host_cpu_usage_ratio';
@@ -166,7 +156,7 @@ describe('HostCollector on fixtures', () => {
     await assert.rejects(collector.collect(new AbortController().signal), (err: Error) => {
       assert.match(
         err.message,
-        /^cannot read \/nonexistent\/watchpost-procfs\/(stat|meminfo|loadavg|uptime): no such file$/,
+        /^\/nonexistent\/watchpost-procfs\/(stat|meminfo|loadavg|uptime) does not exist$/,
       );
       return true;
     });

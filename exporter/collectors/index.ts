@@ -1,8 +1,14 @@
+import { existsSync } from 'node:fs';
 import type { Config, CollectorName, CollectorSettings } from '../../config/schema.js';
 import type { Logger } from '../../config/log.js';
 import type { Collector } from '../collector.js';
+import { BackupsCollector } from './backups.js';
+import { ContainersCollector } from './containers.js';
+import { DependenciesCollector } from './dependencies.js';
 import { DiskCollector } from './disk.js';
+import { FfmpegCollector } from './ffmpeg.js';
 import { HostCollector } from './host.js';
+import { StreamsCollector } from './streams.js';
 
 export interface CollectorDeps {
   config: Config;
@@ -16,6 +22,33 @@ export interface CollectorDeps {
 export const COLLECTORS: { [K in CollectorName]: (deps: CollectorDeps) => Collector } = {
   host: (deps) => new HostCollector(deps),
   disk: (deps) => new DiskCollector(deps),
+  containers: (deps) => new ContainersCollector(deps),
+  streams: (deps) => new StreamsCollector(deps),
+  ffmpeg: (deps) => new FfmpegCollector(deps),
+  dependencies: (deps) => new DependenciesCollector(deps),
+  backups: (deps) => new BackupsCollector(deps),
+};
+
+/**
+ * For collectors whose `enabled` may be "auto": why the collector cannot run on this
+ * host, or undefined when it can. The built-in default watches Docker only where a
+ * Docker socket exists, so `npm start` works the same on a laptop without Docker.
+ */
+const UNAVAILABLE: Partial<Record<CollectorName, (config: Config) => string | undefined>> = {
+  containers: (config) => {
+    const endpoint = config.collectors.containers.endpoint;
+    if (!endpoint.startsWith('unix://')) return undefined;
+    const socket = endpoint.slice('unix://'.length);
+    return existsSync(socket) ? undefined : `no Docker socket at ${socket}`;
+  },
+};
+
+/** Collectors that have nothing to watch until configured are not started at all. */
+const NOTHING_CONFIGURED: Partial<Record<CollectorName, (config: Config) => boolean>> = {
+  streams: (config) => config.collectors.streams.servers.length === 0,
+  ffmpeg: (config) => config.collectors.ffmpeg.groups.length === 0,
+  dependencies: (config) => config.collectors.dependencies.targets.length === 0,
+  backups: (config) => config.collectors.backups.checks.length === 0,
 };
 
 export interface ScheduledCollector {
@@ -23,13 +56,27 @@ export interface ScheduledCollector {
   settings: CollectorSettings;
 }
 
-/** The enabled collectors of `config`, built and paired with their schedule. */
+/** Whether each collector would start with `config`, and if not, why not. */
+export function planCollectors(config: Config): { name: CollectorName; start: boolean; reason?: string }[] {
+  return (Object.keys(COLLECTORS) as CollectorName[]).map((name) => {
+    const enabled = config.collectors[name].enabled;
+    if (enabled === false) return { name, start: false, reason: 'disabled' };
+    const unavailable = enabled === 'auto' ? UNAVAILABLE[name]?.(config) : undefined;
+    if (unavailable !== undefined) return { name, start: false, reason: `enabled: auto, ${unavailable}` };
+    if (NOTHING_CONFIGURED[name]?.(config)) return { name, start: false, reason: 'nothing configured' };
+    return { name, start: true };
+  });
+}
+
+/** The collectors that start with `config`, built and paired with their schedule. */
 export function buildCollectors(deps: CollectorDeps): ScheduledCollector[] {
   const out: ScheduledCollector[] = [];
-  for (const name of Object.keys(COLLECTORS) as CollectorName[]) {
-    const settings = deps.config.collectors[name];
-    if (!settings.enabled) continue;
-    out.push({ collector: COLLECTORS[name](deps), settings });
+  for (const { name, start, reason } of planCollectors(deps.config)) {
+    if (!start) {
+      deps.log.debug('collector not started', { collector: name, reason });
+      continue;
+    }
+    out.push({ collector: COLLECTORS[name](deps), settings: deps.config.collectors[name] });
   }
   return out;
 }

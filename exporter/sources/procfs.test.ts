@@ -174,7 +174,7 @@ describe('readProcFile', () => {
 
   it('rejects with a message naming the missing file', async () => {
     await assert.rejects(readStat('/nonexistent/procfs'), {
-      message: 'cannot read /nonexistent/procfs/stat: no such file',
+      message: '/nonexistent/procfs/stat does not exist',
     });
   });
 

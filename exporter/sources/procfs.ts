@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileErrorReason } from '../../config/fs-errors.js';
 
 /**
  * Source adapter for Linux procfs: readers that return the raw text of a file under
@@ -53,14 +54,7 @@ export async function readProcFile(procfs: string, name: string, signal?: AbortS
     return await readFile(file, { encoding: 'utf8', signal });
   } catch (err) {
     if ((err as Error).name === 'AbortError') throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EACCES'
-          ? 'permission denied'
-          : (code ?? (err as Error).message);
-    throw new Error(`cannot read ${file}: ${why}`, { cause: err });
+    throw new Error(`${file} ${fileErrorReason(err)}`, { cause: err });
   }
 }
 

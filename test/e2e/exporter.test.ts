@@ -142,7 +142,8 @@ describe('watchpost CLI', () => {
     writeFileSync(good, 'collectors:\n  host:\n    interval: 30s\n');
     const ok = runCli(['check', '--config', good]);
     assert.equal(ok.status, 0, ok.stderr);
-    assert.match(ok.stdout, /good\.yml: OK \(collectors: host, disk\)/);
+    assert.match(ok.stdout, /good\.yml: OK \(collectors: host, disk[,)]/);
+    assert.match(ok.stdout, /^ {2}streams: not started \(nothing configured\)$/m);
     const bad = join(dir, 'bad.yml');
     writeFileSync(
       bad,

@@ -1,0 +1,499 @@
+import { setMaxListeners } from 'node:events';
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { Config } from '../../config/schema.js';
+import type { Logger } from '../../config/log.js';
+import { errorMessage, type ApplyResult, type Collector } from '../collector.js';
+import {
+  cgroupVersion,
+  locateContainerCgroup,
+  readCgroupFiles,
+  type CgroupFiles,
+  type CgroupStats,
+} from '../sources/cgroup.js';
+import {
+  CONTAINER_STATES,
+  DockerSource,
+  EventWatcher,
+  HEALTH_STATUSES,
+  type ContainerInfo,
+  type DockerEvent,
+} from '../sources/docker.js';
+import type { CollectorDeps } from './index.js';
+
+/**
+ * Container state, health, restarts, exit codes, CPU and memory of every container (in
+ * all states, unlike cAdvisor), plus the containers the user expects.
+ *
+ * Docker is asked as little as possible (https://docs.docker.com/reference/api/engine/):
+ * - state is kept in memory and updated from the events stream: a run inspects only the
+ *   containers that had an event since the last run; a full list + inspect happens at
+ *   start, every `resync_interval`, and after the events stream reconnects (events may
+ *   have been missed), or on every run while the stream is down;
+ * - CPU and memory come from the cgroup files (`stats: cgroup`) or from the stats API
+ *   polled in the background (`stats: api`), never from a scrape.
+ */
+
+type ContainersConfig = Config['collectors']['containers'];
+type Expected = ContainersConfig['expected'][number];
+
+/** Actions exported by name in watchpost_container_events_total; any other is "other". */
+export const EVENT_ACTIONS = [
+  'create',
+  'start',
+  'restart',
+  'stop',
+  'kill',
+  'die',
+  'oom',
+  'pause',
+  'unpause',
+  'destroy',
+  'rename',
+  'update',
+  'health_status',
+  'exec_create',
+  'exec_start',
+  'exec_die',
+  'attach',
+  'detach',
+  'resize',
+  'commit',
+  'copy',
+  'export',
+  'top',
+  'archive-path',
+  'extract-to-dir',
+] as const;
+const KNOWN_ACTIONS = new Set<string>(EVENT_ACTIONS);
+
+/**
+ * Actions after which what inspect returns may have changed. Exec, attach, resize...
+ * (a healthcheck runs an exec every interval) change nothing the collector keeps.
+ */
+const STATE_ACTIONS = new Set([
+  'create',
+  'start',
+  'restart',
+  'stop',
+  'kill',
+  'die',
+  'oom',
+  'pause',
+  'unpause',
+  'rename',
+  'update',
+  'health_status',
+]);
+
+/** Inspect and stats calls in flight at once. */
+const CONCURRENCY = 16;
+
+const CONTAINER_LABELS = ['name', 'image', 'compose_project', 'compose_service'] as const;
+const EXPECTED_LABELS = ['name', 'compose_project', 'compose_service'] as const;
+type ContainerLabels = Record<(typeof CONTAINER_LABELS)[number], string>;
+
+export interface ContainersCollectorOptions {
+  /** Replaces the Docker adapter (tests count its calls). */
+  source?: DockerSource;
+}
+
+/** Whether a container matches an expected entry: every field the entry sets is equal. */
+export function matchesExpected(c: ContainerInfo, e: Expected): boolean {
+  return (
+    (e.name === undefined || e.name === c.name) &&
+    (e.compose_project === undefined || e.compose_project === c.composeProject) &&
+    (e.compose_service === undefined || e.compose_service === c.composeService)
+  );
+}
+
+/** Runs `fn` on every item, at most `limit` at a time. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/** What one run hands to apply(). */
+interface Snapshot {
+  containers: ContainerInfo[];
+  stats: Map<string, CgroupStats>;
+  events: Map<string, number>;
+}
+
+export class ContainersCollector implements Collector {
+  readonly name = 'containers';
+  readonly registry = new Registry();
+  readonly source: DockerSource;
+
+  private readonly log: Logger;
+  private readonly settings: ContainersConfig;
+  private readonly sysfs: string;
+  private readonly watcher: EventWatcher;
+
+  /** Every container Docker has, by id, as last inspected. */
+  private readonly containers = new Map<string, ContainerInfo>();
+  /** Containers with an event since they were last inspected. */
+  private readonly dirty = new Set<string>();
+  /** True until a full list + inspect has run since the events stream (re)connected. */
+  private needResync = true;
+  private lastResync = 0;
+  private readonly eventCounts = new Map<string, number>();
+  private cgroup: 1 | 2 | undefined;
+  /** What apply() last wrote for each container: its inspect result and labels. */
+  private readonly applied = new Map<string, { info: ContainerInfo; labels: ContainerLabels }>();
+  /** Where each running container's cgroup files are, found once. */
+  private readonly cgroupFiles = new Map<string, CgroupFiles>();
+
+  /** stats: api: the last answers of the background poller, by id. */
+  private readonly apiStats = new Map<string, CgroupStats>();
+  private apiTimer: NodeJS.Timeout | undefined;
+  private apiPolling: Promise<void> | undefined;
+  private closed = false;
+
+  private readonly running: Gauge;
+  private readonly state: Gauge;
+  private readonly health: Gauge;
+  private readonly exitCode: Gauge;
+  private readonly oomKilled: Gauge;
+  private readonly restartCount: Counter;
+  private readonly startedAt: Gauge;
+  private readonly cpuSeconds: Counter;
+  private readonly memoryUsage: Gauge;
+  private readonly memoryLimit: Gauge;
+  private readonly expected: Gauge;
+  private readonly expectedRunning: Gauge;
+  private readonly events: Counter;
+
+  constructor({ config, log }: CollectorDeps, opts: ContainersCollectorOptions = {}) {
+    this.settings = config.collectors.containers;
+    this.sysfs = config.paths.sysfs;
+    this.log = log.child({ collector: this.name });
+    this.source = opts.source ?? new DockerSource(this.settings.endpoint);
+    this.watcher = new EventWatcher(this.source, {
+      onEvent: (ev) => this.onEvent(ev),
+      onConnect: () => {
+        this.log.info('Docker events stream connected', { endpoint: this.settings.endpoint });
+        this.needResync = true;
+      },
+      onDisconnect: (err) => {
+        this.log.warn('Docker events stream lost; reconnecting', { error: err.message });
+        this.needResync = true;
+      },
+    });
+
+    const registers = [this.registry];
+    const labelNames = [...CONTAINER_LABELS];
+    const gauge = (name: string, help: string, extra: string[] = []) =>
+      new Gauge({ name, help, labelNames: [...labelNames, ...extra], registers });
+    this.running = gauge('watchpost_container_running', 'Whether the container is running (1) or not (0).');
+    this.state = gauge(
+      'watchpost_container_state',
+      'Docker state of the container: 1 for its current state, 0 for the others.',
+      ['state'],
+    );
+    this.health = gauge(
+      'watchpost_container_health_status',
+      'Healthcheck status of the container: 1 for its current status, 0 for the others; "none" when it has no healthcheck.',
+      ['status'],
+    );
+    this.exitCode = gauge(
+      'watchpost_container_exit_code',
+      'Exit code of the last run of the container (0 while it has never exited).',
+    );
+    this.oomKilled = gauge(
+      'watchpost_container_oom_killed',
+      'Whether the last run of the container was killed for running out of memory (1) or not (0).',
+    );
+    // Not "_restart_count": promtool rejects a _count suffix outside histograms and
+    // summaries. A counter (kube-state-metrics' ..._restarts_total), for increase():
+    // Docker's RestartCount goes back to 0 when the container is recreated or restarted
+    // by hand, which Prometheus reads as a counter reset.
+    this.restartCount = new Counter({
+      name: 'watchpost_container_restarts_total',
+      help: 'Times Docker restarted the container under its restart policy (RestartCount) since it was created or last started by hand.',
+      labelNames,
+      registers,
+    });
+    this.startedAt = gauge(
+      'watchpost_container_started_at_timestamp_seconds',
+      'Time the container last started, as a Unix timestamp in seconds; absent if it never started.',
+    );
+    this.cpuSeconds = new Counter({
+      name: 'watchpost_container_cpu_seconds_total',
+      help: 'CPU time (user and system) the running container used since it started, in seconds.',
+      labelNames,
+      registers,
+    });
+    this.memoryUsage = gauge(
+      'watchpost_container_memory_usage_bytes',
+      'Memory the running container uses (its cgroup memory usage, page cache included), in bytes.',
+    );
+    this.memoryLimit = gauge(
+      'watchpost_container_memory_limit_bytes',
+      'Memory limit of the running container in bytes; absent when it has none.',
+    );
+    this.expected = new Gauge({
+      name: 'watchpost_container_expected',
+      help: 'A container the configuration expects to exist and run (always 1), by the fields it is matched on; empty when not set.',
+      labelNames: [...EXPECTED_LABELS],
+      registers,
+    });
+    this.expectedRunning = new Gauge({
+      name: 'watchpost_container_expected_running',
+      help: 'Number of running containers that match an expected container (0 when none exists or runs).',
+      labelNames: [...EXPECTED_LABELS],
+      registers,
+    });
+    this.events = new Counter({
+      name: 'watchpost_container_events_total',
+      help: 'Container events received from Docker since the exporter started, by action ("other" for actions not listed in the docs).',
+      labelNames: ['action'],
+      registers,
+    });
+  }
+
+  private onEvent(ev: DockerEvent): void {
+    const action = KNOWN_ACTIONS.has(ev.action) ? ev.action : 'other';
+    this.eventCounts.set(action, (this.eventCounts.get(action) ?? 0) + 1);
+    if (ev.action === 'destroy') {
+      this.dirty.delete(ev.id);
+      this.containers.delete(ev.id);
+      this.apiStats.delete(ev.id);
+    } else if (STATE_ACTIONS.has(ev.action)) {
+      this.dirty.add(ev.id);
+    }
+  }
+
+  async collect(signal: AbortSignal): Promise<ApplyResult> {
+    signal.throwIfAborted();
+    if (this.closed) throw new Error('collector closed');
+    // Up to CONCURRENCY * 2 requests listen on the signal at once (Node warns past 10).
+    setMaxListeners(CONCURRENCY * 4, signal);
+    this.watcher.start();
+    const now = Date.now();
+    const streaming = this.watcher.state === 'connected';
+    if (!streaming || this.needResync || now - this.lastResync >= this.settings.resync_interval) {
+      await this.resync(signal, streaming);
+    } else if (this.dirty.size > 0) {
+      await this.refreshDirty(signal);
+    }
+    signal.throwIfAborted();
+
+    const list = [...this.containers.values()];
+    const stats = await this.readStats(list, signal);
+    signal.throwIfAborted();
+    const snapshot: Snapshot = { containers: list, stats, events: new Map(this.eventCounts) };
+    return () => this.apply(snapshot);
+  }
+
+  /** List + inspect everything. Events arriving meanwhile mark containers dirty again. */
+  private async resync(signal: AbortSignal, streaming: boolean): Promise<void> {
+    const started = Date.now();
+    // Cleared first: an event during the resync sets it again only through `dirty`.
+    this.needResync = false;
+    try {
+      const ids = await this.source.listIds(signal);
+      this.dirty.clear();
+      const infos = await mapLimit(ids, CONCURRENCY, (id) => this.source.inspect(id, signal));
+      const seen = new Set<string>();
+      for (const info of infos) {
+        if (!info) continue;
+        seen.add(info.id);
+        this.containers.set(info.id, info);
+      }
+      for (const id of this.containers.keys()) if (!seen.has(id)) this.containers.delete(id);
+      for (const id of this.apiStats.keys()) if (!seen.has(id)) this.apiStats.delete(id);
+      this.lastResync = started;
+    } catch (err) {
+      this.needResync = true;
+      throw err;
+    }
+    if (!streaming) {
+      // The stream is down: the next run resyncs again; say why once per run.
+      this.needResync = true;
+      if (this.watcher.lastError) this.log.debug('events stream down', { error: this.watcher.lastError });
+    }
+  }
+
+  /** Inspects the containers that had an event since their last inspect. */
+  private async refreshDirty(signal: AbortSignal): Promise<void> {
+    const ids = [...this.dirty];
+    this.dirty.clear();
+    try {
+      await mapLimit(ids, CONCURRENCY, async (id) => {
+        const info = await this.source.inspect(id, signal);
+        if (info) this.containers.set(id, info);
+        else this.containers.delete(id);
+      });
+    } catch (err) {
+      // Inspect them again next run.
+      for (const id of ids) this.dirty.add(id);
+      throw err;
+    }
+  }
+
+  private async readStats(list: ContainerInfo[], signal: AbortSignal): Promise<Map<string, CgroupStats>> {
+    const out = new Map<string, CgroupStats>();
+    const live = list.filter(
+      (c) => c.state === 'running' || c.state === 'paused' || c.state === 'restarting',
+    );
+    if (this.settings.stats === 'none') return out;
+    if (this.settings.stats === 'api') {
+      this.scheduleApiPoll(0);
+      for (const c of live) {
+        const s = this.apiStats.get(c.id);
+        if (s) out.set(c.id, s);
+      }
+      return out;
+    }
+    this.cgroup ??= await cgroupVersion(this.sysfs);
+    const version = this.cgroup;
+    // Synchronous reads (see readCgroupFiles): one pass, no promise per file.
+    for (const c of live) {
+      if (signal.aborted) break;
+      try {
+        let files = this.cgroupFiles.get(c.id);
+        let s = files && readCgroupFiles(files);
+        if (!s) {
+          files = locateContainerCgroup(this.sysfs, version, c.id);
+          if (files) this.cgroupFiles.set(c.id, files);
+          else this.cgroupFiles.delete(c.id);
+          s = files && readCgroupFiles(files);
+        }
+        if (s) out.set(c.id, s);
+      } catch (err) {
+        // One unreadable cgroup leaves that container without CPU/memory, not the run failed.
+        this.log.debug('cannot read container cgroup', { container: c.name, error: errorMessage(err) });
+      }
+    }
+    if (this.cgroupFiles.size > live.length) {
+      const ids = new Set(live.map((c) => c.id));
+      for (const id of this.cgroupFiles.keys()) if (!ids.has(id)) this.cgroupFiles.delete(id);
+    }
+    return out;
+  }
+
+  /**
+   * stats: api. Docker's stats endpoint is slow (it samples), so it is polled in the
+   * background, every `interval`, all running containers in parallel; runs read the
+   * last answers.
+   */
+  private scheduleApiPoll(delay: number): void {
+    if (this.apiTimer || this.apiPolling || this.closed) return;
+    this.apiTimer = setTimeout(() => {
+      this.apiTimer = undefined;
+      this.apiPolling = this.pollApiStats().finally(() => {
+        this.apiPolling = undefined;
+        this.scheduleApiPoll(this.settings.interval);
+      });
+    }, delay);
+    this.apiTimer.unref();
+  }
+
+  /** One poll of the stats API for every running container; exposed for the benchmark. */
+  async pollApiStats(signal?: AbortSignal): Promise<void> {
+    const live = [...this.containers.values()].filter((c) => c.state === 'running');
+    const liveIds = new Set(live.map((c) => c.id));
+    for (const id of this.apiStats.keys()) if (!liveIds.has(id)) this.apiStats.delete(id);
+    await mapLimit(live, CONCURRENCY * 2, async (c) => {
+      try {
+        const s = await this.source.stats(c.id, signal);
+        if (s) this.apiStats.set(c.id, s);
+        else this.apiStats.delete(c.id);
+      } catch (err) {
+        this.apiStats.delete(c.id);
+        this.log.debug('stats API failed', { container: c.name, error: errorMessage(err) });
+      }
+    });
+  }
+
+  /**
+   * Writes the run's data. The state families are written incrementally: a container
+   * whose inspect result is the same object as at the last apply (no event since) keeps
+   * its series untouched, so a steady-state run writes only CPU and memory. Series of
+   * changed containers are removed before any is written, so a rename that hands a name
+   * to another container cannot delete the new owner's series.
+   */
+  private apply(snap: Snapshot): void {
+    const current = new Map<string, ContainerInfo>();
+    for (const c of snap.containers) current.set(c.id, c);
+    for (const [id, prev] of this.applied) {
+      if (current.get(id) !== prev.info) {
+        this.removeState(prev.labels);
+        this.applied.delete(id);
+      }
+    }
+    for (const m of [this.cpuSeconds, this.memoryUsage, this.memoryLimit]) m.reset();
+    for (const c of snap.containers) {
+      let labels = this.applied.get(c.id)?.labels;
+      if (!labels) {
+        labels = {
+          name: c.name,
+          image: c.image,
+          compose_project: c.composeProject,
+          compose_service: c.composeService,
+        };
+        this.writeState(c, labels);
+        this.applied.set(c.id, { info: c, labels });
+      }
+      const s = snap.stats.get(c.id);
+      if (s?.cpuSeconds !== undefined) this.cpuSeconds.inc(labels, s.cpuSeconds);
+      if (s?.memoryUsageBytes !== undefined) this.memoryUsage.set(labels, s.memoryUsageBytes);
+      if (s?.memoryLimitBytes !== undefined) this.memoryLimit.set(labels, s.memoryLimitBytes);
+    }
+
+    this.expected.reset();
+    this.expectedRunning.reset();
+    const seen = new Set<string>();
+    for (const e of this.settings.expected) {
+      const labels = {
+        name: e.name ?? '',
+        compose_project: e.compose_project ?? '',
+        compose_service: e.compose_service ?? '',
+      };
+      const key = JSON.stringify(labels);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      this.expected.set(labels, 1);
+      const running = snap.containers.filter((c) => c.state === 'running' && matchesExpected(c, e)).length;
+      this.expectedRunning.set(labels, running);
+    }
+    this.events.reset();
+    for (const [action, n] of snap.events) this.events.inc({ action }, n);
+  }
+
+  private writeState(c: ContainerInfo, labels: ContainerLabels): void {
+    this.running.set(labels, c.state === 'running' ? 1 : 0);
+    for (const state of CONTAINER_STATES) this.state.set({ ...labels, state }, c.state === state ? 1 : 0);
+    for (const status of HEALTH_STATUSES) this.health.set({ ...labels, status }, c.health === status ? 1 : 0);
+    this.exitCode.set(labels, c.exitCode);
+    this.oomKilled.set(labels, c.oomKilled ? 1 : 0);
+    this.restartCount.remove(labels);
+    this.restartCount.inc(labels, c.restartCount);
+    if (c.startedAt !== undefined) this.startedAt.set(labels, c.startedAt);
+  }
+
+  private removeState(labels: ContainerLabels): void {
+    this.running.remove(labels);
+    for (const state of CONTAINER_STATES) this.state.remove({ ...labels, state });
+    for (const status of HEALTH_STATUSES) this.health.remove({ ...labels, status });
+    this.exitCode.remove(labels);
+    this.oomKilled.remove(labels);
+    this.restartCount.remove(labels);
+    this.startedAt.remove(labels);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.watcher.close();
+    if (this.apiTimer) clearTimeout(this.apiTimer);
+    this.apiTimer = undefined;
+  }
+}

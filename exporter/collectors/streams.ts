@@ -1,0 +1,298 @@
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { Config } from '../../config/schema.js';
+import type { Logger } from '../../config/log.js';
+import { errorMessage, type ApplyResult, type Collector } from '../collector.js';
+import { fetchMediamtxPaths } from '../sources/mediamtx.js';
+import { fetchRtmpStat } from '../sources/nginx-rtmp.js';
+import type { ServerStat, StreamStat } from '../sources/stream-stat.js';
+import type { CollectorDeps } from './index.js';
+
+/**
+ * Streams of nginx-rtmp and MediaMTX servers, in one family set for both kinds so that
+ * one alert rule covers both. A server whose stat page or API does not answer is
+ * visible as watchpost_stream_server_up 0 (the nginx-rtmp exporters this follows go
+ * silent instead), and never fails the other servers or the collector.
+ */
+
+type StreamServer = Config['collectors']['streams']['servers'][number];
+
+/** Stream names are chosen by publishers: at most this many stream series per server. */
+export const MAX_STREAM_SERIES = 500;
+
+export interface ServerResult {
+  server: StreamServer;
+  durationSeconds: number;
+  stat?: ServerStat;
+  error?: string;
+}
+
+export interface StreamsCollectorOptions {
+  /** Replaces the per-kind fetchers, for tests. */
+  fetchers?: Partial<Record<StreamServer['kind'], Fetcher>>;
+  maxStreamSeries?: number;
+}
+
+type Fetcher = (url: string, opts: { signal: AbortSignal; authorization?: string }) => Promise<ServerStat>;
+
+const FETCHERS: Record<StreamServer['kind'], Fetcher> = {
+  'nginx-rtmp': fetchRtmpStat,
+  mediamtx: fetchMediamtxPaths,
+};
+
+const STREAM_LABELS = ['server', 'app', 'stream'] as const;
+type StreamLabel = (typeof STREAM_LABELS)[number];
+
+/**
+ * The streams to export for one server, at most `cap`: expected streams first, then
+ * publishing ones, then by name, so a flood of names cannot push out the ones alerts
+ * are about. Returns the kept streams and how many were dropped.
+ */
+export function capStreams(
+  streams: readonly StreamStat[],
+  expected: ReadonlySet<string>,
+  cap: number,
+): { kept: StreamStat[]; dropped: number } {
+  const seen = new Set<string>();
+  const unique = streams.filter((s) => {
+    const k = streamKey(s.app, s.stream);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+  if (unique.length <= cap) return { kept: unique, dropped: 0 };
+  const rank = (s: StreamStat) => (expected.has(streamKey(s.app, s.stream)) ? 0 : s.publishing ? 1 : 2);
+  const sorted = [...unique].sort(
+    (a, b) =>
+      rank(a) - rank(b) ||
+      (a.app < b.app ? -1 : a.app > b.app ? 1 : 0) ||
+      (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0),
+  );
+  return { kept: sorted.slice(0, cap), dropped: unique.length - cap };
+}
+
+function streamKey(app: string, stream: string): string {
+  return `${app}\u0000${stream}`;
+}
+
+/** undici says only "fetch failed"; the reason (ECONNREFUSED, a DNS error) is its cause. */
+export function describeFetchError(err: unknown): string {
+  if (err instanceof Error && err.message === 'fetch failed' && err.cause instanceof Error) {
+    const code = (err.cause as NodeJS.ErrnoException).code;
+    return `fetch failed: ${err.cause.message}${code && !err.cause.message.includes(code) ? ` (${code})` : ''}`;
+  }
+  return errorMessage(err);
+}
+
+export class StreamsCollector implements Collector {
+  readonly name = 'streams';
+  readonly registry = new Registry();
+
+  private readonly log: Logger;
+  private readonly servers: readonly StreamServer[];
+  private readonly expected: Config['collectors']['streams']['expected'];
+  private readonly expectedByServer = new Map<string, Set<string>>();
+  /** Each server gets less than the collector's timeout, so one hung server is reported as down, not the whole run failed. */
+  private readonly serverTimeout: number;
+  private readonly fetchers: Record<StreamServer['kind'], Fetcher>;
+  private readonly cap: number;
+  /** Last error logged per server, so a lasting failure is logged once. */
+  private readonly failing = new Map<string, string>();
+
+  private readonly serverUp: Gauge<'server' | 'kind'>;
+  private readonly fetchDuration: Gauge<'server'>;
+  private readonly serverUptime: Gauge<'server'>;
+  private readonly seriesDropped: Gauge<'server'>;
+  private readonly maxPublishing: Gauge<'server'>;
+  private readonly publishing: Gauge<StreamLabel>;
+  private readonly readers: Gauge<StreamLabel>;
+  private readonly bytesIn: Counter<StreamLabel>;
+  private readonly bytesOut: Counter<StreamLabel>;
+  private readonly streamUptime: Gauge<StreamLabel>;
+  private readonly framesInError: Counter<StreamLabel>;
+  private readonly streamExpected: Gauge<StreamLabel>;
+  private readonly appPublishing: Gauge<'server' | 'app'>;
+
+  constructor(deps: CollectorDeps, opts: StreamsCollectorOptions = {}) {
+    const cfg = deps.config.collectors.streams;
+    this.log = deps.log.child({ collector: 'streams' });
+    this.servers = cfg.servers;
+    this.expected = cfg.expected;
+    for (const e of cfg.expected) {
+      let set = this.expectedByServer.get(e.server);
+      if (!set) this.expectedByServer.set(e.server, (set = new Set()));
+      set.add(streamKey(e.app, e.stream));
+    }
+    this.serverTimeout = Math.max(1, Math.floor(cfg.timeout * 0.8));
+    this.fetchers = { ...FETCHERS, ...opts.fetchers };
+    this.cap = opts.maxStreamSeries ?? MAX_STREAM_SERIES;
+
+    const reg = [this.registry];
+    this.serverUp = new Gauge({
+      name: 'watchpost_stream_server_up',
+      help: 'Whether the last fetch of the streaming server statistics (nginx-rtmp stat page, MediaMTX API) answered and parsed (1) or not (0).',
+      labelNames: ['server', 'kind'],
+      registers: reg,
+    });
+    this.fetchDuration = new Gauge({
+      name: 'watchpost_stream_server_fetch_duration_seconds',
+      help: 'Time the last fetch of the streaming server statistics took, in seconds, including failed fetches.',
+      labelNames: ['server'],
+      registers: reg,
+    });
+    this.serverUptime = new Gauge({
+      name: 'watchpost_stream_server_uptime_seconds',
+      help: 'Seconds since the streaming server started, as nginx-rtmp reports it; absent for MediaMTX.',
+      labelNames: ['server'],
+      registers: reg,
+    });
+    this.seriesDropped = new Gauge({
+      name: 'watchpost_stream_series_dropped',
+      help: 'Number of streams of the server left out of the per-stream metrics in the last fetch because the server had more than the cap of stream series.',
+      labelNames: ['server'],
+      registers: reg,
+    });
+    this.maxPublishing = new Gauge({
+      name: 'watchpost_stream_max_publishing',
+      help: 'Number of publishing streams above which the too-many-streams alert fires for the server, from the watchpost configuration (max_streams).',
+      labelNames: ['server'],
+      registers: reg,
+    });
+    const streamGauge = (name: string, help: string) =>
+      new Gauge({ name, help, labelNames: STREAM_LABELS, registers: reg });
+    // Counters, not Gauges, so the TYPE line says counter; apply() sets their absolute
+    // value with reset() + inc(), as the host collector does for CPU seconds.
+    const streamCounter = (name: string, help: string) =>
+      new Counter({ name, help, labelNames: STREAM_LABELS, registers: reg });
+    this.publishing = streamGauge(
+      'watchpost_stream_publishing',
+      'Whether a publisher is sending the stream (1) or the server lists it without one (0); absent when the server does not list the stream.',
+    );
+    this.readers = streamGauge(
+      'watchpost_stream_readers',
+      'Number of clients reading the stream, the publisher excluded.',
+    );
+    this.bytesIn = streamCounter(
+      'watchpost_stream_bytes_in_total',
+      'Bytes the server received for the stream since the stream started.',
+    );
+    this.bytesOut = streamCounter(
+      'watchpost_stream_bytes_out_total',
+      'Bytes the server sent to readers of the stream since the stream started.',
+    );
+    this.streamUptime = streamGauge(
+      'watchpost_stream_uptime_seconds',
+      'Seconds since the stream started (nginx-rtmp) or came online (MediaMTX).',
+    );
+    this.framesInError = streamCounter(
+      'watchpost_stream_frames_in_error_total',
+      'Frames of the stream that MediaMTX received with errors and could not process; MediaMTX 1.15 and later only.',
+    );
+    this.streamExpected = streamGauge(
+      'watchpost_stream_expected',
+      'Always 1 for each stream that the watchpost configuration expects to be publishing.',
+    );
+    this.appPublishing = new Gauge({
+      name: 'watchpost_streams_publishing',
+      help: 'Number of streams publishing on the server, per application (app is empty for MediaMTX), counted before the series cap.',
+      labelNames: ['server', 'app'],
+      registers: reg,
+    });
+  }
+
+  async collect(signal: AbortSignal): Promise<ApplyResult> {
+    signal.throwIfAborted();
+    const results = await Promise.all(this.servers.map((s) => this.fetchServer(s, signal)));
+    signal.throwIfAborted();
+    return () => this.apply(results);
+  }
+
+  private async fetchServer(server: StreamServer, signal: AbortSignal): Promise<ServerResult> {
+    const started = performance.now();
+    const timeout = new AbortController();
+    const timer = setTimeout(
+      () => timeout.abort(new Error(`no answer within ${this.serverTimeout}ms`)),
+      this.serverTimeout,
+    );
+    const both = AbortSignal.any([signal, timeout.signal]);
+    const seconds = () => (performance.now() - started) / 1000;
+    try {
+      const stat = await this.fetchers[server.kind](server.url, {
+        signal: both,
+        authorization: authorization(server),
+      });
+      if (this.failing.delete(server.name))
+        this.log.info('stream server answers again', { server: server.name });
+      return { server, durationSeconds: seconds(), stat };
+    } catch (err) {
+      if (signal.aborted) throw err;
+      const why = timeout.signal.aborted ? errorMessage(timeout.signal.reason) : describeFetchError(err);
+      const error = `${server.kind} server "${server.name}": ${why}`;
+      if (this.failing.get(server.name) !== error) {
+        this.failing.set(server.name, error);
+        this.log.warn('cannot read stream server statistics', { server: server.name, err: error });
+      }
+      return { server, durationSeconds: seconds(), error };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The only place metrics are written: synchronous, so a late run cannot interleave. */
+  private apply(results: ServerResult[]): void {
+    for (const m of [
+      this.serverUp,
+      this.fetchDuration,
+      this.serverUptime,
+      this.seriesDropped,
+      this.maxPublishing,
+      this.publishing,
+      this.readers,
+      this.bytesIn,
+      this.bytesOut,
+      this.streamUptime,
+      this.framesInError,
+      this.streamExpected,
+      this.appPublishing,
+    ])
+      m.reset();
+
+    for (const e of this.expected)
+      this.streamExpected.set({ server: e.server, app: e.app, stream: e.stream }, 1);
+
+    for (const { server, durationSeconds, stat } of results) {
+      const name = server.name;
+      this.serverUp.set({ server: name, kind: server.kind }, stat ? 1 : 0);
+      this.fetchDuration.set({ server: name }, durationSeconds);
+      if (server.max_streams !== undefined) this.maxPublishing.set({ server: name }, server.max_streams);
+      if (!stat) continue;
+      if (stat.uptimeSeconds !== undefined) this.serverUptime.set({ server: name }, stat.uptimeSeconds);
+
+      const perApp = new Map<string, number>();
+      for (const s of stat.streams) perApp.set(s.app, (perApp.get(s.app) ?? 0) + (s.publishing ? 1 : 0));
+      for (const [app, n] of perApp) this.appPublishing.set({ server: name, app }, n);
+
+      const { kept, dropped } = capStreams(
+        stat.streams,
+        this.expectedByServer.get(name) ?? new Set(),
+        this.cap,
+      );
+      this.seriesDropped.set({ server: name }, dropped);
+      for (const s of kept) {
+        const labels = { server: name, app: s.app, stream: s.stream };
+        this.publishing.set(labels, s.publishing ? 1 : 0);
+        this.readers.set(labels, s.readers);
+        this.bytesIn.inc(labels, s.bytesIn);
+        this.bytesOut.inc(labels, s.bytesOut);
+        if (s.uptimeSeconds !== undefined) this.streamUptime.set(labels, s.uptimeSeconds);
+        if (s.framesInError !== undefined) this.framesInError.inc(labels, s.framesInError);
+      }
+    }
+  }
+}
+
+/** HTTP basic auth from `username` and `password_file`; the password never leaves this header. */
+function authorization(server: StreamServer): string | undefined {
+  if (server.username === undefined && server.password_file === undefined) return undefined;
+  const pass = server.password_file?.reveal() ?? '';
+  return `Basic ${Buffer.from(`${server.username ?? ''}:${pass}`).toString('base64')}`;
+}

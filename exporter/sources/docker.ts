@@ -1,0 +1,329 @@
+import type { Readable } from 'node:stream';
+import Docker from 'dockerode';
+import type { CgroupStats } from './cgroup.js';
+
+/**
+ * Source adapter for the Docker Engine API (through dockerode), read-only: list,
+ * inspect, events and stats. The parsers of what the API returns are pure functions,
+ * tested on captured responses (fixtures/docker-*).
+ */
+
+export const CONTAINER_STATES = [
+  'created',
+  'running',
+  'paused',
+  'restarting',
+  'removing',
+  'exited',
+  'dead',
+] as const;
+export type ContainerState = (typeof CONTAINER_STATES)[number];
+export const HEALTH_STATUSES = ['healthy', 'unhealthy', 'starting', 'none'] as const;
+export type HealthStatus = (typeof HEALTH_STATUSES)[number];
+
+/** What the collector keeps of one container, from GET /containers/<id>/json. */
+export interface ContainerInfo {
+  id: string;
+  /** Without Docker's leading slash. */
+  name: string;
+  /** The image as the container was created with it (Config.Image), e.g. "nginx:1.27". */
+  image: string;
+  composeProject: string;
+  composeService: string;
+  state: ContainerState;
+  health: HealthStatus;
+  exitCode: number;
+  oomKilled: boolean;
+  restartCount: number;
+  /** Unix seconds of the last start; undefined if it never started. */
+  startedAt: number | undefined;
+}
+
+/** The options dockerode's modem takes for an endpoint the config schema accepted. */
+export function dockerOptions(endpoint: string): Docker.DockerOptions {
+  if (endpoint.startsWith('unix://')) return { socketPath: endpoint.slice('unix://'.length) };
+  const url = new URL(endpoint.replace(/^tcp:/, 'http:'));
+  return {
+    host: url.hostname,
+    port: Number(url.port),
+    protocol: url.protocol === 'https:' ? 'https' : 'http',
+  };
+}
+
+type Json = Record<string, unknown>;
+const obj = (v: unknown): Json => (v !== null && typeof v === 'object' ? (v as Json) : {});
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+
+/** Docker's zero time, written for a container that never started. */
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+/** Parses Docker's RFC 3339 timestamps (nanosecond precision) to Unix seconds. */
+export function parseDockerTime(t: string): number | undefined {
+  if (t === '' || t === ZERO_TIME) return undefined;
+  const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(t);
+  if (!m) return undefined;
+  const whole = Date.parse(`${m[1]}${m[3]}`);
+  if (Number.isNaN(whole)) return undefined;
+  const frac = m[2] ? Number(`0.${m[2]}`) : 0;
+  return whole / 1000 + frac;
+}
+
+/** The collector's view of one container from the body of GET /containers/<id>/json. */
+export function containerFromInspect(body: unknown): ContainerInfo {
+  const b = obj(body);
+  const id = str(b.Id);
+  if (!id) throw new Error('container inspect: no Id in the response');
+  const state = obj(b.State);
+  const config = obj(b.Config);
+  const labels = obj(config.Labels);
+  const status = str(state.Status) as ContainerState;
+  const health = str(obj(state.Health).Status);
+  return {
+    id,
+    name: str(b.Name).replace(/^\//, ''),
+    image: str(config.Image) || str(b.Image),
+    composeProject: str(labels['com.docker.compose.project']),
+    composeService: str(labels['com.docker.compose.service']),
+    state: (CONTAINER_STATES as readonly string[]).includes(status) ? status : 'dead',
+    health: (HEALTH_STATUSES as readonly string[]).includes(health) ? (health as HealthStatus) : 'none',
+    exitCode: num(state.ExitCode),
+    oomKilled: state.OOMKilled === true,
+    restartCount: num(b.RestartCount),
+    startedAt: parseDockerTime(str(state.StartedAt)),
+  };
+}
+
+/**
+ * CPU and memory from the body of GET /containers/<id>/stats?stream=false. Memory usage
+ * is the raw `usage` (as cgroup v1's memory.usage_in_bytes), so both paths agree.
+ */
+export function statsFromApi(body: unknown): CgroupStats {
+  const b = obj(body);
+  const out: CgroupStats = {};
+  const cpu = obj(obj(b.cpu_stats).cpu_usage).total_usage;
+  if (typeof cpu === 'number') out.cpuSeconds = cpu / 1e9;
+  const mem = obj(b.memory_stats);
+  if (typeof mem.usage === 'number') out.memoryUsageBytes = mem.usage;
+  // With no limit, Docker reports the host's memory as the limit; kept as it says.
+  if (typeof mem.limit === 'number' && mem.limit > 0 && mem.limit < 2 ** 62) out.memoryLimitBytes = mem.limit;
+  return out;
+}
+
+/** One container event from GET /events. */
+export interface DockerEvent {
+  id: string;
+  /** The action without its detail: "health_status: healthy" -> "health_status". */
+  action: string;
+  /** The whole action string as Docker sent it. */
+  rawAction: string;
+}
+
+/** A JSON object of the events stream, or undefined for one that is not a container event. */
+export function parseEvent(line: string): DockerEvent | undefined {
+  let body: unknown;
+  try {
+    body = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  const b = obj(body);
+  const type = str(b.Type) || str(b.type);
+  if (type !== 'container') return undefined;
+  const id = str(obj(b.Actor).ID) || str(b.id);
+  const rawAction = str(b.Action) || str(b.status);
+  if (!id || !rawAction) return undefined;
+  const colon = rawAction.indexOf(':');
+  return { id, rawAction, action: (colon >= 0 ? rawAction.slice(0, colon) : rawAction).trim() };
+}
+
+/**
+ * Splits the events stream into lines: a chunk may hold part of a line or several.
+ * Docker writes one JSON object per line.
+ */
+export class EventLineSplitter {
+  private rest = '';
+
+  push(chunk: Buffer | string): DockerEvent[] {
+    const text = this.rest + chunk.toString();
+    const lines = text.split('\n');
+    this.rest = lines.pop() ?? '';
+    // A line that never ends is not kept forever.
+    if (this.rest.length > 1 << 20) this.rest = '';
+    const out: DockerEvent[] = [];
+    for (const line of lines) {
+      if (line.trim() === '') continue;
+      const ev = parseEvent(line);
+      if (ev) out.push(ev);
+    }
+    return out;
+  }
+}
+
+/** The calls made through a DockerSource, counted (tests assert steady state is cheap). */
+export interface DockerCalls {
+  list: number;
+  inspect: number;
+  stats: number;
+  events: number;
+}
+
+/** Whether an error from dockerode is the API's 404 (no such container). */
+function isNotFound(err: unknown): boolean {
+  return (err as { statusCode?: number }).statusCode === 404;
+}
+
+/** Read-only access to one Docker endpoint. */
+export class DockerSource {
+  readonly calls: DockerCalls = { list: 0, inspect: 0, stats: 0, events: 0 };
+  private readonly docker: Docker;
+
+  constructor(readonly endpoint: string) {
+    this.docker = new Docker(dockerOptions(endpoint));
+  }
+
+  /** The ids of every container, in all states (GET /containers/json?all=1). */
+  async listIds(signal?: AbortSignal): Promise<string[]> {
+    this.calls.list++;
+    const list = await this.wrap(this.docker.listContainers({ all: true, abortSignal: signal }));
+    return list.map((c) => c.Id);
+  }
+
+  /** GET /containers/<id>/json; undefined when the container no longer exists. */
+  async inspect(id: string, signal?: AbortSignal): Promise<ContainerInfo | undefined> {
+    this.calls.inspect++;
+    try {
+      const body = await this.wrap(this.docker.getContainer(id).inspect({ abortSignal: signal }));
+      return containerFromInspect(body);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** GET /containers/<id>/stats?stream=false&one-shot=true (Docker 20.10+: no 1 s wait for a second sample). */
+  async stats(id: string, signal?: AbortSignal): Promise<CgroupStats | undefined> {
+    this.calls.stats++;
+    try {
+      // dockerode passes abortSignal on to the request (its types leave it out).
+      const opts = { stream: false as const, 'one-shot': true, abortSignal: signal };
+      const body = await this.wrap(this.docker.getContainer(id).stats(opts));
+      return statsFromApi(body);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** GET /events?filters={"type":["container"]}: a stream of JSON lines, open until closed. */
+  async events(): Promise<Readable> {
+    this.calls.events++;
+    const stream = await this.wrap(this.docker.getEvents({ filters: { type: ['container'] } }));
+    return stream as unknown as Readable;
+  }
+
+  /** Errors name the endpoint, so "connect ENOENT" says which socket was missing. */
+  private async wrap<T>(p: Promise<T>): Promise<T> {
+    try {
+      return await p;
+    } catch (err) {
+      if (isNotFound(err)) throw err;
+      const e = err as Error & { statusCode?: number };
+      if (e.name === 'AbortError') throw err;
+      const wrapped = new Error(`Docker API at ${this.endpoint}: ${e.message ?? String(err)}`, {
+        cause: err,
+      });
+      throw wrapped;
+    }
+  }
+}
+
+/** Delay before reconnect attempt `attempt` (0-based): 0.5 s doubling, capped. */
+export function backoffDelay(attempt: number, baseMs = 500, capMs = 30_000): number {
+  return Math.min(capMs, baseMs * 2 ** Math.min(attempt, 30));
+}
+
+export interface EventWatcherHandlers {
+  onEvent(ev: DockerEvent): void;
+  /** The stream is open: events from now on arrive; what happened before may be missed. */
+  onConnect(): void;
+  onDisconnect(err: Error): void;
+}
+
+export type WatcherState = 'idle' | 'connecting' | 'connected' | 'down' | 'closed';
+
+/**
+ * Keeps one events stream open, reconnecting with exponential backoff (capped at 30 s)
+ * when it fails or ends (the daemon restarted, the proxy dropped it).
+ */
+export class EventWatcher {
+  state: WatcherState = 'idle';
+  lastError: string | undefined;
+  private attempt = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private stream: Readable | undefined;
+  private generation = 0;
+
+  constructor(
+    private readonly source: Pick<DockerSource, 'events'>,
+    private readonly handlers: EventWatcherHandlers,
+    private readonly capMs = 30_000,
+  ) {}
+
+  start(): void {
+    if (this.state === 'idle') void this.connect();
+  }
+
+  private async connect(): Promise<void> {
+    this.timer = undefined;
+    const gen = ++this.generation;
+    this.state = 'connecting';
+    let stream: Readable;
+    try {
+      stream = await this.source.events();
+    } catch (err) {
+      if (gen === this.generation) this.fail(gen, err);
+      return;
+    }
+    if (gen !== this.generation) {
+      stream.destroy();
+      return;
+    }
+    this.stream = stream;
+    this.state = 'connected';
+    this.attempt = 0;
+    this.lastError = undefined;
+    const splitter = new EventLineSplitter();
+    stream.on('data', (chunk: Buffer) => {
+      if (gen !== this.generation) return;
+      for (const ev of splitter.push(chunk)) this.handlers.onEvent(ev);
+    });
+    stream.on('error', (err) => this.fail(gen, err));
+    stream.on('end', () => this.fail(gen, new Error('events stream ended')));
+    stream.on('close', () => this.fail(gen, new Error('events stream closed')));
+    this.handlers.onConnect();
+  }
+
+  private fail(gen: number, err: unknown): void {
+    if (gen !== this.generation || this.state === 'closed' || this.state === 'down') return;
+    this.state = 'down';
+    this.generation++;
+    const e = err instanceof Error ? err : new Error(String(err));
+    this.lastError = e.message;
+    this.stream?.destroy();
+    this.stream = undefined;
+    const delay = backoffDelay(this.attempt++, 500, this.capMs);
+    this.timer = setTimeout(() => void this.connect(), delay);
+    this.timer.unref();
+    this.handlers.onDisconnect(e);
+  }
+
+  close(): void {
+    this.state = 'closed';
+    this.generation++;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.stream?.destroy();
+    this.stream = undefined;
+  }
+}

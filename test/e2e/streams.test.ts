@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { parseConfigText } from '../../config/load.js';
+import { silentLogger } from '../../config/log.js';
+import { FfmpegCollector } from '../../exporter/collectors/ffmpeg.js';
+import { StreamsCollector } from '../../exporter/collectors/streams.js';
+import type { Collector } from '../../exporter/collector.js';
+import { FakeMediamtx } from './fake-mediamtx.js';
+import { eventually, promtoolCheckMetrics, requireBinary } from './helpers.js';
+import { RtmpLab } from './rtmp.js';
+import { samples } from '../samples.js';
+
+/** Runs one collection and returns the samples, keyed by `name{labels}`. */
+async function collect(c: Collector): Promise<Map<string, number>> {
+  (await c.collect(AbortSignal.timeout(10_000)))();
+  return samples(c);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('streams and ffmpeg collectors against real nginx-rtmp and FFmpeg', () => {
+  it('follows publishers, readers, expected streams, and a dead stat page', async (t) => {
+    const nginxBin = requireBinary(t, 'nginx');
+    const ffmpegBin = nginxBin && requireBinary(t, 'ffmpeg');
+    if (!nginxBin || !ffmpegBin) return;
+
+    const lab = new RtmpLab(nginxBin, ffmpegBin);
+    const mtx = new FakeMediamtx();
+    t.after(async () => {
+      await lab.stop();
+      await mtx.stop();
+    });
+    await lab.startNginx();
+    await mtx.start();
+    mtx.paths = [{ name: 'door', ready: true, readers: 1, bytesIn: 10 }];
+
+    const config = parseConfigText(
+      `
+collectors:
+  streams:
+    timeout: 3s
+    servers:
+      - { name: rtmp, kind: nginx-rtmp, url: "${lab.statUrl}", max_streams: 4 }
+      - { name: mtx, kind: mediamtx, url: "${mtx.url}" }
+    expected:
+      - { server: rtmp, app: live, stream: cam1 }
+      - { server: rtmp, app: live, stream: cam3 }
+  ffmpeg:
+    groups:
+      # Matched on this nginx's port, so other FFmpeg processes on the machine do not count.
+      - { name: publishers, match: "-f flv rtmp://127\\\\.0\\\\.0\\\\.1:${lab.rtmpPort}/", expected: 2 }
+      - { name: readers, match: "-i rtmp://127\\\\.0\\\\.0\\\\.1:${lab.rtmpPort}/.* -f null", expected: 1 }
+      - { name: mosaic, match: "xstack", expected: 1 }
+`,
+      'watchpost.yml',
+      {},
+    );
+    const streams = new StreamsCollector({ config, log: silentLogger });
+    const ffmpeg = new FfmpegCollector({ config, log: silentLogger });
+    const pub = (s: Map<string, number>, stream: string) =>
+      s.get(`watchpost_stream_publishing{server="rtmp",app="live",stream="${stream}"}`);
+
+    lab.publish('cam1');
+    const cam2 = lab.publish('cam2');
+    await eventually(
+      async () =>
+        (await collect(streams)).get('watchpost_streams_publishing{server="rtmp",app="live"}') === 2
+          ? true
+          : undefined,
+      15_000,
+      'two publishing streams',
+    );
+    lab.read('cam1');
+
+    await t.test('two publishers and one reader', async () => {
+      const s = await eventually(
+        async () => {
+          const s = await collect(streams);
+          return s.get('watchpost_stream_readers{server="rtmp",app="live",stream="cam1"}') === 1
+            ? s
+            : undefined;
+        },
+        15_000,
+        'a reader on cam1',
+      );
+      assert.equal(s.get('watchpost_stream_server_up{server="rtmp",kind="nginx-rtmp"}'), 1);
+      assert.equal(pub(s, 'cam1'), 1);
+      assert.equal(pub(s, 'cam2'), 1);
+      assert.equal(s.get('watchpost_stream_readers{server="rtmp",app="live",stream="cam2"}'), 0);
+      assert.equal(s.get('watchpost_streams_publishing{server="rtmp",app="live"}'), 2);
+      assert.equal(s.get('watchpost_stream_max_publishing{server="rtmp"}'), 4);
+      assert.ok(s.get('watchpost_stream_uptime_seconds{server="rtmp",app="live",stream="cam1"}')! > 0);
+      assert.ok(s.get('watchpost_stream_server_uptime_seconds{server="rtmp"}')! >= 0);
+
+      const before = s.get('watchpost_stream_bytes_in_total{server="rtmp",app="live",stream="cam1"}')!;
+      assert.ok(before > 0);
+      await sleep(1500);
+      const later = await collect(streams);
+      const after = later.get('watchpost_stream_bytes_in_total{server="rtmp",app="live",stream="cam1"}')!;
+      assert.ok(after > before, `bytes_in went from ${before} to ${after}`);
+      assert.ok(later.get('watchpost_stream_bytes_out_total{server="rtmp",app="live",stream="cam1"}')! > 0);
+    });
+
+    await t.test(
+      'an expected stream that never publishes is expected, with no publishing series',
+      async () => {
+        const s = await collect(streams);
+        assert.equal(s.get('watchpost_stream_expected{server="rtmp",app="live",stream="cam3"}'), 1);
+        assert.equal(s.get('watchpost_stream_expected{server="rtmp",app="live",stream="cam1"}'), 1);
+        assert.equal(pub(s, 'cam3'), undefined);
+      },
+    );
+
+    await t.test('FFmpeg groups count the real processes', async () => {
+      const s = await collect(ffmpeg);
+      assert.equal(s.get('watchpost_ffmpeg_processes{group="publishers"}'), 2);
+      assert.equal(s.get('watchpost_ffmpeg_processes{group="readers"}'), 1);
+      assert.equal(s.get('watchpost_ffmpeg_processes{group="mosaic"}'), 0);
+      assert.equal(s.get('watchpost_ffmpeg_expected_processes{group="publishers"}'), 2);
+      assert.equal(s.get('watchpost_ffmpeg_expected_processes{group="mosaic"}'), 1);
+      assert.ok(s.get('watchpost_ffmpeg_cpu_seconds{group="publishers"}')! > 0);
+    });
+
+    await t.test('a stopped publisher leaves the stat page and its group', async () => {
+      await cam2.stop();
+      const s = await eventually(
+        async () => {
+          const s = await collect(streams);
+          return (pub(s, 'cam2') ?? 0) === 0 ? s : undefined;
+        },
+        10_000,
+        'cam2 to stop publishing',
+      );
+      assert.equal(pub(s, 'cam1'), 1);
+      assert.equal(s.get('watchpost_streams_publishing{server="rtmp",app="live"}'), 1);
+      const f = await collect(ffmpeg);
+      assert.equal(f.get('watchpost_ffmpeg_processes{group="publishers"}'), 1);
+    });
+
+    await t.test('the exposition passes promtool check metrics', async (st) => {
+      const promtool = spawnSync('sh', ['-c', 'command -v promtool'], { encoding: 'utf8' }).stdout.trim();
+      if (!promtool) return st.skip('promtool not installed');
+      for (const c of [streams, ffmpeg]) {
+        const r = promtoolCheckMetrics(promtool, await c.registry.metrics());
+        assert.equal(r.output, '', r.output);
+      }
+    });
+
+    await t.test(
+      'a dead stat page is server_up 0; the collector and the MediaMTX server carry on',
+      async () => {
+        await lab.nginx!.stop();
+        const s = await collect(streams);
+        assert.equal(s.get('watchpost_stream_server_up{server="rtmp",kind="nginx-rtmp"}'), 0);
+        assert.equal(pub(s, 'cam1'), undefined);
+        assert.equal(s.get('watchpost_stream_expected{server="rtmp",app="live",stream="cam1"}'), 1);
+        assert.equal(s.get('watchpost_stream_server_up{server="mtx",kind="mediamtx"}'), 1);
+        assert.equal(s.get('watchpost_stream_publishing{server="mtx",app="",stream="door"}'), 1);
+        assert.equal(s.get('watchpost_stream_readers{server="mtx",app="",stream="door"}'), 1);
+      },
+    );
+  });
+});
