@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { configJsonSchema } from './json-schema.js';
+import { ConfigError, parseConfigText } from './load.js';
 
 type JsonSchema = { properties?: Record<string, JsonSchema>; items?: JsonSchema };
 
@@ -32,4 +33,23 @@ describe('docs/configuration.md', () => {
     });
     assert.deepEqual(missing, [], `undocumented keys: ${missing.join(', ')}`);
   });
+});
+
+describe('config examples in the docs', () => {
+  for (const doc of ['README.md', 'docs/configuration.md']) {
+    it(`every yaml example in ${doc} is a valid config`, () => {
+      const text = readFileSync(join(import.meta.dirname, '..', doc), 'utf8');
+      const blocks = [...text.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+      for (const block of blocks) {
+        try {
+          parseConfigText(block, doc, {});
+        } catch (err) {
+          assert.ok(err instanceof ConfigError, String(err));
+          // Examples name Docker secrets that exist only where they are deployed.
+          const real = err.problems.filter((p) => !/^secret file "\/run\/secrets\/[^"]+" does not exist$/.test(p.message));
+          assert.deepEqual(real, [], `example in ${doc}:\n${block}`);
+        }
+      }
+    });
+  }
 });
