@@ -2,6 +2,7 @@
 # Installs the system programs that watchpost's tests and benchmarks run for real:
 #   promtool (prometheus)        checks the /metrics output and unit-tests alert rules
 #   prometheus-node-exporter     the reference the scrape benchmark measures against
+#   prometheus-alertmanager      Alertmanager and amtool: the shipped alertmanager.yml runs for real
 #   docker.io, busybox-static    a real Docker Engine for the containers collector's tests
 #                                and benchmark (scripts/start-dockerd.sh starts it and
 #                                imports the test image from busybox-static)
@@ -10,7 +11,7 @@
 # Debian/Ubuntu, as root (or through sudo). Safe to run again.
 set -euo pipefail
 
-PACKAGES=(prometheus prometheus-node-exporter docker.io busybox-static nginx-light libnginx-mod-rtmp ffmpeg)
+PACKAGES=(prometheus prometheus-alertmanager prometheus-node-exporter docker.io busybox-static nginx-light libnginx-mod-rtmp ffmpeg)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -31,7 +32,7 @@ $SUDO apt-get update -q
 # them (they start their own instances on free loopback ports), so stop them again
 # when a service manager is present.
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
-for svc in prometheus prometheus-node-exporter; do
+for svc in prometheus prometheus-alertmanager prometheus-node-exporter nginx; do
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
     $SUDO systemctl stop "$svc" || true
   fi
