@@ -1,32 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import {
+  startAlertmanager,
+  startReceiver,
+  type Received,
+  type RunningAlertmanager,
+} from '../test/e2e/alertmanager.js';
 import { eventually, requireBinary } from '../test/e2e/helpers.js';
 
 const CONFIG = join(import.meta.dirname, 'alertmanager.yml');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createNetServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-interface Received {
-  path: string;
-  auth: string | undefined;
-  body: { status: string; receiver: string; alerts: { status: string; labels: Record<string, string> }[] };
-}
-
 describe('alertmanager.yml', () => {
   it('amtool check-config accepts it', (t) => {
     const amtool = requireBinary(t, 'amtool');
@@ -50,10 +34,10 @@ describe('alertmanager.yml', () => {
 });
 
 describe('alertmanager.yml in a real Alertmanager', () => {
-  let am: ChildProcess | undefined;
-  let receiver: Server;
+  let am: RunningAlertmanager | undefined;
+  let receiver: Awaited<ReturnType<typeof startReceiver>> | undefined;
   let amUrl = '';
-  const received: Received[] = [];
+  let received: Received[] = [];
   const token = 'test-notifier-token-5b1f';
   let skipped = false;
 
@@ -63,52 +47,15 @@ describe('alertmanager.yml in a real Alertmanager', () => {
       skipped = true;
       return;
     }
-    receiver = createServer((req: IncomingMessage, res) => {
-      let data = '';
-      req.on('data', (d: Buffer) => (data += d.toString()));
-      req.on('end', () => {
-        received.push({
-          path: req.url ?? '',
-          auth: req.headers.authorization,
-          body: JSON.parse(data) as Received['body'],
-        });
-        res.writeHead(200).end('ok');
-      });
-    });
-    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-    const receiverPort = (receiver.address() as { port: number }).port;
-
-    // The shipped file, with the notifier's compose address and secret path swapped for the test's own.
-    const dir = mkdtempSync(join(tmpdir(), 'watchpost-am-'));
-    writeFileSync(join(dir, 'token'), `${token}\n`);
-    const config = readFileSync(CONFIG, 'utf8')
-      .replaceAll('http://watchpost-notifier:9851', `http://127.0.0.1:${receiverPort}`)
-      .replaceAll('/run/secrets/watchpost_notifier_token', join(dir, 'token'))
-      .replace(/group_wait: \d+[sm]/g, 'group_wait: 0s')
-      .replace(/group_interval: \d+[sm]/g, 'group_interval: 1s');
-    writeFileSync(join(dir, 'alertmanager.yml'), config);
-    const port = await freePort();
-    amUrl = `http://127.0.0.1:${port}`;
-    am = spawn(
-      binary,
-      [
-        `--config.file=${join(dir, 'alertmanager.yml')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        `--storage.path=${join(dir, 'data')}`,
-        '--cluster.listen-address=',
-      ],
-      { stdio: 'ignore' },
-    );
-    await eventually(
-      async () => ((await fetch(`${amUrl}/-/ready`)).ok ? true : undefined),
-      15_000,
-      'alertmanager ready',
-    );
+    receiver = await startReceiver();
+    received = receiver.received;
+    am = await startAlertmanager(binary, receiver.url, token);
+    amUrl = am.url;
   });
 
   after(async () => {
-    am?.kill('SIGTERM');
-    await new Promise<void>((r) => (receiver ? receiver.close(() => r()) : r()));
+    await am?.stop();
+    await receiver?.close();
   });
 
   async function post(alerts: { labels: Record<string, string>; endsAt?: string }[]) {

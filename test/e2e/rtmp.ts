@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually } from './helpers.js';
+import { freePort } from './helpers.js';
 
 /**
  * Real nginx-rtmp and FFmpeg for tests (recipe in /work/shared/TESTING.md): an nginx
@@ -12,18 +12,6 @@ import { eventually } from './helpers.js';
  */
 
 export const RTMP_MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
-
-/** A free TCP port on 127.0.0.1 (bound, then released, so another process can take it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** The nginx config: one worker (the stat page shows only the worker that answers it). */
 export function nginxConfig(dir: string, rtmpPort: number, httpPort: number): string {

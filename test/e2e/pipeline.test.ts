@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { silentLogger } from '../../config/log.js';
+import { defaultConfig } from '../../config/load.js';
+import { Secret } from '../../config/secret.js';
+import { startExporter, type ExporterHandle } from '../../exporter/run.js';
+import { startAlertmanager, startReceiver, type RunningAlertmanager } from './alertmanager.js';
+import { ROOT, eventually, freePort, requireBinary } from './helpers.js';
+
+/**
+ * The whole chain with the shipped files: the exporter (bearer token on /metrics) scraped by
+ * Prometheus running provisioning/prometheus/prometheus.yml and alerts/*.rules.yml, which
+ * sends to Alertmanager running alerts/alertmanager.yml, which posts to a loopback receiver
+ * standing where the notifier will be. Only addresses, secret paths and intervals are swapped.
+ */
+describe('pipeline: exporter → Prometheus → Alertmanager → webhook', () => {
+  let exporter: ExporterHandle | undefined;
+  let prometheus: ChildProcess | undefined;
+  let am: RunningAlertmanager | undefined;
+  let receiver: Awaited<ReturnType<typeof startReceiver>> | undefined;
+  let promUrl = '';
+  let promConfig = '';
+  let skipped = false;
+  const metricsToken = 'metrics-token-0c7e2a';
+
+  before(async (t) => {
+    const promBin = requireBinary(t as never, 'prometheus');
+    const amBin = requireBinary(t as never, 'prometheus-alertmanager');
+    if (!promBin || !amBin) {
+      skipped = true;
+      return;
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'watchpost-pipeline-'));
+    const config = defaultConfig();
+    config.exporter.listen = '127.0.0.1:0';
+    config.exporter.bearer_token_file = new Secret(metricsToken);
+    config.collectors.containers.enabled = false;
+    exporter = await startExporter({ config, log: silentLogger, version: 'test' });
+
+    receiver = await startReceiver();
+    am = await startAlertmanager(amBin, receiver.url, 'notifier-token-77d1');
+
+    writeFileSync(join(dir, 'metrics-token'), `${metricsToken}\n`);
+    promConfig = join(dir, 'prometheus.yml');
+    writeFileSync(
+      promConfig,
+      readFileSync(join(ROOT, 'provisioning', 'prometheus', 'prometheus.yml'), 'utf8')
+        .replace(/scrape_interval: \d+s/, 'scrape_interval: 1s')
+        .replace(/evaluation_interval: \d+s/, 'evaluation_interval: 1s')
+        .replace('/etc/prometheus/rules/*.rules.yml', join(ROOT, 'alerts', '*.rules.yml'))
+        .replace('watchpost-alertmanager:9093', am.url.replace('http://', ''))
+        .replace('watchpost-exporter:9850', `127.0.0.1:${exporter.address.port}`)
+        .replace('/run/secrets/watchpost_metrics_token', join(dir, 'metrics-token')),
+    );
+    const port = await freePort();
+    promUrl = `http://127.0.0.1:${port}`;
+    prometheus = spawn(
+      promBin,
+      [
+        `--config.file=${promConfig}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--rules.alert.resend-delay=1s',
+      ],
+      { stdio: 'ignore' },
+    );
+    await eventually(
+      async () => ((await fetch(`${promUrl}/-/ready`)).ok ? true : undefined),
+      30_000,
+      'prometheus ready',
+    );
+  });
+
+  after(async () => {
+    if (prometheus && prometheus.exitCode === null) {
+      const exited = new Promise((r) => prometheus!.once('exit', r));
+      prometheus.kill('SIGTERM');
+      await exited;
+    }
+    await am?.stop();
+    await receiver?.close();
+    await exporter?.close();
+  });
+
+  it('the shipped prometheus.yml is valid (promtool check config)', (t) => {
+    if (skipped) return t.skip('prometheus not installed');
+    const r = spawnSync('promtool', ['check', 'config', promConfig], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+  });
+
+  it('Prometheus scrapes the exporter with the bearer token and sees its metrics', async (t) => {
+    if (skipped) return t.skip('prometheus not installed');
+    const query = async (q: string) => {
+      const res = (await (await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as {
+        data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+      };
+      return res.data.result;
+    };
+    const up = await eventually(
+      async () => {
+        const r = await query('up{job="watchpost"}');
+        return r[0]?.value[1] === '1' ? r : undefined;
+      },
+      30_000,
+      'target up',
+    );
+    assert.equal(up.length, 1);
+    const success = await eventually(
+      async () => {
+        const r = await query('watchpost_collector_success');
+        return r.length >= 2 ? r : undefined;
+      },
+      30_000,
+      'collector metrics',
+    );
+    for (const s of success) assert.equal(s.value[1], '1', `collector ${s.metric.collector}`);
+  });
+
+  it('Watchdog goes through Alertmanager to the heartbeat, and a healthy host raises nothing else', async (t) => {
+    if (skipped) return t.skip('prometheus not installed');
+    const heartbeat = await eventually(
+      () => receiver!.received.find((r) => r.path === '/heartbeat'),
+      60_000,
+      'Watchdog at the heartbeat endpoint',
+    );
+    assert.equal(heartbeat.body.version, '4');
+    assert.equal(heartbeat.body.alerts[0]?.labels.alertname, 'Watchdog');
+    assert.equal(heartbeat.body.alerts[0]?.annotations.runbook_url, 'docs/runbooks/Watchdog.md');
+    assert.equal(heartbeat.auth, 'Bearer notifier-token-77d1');
+    const alerts = (await (await fetch(`${promUrl}/api/v1/alerts`)).json()) as {
+      data: { alerts: { labels: Record<string, string>; state: string }[] };
+    };
+    const others = alerts.data.alerts.filter((a) => a.labels.alertname !== 'Watchdog');
+    assert.deepEqual(
+      others.map((a) => `${a.labels.alertname} ${a.state}`),
+      [],
+      'on a healthy host only Watchdog is active',
+    );
+    assert.ok(!receiver!.received.some((r) => r.path === '/alerts'), 'nothing paged');
+  });
+});
