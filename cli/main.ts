@@ -6,7 +6,9 @@ import { createLogger, type Logger } from '../config/log.js';
 import { ConfigError, defaultConfig, loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { planCollectors } from '../exporter/collectors/index.js';
-import { startExporter, type ExporterHandle } from '../exporter/run.js';
+import { startExporter } from '../exporter/run.js';
+import { loadNotifierConfig } from '../notifier/config.js';
+import { startNotifier } from '../notifier/run.js';
 import { packageVersion } from './version.js';
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 usage or config error. */
@@ -19,20 +21,22 @@ const USAGE = `Usage: watchpost <command> [options]
 Monitoring and alerting for a self-hosted Docker Compose application.
 
 Commands:
-  start      Run this package's services on this host (the exporter)
+  start      Run this package's services on this host (the exporter and the notifier)
   exporter   Run the Prometheus exporter
+  notifier   Run the notifier: Alertmanager's webhook receiver, relaying to Slack and email
   check      Validate a config file and print every problem
   help       Show this help
 
 Options:
   -c, --config FILE     Config file (default: $WATCHPOST_CONFIG, else the built-in
                         default that monitors this host)
-  -l, --listen ADDR     Exporter listen address host:port (overrides the config)
+  -l, --listen ADDR     Listen address host:port of the exporter (exporter, start) or
+                        of the notifier (notifier); overrides the config
   -h, --help            Show help
   -v, --version         Show the version
 
 Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.
-Docs: docs/configuration.md (config), docs/metrics.md (metrics).
+Docs: docs/configuration.md (config), docs/metrics.md (metrics), docs/notifier.md.
 `;
 
 class UsageError extends Error {}
@@ -93,15 +97,20 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         const path = values.config ?? io.env.WATCHPOST_CONFIG;
         if (!path) throw new UsageError('check needs a config file: watchpost check --config FILE');
         const config = loadConfigFile(path, io.env);
+        const notifier = loadNotifierConfig(path);
         const plan = planCollectors(config);
         const started = plan.filter((c) => c.start).map((c) => c.name);
         io.out(`${path}: OK (collectors: ${started.join(', ') || 'none'})\n`);
         for (const c of plan.filter((p) => !p.start)) io.out(`  ${c.name}: not started (${c.reason})\n`);
+        io.out(`  notifier: channels ${notifier.channels.map((c) => `${c.name} (${c.type})`).join(', ')}\n`);
         return EXIT_OK;
       }
       case 'exporter':
       case 'start': {
         const { config, source } = loadConfig(values.config, io);
+        // TODO(lead): once notifierSchema is wired into config/schema.ts, use config.notifier.
+        const notifierConfig =
+          command === 'start' ? loadNotifierConfig(values.config ?? io.env.WATCHPOST_CONFIG) : undefined;
         const log = createLogger({ level: config.exporter.log_level });
         log.info('starting watchpost', { version: packageVersion(), command, config: source });
         const exporter = await startExporter({
@@ -110,7 +119,30 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
           version: packageVersion(),
           listen: values.listen,
         });
-        return await runUntilSignal([exporter], log);
+        const services: Service[] = [exporter];
+        if (notifierConfig) {
+          try {
+            services.push(
+              await startNotifier({ config: notifierConfig, log: log.child({ component: 'notifier' }) }),
+            );
+          } catch (err) {
+            await exporter.close();
+            throw err;
+          }
+        }
+        return await runUntilSignal(services, log);
+      }
+      case 'notifier': {
+        const path = values.config ?? io.env.WATCHPOST_CONFIG;
+        const config = loadNotifierConfig(path);
+        const log = createLogger({ level: 'info' });
+        log.info('starting watchpost', {
+          version: packageVersion(),
+          command,
+          config: path ?? 'built-in default',
+        });
+        const notifier = await startNotifier({ config, log, listen: values.listen });
+        return await runUntilSignal([notifier], log);
       }
       default:
         throw new UsageError(`unknown command "${command}"`);
@@ -129,8 +161,12 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   }
 }
 
+interface Service {
+  close(): Promise<void>;
+}
+
 /** Waits for SIGTERM/SIGINT, then stops every service gracefully. */
-function runUntilSignal(services: ExporterHandle[], log: Logger): Promise<number> {
+function runUntilSignal(services: Service[], log: Logger): Promise<number> {
   return new Promise((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       log.info('shutting down', { signal });

@@ -46,7 +46,9 @@ describe('config examples in the docs', () => {
         } catch (err) {
           assert.ok(err instanceof ConfigError, String(err));
           // Examples name Docker secrets that exist only where they are deployed.
-          const real = err.problems.filter((p) => !/^secret file "\/run\/secrets\/[^"]+" does not exist$/.test(p.message));
+          const real = err.problems.filter(
+            (p) => !/^secret file "\/run\/secrets\/[^"]+" does not exist$/.test(p.message),
+          );
           assert.deepEqual(real, [], `example in ${doc}:\n${block}`);
         }
       }

@@ -1,0 +1,231 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+import { fileErrorReason } from './fs-errors.js';
+import { parseListen, type SchemaContext } from './schema.js';
+import { Secret } from './secret.js';
+import { parseSize } from './size.js';
+
+/**
+ * The `notifier:` section of watchpost.yml: the webhook server Alertmanager posts to, its
+ * durable outbox, and the channels it relays to. Same house rules as config/schema.ts:
+ * strict objects, a default for everything, secrets only through `*_file` keys.
+ *
+ * TODO(lead): config/schema.ts does not export its `duration()`, `secretFile()`,
+ * `listenAddress`, `byteSize`, `httpUrl` and `name()` helpers. Until it does, the thin
+ * wrappers below reuse the exported parsers (parseDuration, parseSize, parseListen, Secret)
+ * so the messages match; once exported, replace each wrapper by an import.
+ */
+
+const duration = (what: string) =>
+  z
+    .string({ error: `expected ${what} as a duration such as "15s", "1m" or "1h30m"` })
+    .transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected ${what} as a duration such as "15s", "1m" or "1h30m", got ${JSON.stringify(text)}`,
+        });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+function secretFile(ctx: SchemaContext) {
+  return z.string({ error: 'expected the path of a file holding the secret' }).transform((path, zctx) => {
+    const full = isAbsolute(path) ? path : resolve(ctx.baseDir, path);
+    try {
+      const value = readFileSync(full, 'utf8').replace(/\r?\n$/, '');
+      if (value.length === 0) {
+        zctx.addIssue({ code: 'custom', message: `secret file "${full}" is empty` });
+        return z.NEVER;
+      }
+      return new Secret(value);
+    } catch (err) {
+      zctx.addIssue({ code: 'custom', message: `secret file "${full}" ${fileErrorReason(err)}` });
+      return z.NEVER;
+    }
+  });
+}
+
+const listenAddress = z
+  .string({ error: 'expected a listen address "host:port", such as "127.0.0.1:9851"' })
+  .superRefine((text, ctx) => {
+    try {
+      if (parseListen(text).port <= 65535) return;
+    } catch {
+      // reported below
+    }
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a listen address "host:port" with a port up to 65535, such as "127.0.0.1:9851", got "${text}"`,
+    });
+  });
+
+const SIZE_HINT = 'a whole number of bytes or a size such as "500KB" or "1MiB"';
+const byteSize = z
+  .union([z.number(), z.string()], { error: `expected ${SIZE_HINT}` })
+  .transform((value, ctx) => {
+    const bytes =
+      typeof value === 'number'
+        ? Number.isInteger(value) && value > 0
+          ? value
+          : undefined
+        : parseSize(value);
+    if (bytes === undefined || bytes <= 0) {
+      ctx.addIssue({ code: 'custom', message: `expected ${SIZE_HINT}, got ${JSON.stringify(value)}` });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+
+const httpUrl = z
+  .string({ error: 'expected an http:// or https:// URL' })
+  .regex(/^https?:\/\/[^\s/]+/, { error: 'expected an http:// or https:// URL' })
+  .transform((url) => url.replace(/\/+$/, ''));
+
+const channelName = z.string({ error: 'expected a channel name' }).regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, {
+  error: 'expected a channel name: letters, digits, "_", ".", ":" or "-"',
+});
+
+export const SEVERITIES = ['critical', 'warning', 'info'] as const;
+
+export function notifierSchema(ctx: SchemaContext) {
+  const slack = z.strictObject({
+    webhook_url_file: secretFile(ctx).describe(
+      'File holding the Slack incoming-webhook URL (it is a credential: never put it in the config file).',
+    ),
+  });
+
+  const email = z.strictObject({
+    host: z.string({ error: 'expected the SMTP server host name' }).min(1),
+    port: z
+      .number({ error: 'expected a port number' })
+      .int({ error: 'expected a port number' })
+      .min(1, { error: 'expected a port from 1 to 65535' })
+      .max(65535, { error: 'expected a port from 1 to 65535' })
+      .default(587),
+    secure: z
+      .boolean({ error: 'expected true or false' })
+      .default(false)
+      .describe('TLS from the first byte (SMTPS, usually port 465).'),
+    starttls: z
+      .boolean({ error: 'expected true or false' })
+      .default(true)
+      .describe('Require STARTTLS before authenticating (port 587). Ignored when secure is true.'),
+    tls_verify: z
+      .boolean({ error: 'expected true or false' })
+      .default(true)
+      .describe("Verify the server's certificate chain and host name."),
+    username: z.string().min(1).optional(),
+    password_file: secretFile(ctx).optional(),
+    from: z.string({ error: 'expected the sender address' }).min(3),
+    to: z
+      .array(z.string().min(3), { error: 'expected a list of recipient addresses' })
+      .min(1, { error: 'expected at least one recipient' }),
+  });
+
+  const channel = z
+    .strictObject({
+      name: channelName,
+      type: z.enum(['slack', 'email', 'log']),
+      severities: z
+        .array(z.string().min(1))
+        .min(1, { error: 'expected at least one severity (leave the key out for all)' })
+        .optional()
+        .describe('Severities this channel receives (critical, warning, info, ...); all when not set.'),
+      slack: slack.optional(),
+      email: email.optional(),
+    })
+    .superRefine((c, zctx) => {
+      if (c.type === 'slack' && !c.slack)
+        zctx.addIssue({
+          code: 'custom',
+          path: ['slack'],
+          message: 'expected "slack" settings for type slack',
+        });
+      if (c.type === 'email' && !c.email)
+        zctx.addIssue({
+          code: 'custom',
+          path: ['email'],
+          message: 'expected "email" settings for type email',
+        });
+      if (c.type !== 'slack' && c.slack)
+        zctx.addIssue({ code: 'custom', path: ['slack'], message: `"slack" applies to type slack only` });
+      if (c.type !== 'email' && c.email)
+        zctx.addIssue({ code: 'custom', path: ['email'], message: `"email" applies to type email only` });
+      if (c.email && c.email.password_file && !c.email.username)
+        zctx.addIssue({
+          code: 'custom',
+          path: ['email', 'username'],
+          message: 'expected "username" with "password_file"',
+        });
+    });
+
+  return z
+    .strictObject({
+      listen: listenAddress.default('127.0.0.1:9851'),
+      bearer_token_file: secretFile(ctx)
+        .optional()
+        .describe(
+          'File holding the bearer token Alertmanager sends. When not set, a token is generated on first start into state_dir/token.',
+        ),
+      state_dir: z
+        .string()
+        .min(1)
+        .default('./.watchpost/notifier')
+        .transform((dir) => (isAbsolute(dir) ? dir : resolve(ctx.baseDir, dir)))
+        .describe('Folder of the durable outbox (and of the generated token).'),
+      max_body_bytes: byteSize.prefault('1MiB'),
+      outbox_max_entries: z
+        .number({ error: 'expected a whole number' })
+        .int({ error: 'expected a whole number' })
+        .positive({ error: 'expected a positive number' })
+        .default(10000)
+        .describe('Undelivered notifications kept; beyond it new ones are refused with 503.'),
+      dedupe_window: duration('the dedupe window')
+        .prefault('10m')
+        .describe('An identical webhook body within this window is a retry and is not delivered again.'),
+      alertmanager_url: httpUrl
+        .optional()
+        .describe("Alertmanager's URL for silence links; the payload's externalURL when not set."),
+      runbook_base_url: httpUrl
+        .optional()
+        .describe('Relative runbook_url annotations are resolved against it.'),
+      dashboard_base_url: httpUrl
+        .optional()
+        .describe('Relative dashboard_url annotations are resolved against it.'),
+      heartbeat: z
+        .strictObject({
+          timeout: duration('the heartbeat timeout')
+            .prefault('5m')
+            .describe(
+              'Silence after the first heartbeat for this long raises "the monitoring pipeline is silent".',
+            ),
+        })
+        .prefault({}),
+      channels: z
+        .array(channel)
+        .prefault([{ name: 'log', type: 'log' }])
+        .describe('Where notifications go; one "log" channel by default.'),
+    })
+    .superRefine((c, zctx) => {
+      const names = new Set<string>();
+      c.channels.forEach((ch, i) => {
+        if (names.has(ch.name))
+          zctx.addIssue({
+            code: 'custom',
+            path: ['channels', i, 'name'],
+            message: `duplicate channel name "${ch.name}"`,
+          });
+        names.add(ch.name);
+      });
+    })
+    .prefault({});
+}
+
+export type NotifierSchema = ReturnType<typeof notifierSchema>;
+export type NotifierConfig = z.output<NotifierSchema>;
+export type ChannelConfig = NotifierConfig['channels'][number];

@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { Secret } from '../../config/secret.js';
+import { freePort, samplePayload, startSmtp } from '../fixtures/fakes.js';
+import { classifySmtp, EmailChannel } from './email.js';
+import { classifyHttp, parseRetryAfter, SlackChannel } from './slack.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+after(async () => {
+  for (const c of cleanups) await c();
+});
+
+test('Slack answers are classified as Slack documents them', () => {
+  assert.deepEqual(classifyHttp(429, 'rate_limited', '7'), {
+    ok: false,
+    retryable: true,
+    reason: 'rate_limited',
+    detail: 'HTTP 429: rate_limited',
+    retryAfterMs: 7000,
+  });
+  for (const [status, body] of [
+    [400, 'invalid_payload'],
+    [403, 'invalid_token'],
+    [404, 'no_service'],
+    [404, 'channel_not_found'],
+  ] as const) {
+    const r = classifyHttp(status, body, null);
+    assert.ok(!r.ok && !r.retryable && r.reason === body, JSON.stringify(r));
+  }
+  const r500 = classifyHttp(500, '<html>oops</html>', null);
+  assert.ok(!r500.ok && r500.retryable && r500.reason === 'server_error');
+  const r418 = classifyHttp(418, 'teapot stuff!', null);
+  assert.ok(!r418.ok && !r418.retryable && r418.reason === 'http_4xx');
+  assert.equal(
+    parseRetryAfter('Wed, 21 Oct 2015 07:28:00 GMT', Date.parse('Wed, 21 Oct 2015 07:27:30 GMT')),
+    30_000,
+  );
+});
+
+test('SMTP errors: connection and 4xx retryable, 5xx and auth permanent', () => {
+  assert.deepEqual(classifySmtp({ code: 'ESOCKET', message: 'connect ECONNREFUSED' }).ok, false);
+  const conn = classifySmtp({ code: 'ESOCKET', message: 'connect ECONNREFUSED 127.0.0.1:1' });
+  assert.ok(!conn.ok && conn.retryable && conn.reason === 'network');
+  const busy = classifySmtp({ code: 'EENVELOPE', responseCode: 451, message: 'try later' });
+  assert.ok(!busy.ok && busy.retryable && busy.reason === 'smtp_4xx');
+  const no = classifySmtp({ code: 'EENVELOPE', responseCode: 550, message: 'no such user' });
+  assert.ok(!no.ok && !no.retryable && no.reason === 'smtp_5xx');
+  const auth = classifySmtp({ code: 'EAUTH', responseCode: 535, message: 'Invalid login' });
+  assert.ok(!auth.ok && !auth.retryable && auth.reason === 'auth_failed');
+});
+
+test('no secret in a failed send result (Slack URL, SMTP password)', async () => {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}/services/T1/B1/SeCrEtPaTh`;
+  const slack = new SlackChannel('s', undefined, new Secret(url), {}, 2000);
+  const r = await slack.send({ payload: samplePayload() }, new AbortController().signal);
+  assert.ok(!r.ok && r.retryable && r.reason === 'network', JSON.stringify(r));
+  assert.ok(!JSON.stringify(r).includes('SeCrEtPaTh'), JSON.stringify(r));
+
+  const smtp = await startSmtp({ user: 'u', pass: 'right-pass' });
+  cleanups.push(() => smtp.close());
+  const mail = new EmailChannel(
+    'm',
+    undefined,
+    {
+      host: '127.0.0.1',
+      port: smtp.port,
+      secure: false,
+      starttls: true,
+      tls_verify: false,
+      username: 'u',
+      password_file: new Secret('Wr0ng-Pa55word'),
+      from: 'a@example.org',
+      to: ['b@example.org'],
+    },
+    {},
+  );
+  const m = await mail.send({ payload: samplePayload() }, new AbortController().signal);
+  assert.ok(!m.ok && !m.retryable && m.reason === 'auth_failed', JSON.stringify(m));
+  assert.ok(!JSON.stringify(m).includes('Wr0ng-Pa55word'));
+  assert.equal(smtp.messages.length, 0);
+});

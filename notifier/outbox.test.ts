@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { silentLogger } from '../config/log.js';
+import { samplePayload } from './fixtures/fakes.js';
+import { Outbox } from './outbox.js';
+
+const open = (dir: string, over: Partial<Parameters<typeof Outbox.open>[0]> = {}) =>
+  Outbox.open({ dir, maxEntries: 100, dedupeWindowMs: 60_000, log: silentLogger, ...over });
+
+test('entries survive a reopen until every channel is done', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'outbox-'));
+  const a = open(dir);
+  const e1 = a.enqueue({ payload: samplePayload() }, ['slack', 'mail'], 'h1');
+  const e2 = a.enqueue({ payload: samplePayload() }, ['slack'], 'h2');
+  assert.ok(e1.ok && e2.ok);
+  a.markDone(e1.entry.id, 'slack', 'delivered');
+  a.close(); // no graceful anything: the file is all there is
+  assert.equal(statSync(join(dir, 'outbox.jsonl')).mode & 0o777, 0o600);
+
+  const b = open(dir);
+  assert.equal(b.depth(), 2);
+  assert.equal(b.nextFor('slack')?.id, e2.entry.id);
+  assert.equal(b.nextFor('mail')?.id, e1.entry.id);
+  assert.ok(b.isDuplicate('h1'), 'dedupe memory survives a restart');
+  b.markDone(e1.entry.id, 'mail', 'failed_permanent');
+  b.markDone(e2.entry.id, 'slack', 'delivered');
+  assert.equal(b.depth(), 0);
+  b.close();
+  assert.equal(open(dir).depth(), 0);
+});
+
+test('a torn last line (crash mid-write) is skipped, the rest replayed', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'outbox-'));
+  const a = open(dir);
+  a.enqueue({ payload: samplePayload() }, ['slack']);
+  a.close();
+  const { appendFileSync } = await import('node:fs');
+  appendFileSync(join(dir, 'outbox.jsonl'), '{"t":"enq","id":"x","at":1,"chan');
+  assert.equal(open(dir).depth(), 1);
+});
+
+test('bounded: refuses when full, never drops', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'outbox-'));
+  const a = open(dir, { maxEntries: 2 });
+  assert.ok(a.enqueue({ payload: samplePayload() }, ['x']).ok);
+  assert.ok(a.enqueue({ payload: samplePayload() }, ['x']).ok);
+  assert.deepEqual(a.enqueue({ payload: samplePayload() }, ['x']), { ok: false, reason: 'outbox_full' });
+  assert.equal(a.depth(), 2);
+});
+
+test('dedupe window expires', () => {
+  let now = 1_000_000;
+  const dir = mkdtempSync(join(tmpdir(), 'outbox-'));
+  const a = open(dir, { now: () => now, dedupeWindowMs: 10_000 });
+  a.enqueue({ payload: samplePayload() }, ['x'], 'h');
+  assert.ok(a.isDuplicate('h'));
+  now += 10_001;
+  assert.ok(!a.isDuplicate('h'));
+});
+
+test('compaction keeps live entries and the dedupe memory, drops finished ones', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'outbox-'));
+  const a = open(dir, { compactMinFinished: 10 });
+  const keep = a.enqueue({ payload: samplePayload() }, ['x', 'y'], 'keep');
+  assert.ok(keep.ok);
+  a.markDone(keep.entry.id, 'x', 'delivered');
+  for (let i = 0; i < 10; i++) {
+    const e = a.enqueue({ payload: samplePayload() }, ['x'], `h${i}`);
+    assert.ok(e.ok);
+    a.markDone(e.entry.id, 'x', 'delivered');
+  }
+  const lines = readFileSync(join(dir, 'outbox.jsonl'), 'utf8').trim().split('\n');
+  // 11 seen records + the live entry's enq + its done for x
+  assert.equal(lines.length, 13, lines.join('\n'));
+  a.close();
+  const b = open(dir);
+  assert.equal(b.depth(), 1);
+  assert.equal(b.nextFor('y')?.id, keep.entry.id);
+  assert.equal(b.nextFor('x'), undefined);
+  assert.ok(b.isDuplicate('h3'));
+});
