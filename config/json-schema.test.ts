@@ -30,6 +30,7 @@ describe('config JSON Schema', () => {
       'disk',
       'ffmpeg',
       'host',
+      'logs',
       'streams',
     ]);
   });

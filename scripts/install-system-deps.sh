@@ -8,10 +8,12 @@
 #                                imports the test image from busybox-static)
 #   nginx-light, libnginx-mod-rtmp, ffmpeg
 #                                nginx-rtmp and FFmpeg for the streams and ffmpeg collectors
+#   mtail                        the reference the logs benchmark measures against (not run as a service)
+#   time                         /usr/bin/time -v: peak memory of the programs a benchmark compares
 # Debian/Ubuntu, as root (or through sudo). Safe to run again.
 set -euo pipefail
 
-PACKAGES=(prometheus prometheus-alertmanager prometheus-node-exporter docker.io busybox-static nginx-light libnginx-mod-rtmp ffmpeg)
+PACKAGES=(prometheus prometheus-alertmanager prometheus-node-exporter docker.io busybox-static nginx-light libnginx-mod-rtmp ffmpeg mtail time)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -32,7 +34,7 @@ $SUDO apt-get update -q
 # them (they start their own instances on free loopback ports), so stop them again
 # when a service manager is present.
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
-for svc in prometheus prometheus-alertmanager prometheus-node-exporter nginx; do
+for svc in prometheus prometheus-alertmanager prometheus-node-exporter nginx mtail; do
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
     $SUDO systemctl stop "$svc" || true
   fi

@@ -8,6 +8,7 @@ import { DependenciesCollector } from './dependencies.js';
 import { DiskCollector } from './disk.js';
 import { FfmpegCollector } from './ffmpeg.js';
 import { HostCollector } from './host.js';
+import { LogsCollector } from './logs.js';
 import { StreamsCollector } from './streams.js';
 
 export interface CollectorDeps {
@@ -27,6 +28,7 @@ export const COLLECTORS: { [K in CollectorName]: (deps: CollectorDeps) => Collec
   ffmpeg: (deps) => new FfmpegCollector(deps),
   dependencies: (deps) => new DependenciesCollector(deps),
   backups: (deps) => new BackupsCollector(deps),
+  logs: (deps) => new LogsCollector(deps),
 };
 
 /**
@@ -49,6 +51,7 @@ const NOTHING_CONFIGURED: Partial<Record<CollectorName, (config: Config) => bool
   ffmpeg: (config) => config.collectors.ffmpeg.groups.length === 0,
   dependencies: (config) => config.collectors.dependencies.targets.length === 0,
   backups: (config) => config.collectors.backups.checks.length === 0,
+  logs: (config) => config.collectors.logs.sources.length === 0,
 };
 
 export interface ScheduledCollector {

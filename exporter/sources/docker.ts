@@ -222,6 +222,69 @@ export class DockerSource {
     return stream as unknown as Readable;
   }
 
+  /**
+   * The container a log source names: by container name, or by Compose labels (the
+   * running one first, then by name, when a service has several). Undefined when none.
+   */
+  async findContainer(
+    target: { name?: string; composeService?: string; composeProject?: string },
+    signal?: AbortSignal,
+  ): Promise<{ id: string; name: string; running: boolean; tty: boolean } | undefined> {
+    let ref = target.name;
+    if (ref === undefined) {
+      this.calls.list++;
+      const label = [`com.docker.compose.service=${target.composeService ?? ''}`];
+      if (target.composeProject !== undefined)
+        label.push(`com.docker.compose.project=${target.composeProject}`);
+      const list = await this.wrap(
+        this.docker.listContainers({ all: true, filters: { label }, abortSignal: signal }),
+      );
+      list.sort(
+        (a, b) =>
+          Number(b.State === 'running') - Number(a.State === 'running') ||
+          (a.Names[0] ?? '').localeCompare(b.Names[0] ?? ''),
+      );
+      ref = list[0]?.Id;
+      if (ref === undefined) return undefined;
+    }
+    this.calls.inspect++;
+    try {
+      const body = (await this.wrap(this.docker.getContainer(ref).inspect({ abortSignal: signal }))) as {
+        Id: string;
+        Name?: string;
+        State?: { Running?: boolean };
+        Config?: { Tty?: boolean };
+      };
+      return {
+        id: body.Id,
+        name: (body.Name ?? '').replace(/^\//, ''),
+        running: body.State?.Running === true,
+        tty: body.Config?.Tty === true,
+      };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * GET /containers/<id>/logs?follow=1&stdout=1&stderr=1&timestamps=1&since=<s>: open
+   * until the container stops or the stream is closed. Without a TTY the body is
+   * multiplexed (8-byte frame headers; see DockerLogDemuxer).
+   */
+  async logs(id: string, sinceSeconds: number, signal?: AbortSignal): Promise<Readable> {
+    const opts = {
+      follow: true as const,
+      stdout: true,
+      stderr: true,
+      timestamps: true,
+      since: sinceSeconds,
+      abortSignal: signal,
+    };
+    const stream = await this.wrap(this.docker.getContainer(id).logs(opts));
+    return stream as unknown as Readable;
+  }
+
   /** Errors name the endpoint, so "connect ENOENT" says which socket was missing. */
   private async wrap<T>(p: Promise<T>): Promise<T> {
     try {

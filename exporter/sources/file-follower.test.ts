@@ -1,0 +1,185 @@
+import assert from 'node:assert/strict';
+import {
+  appendFileSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { eventually } from '../../test/e2e/helpers.js';
+import { FileFollower } from './file-follower.js';
+import { LineSplitter } from './line-splitter.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'watchpost-follow-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+
+/** A follower of a fresh path in the temp folder, recording what it reports. */
+function follow(opts: { create?: string; maxLineBytes?: number } = {}) {
+  const path = join(dir, `f${n++}.log`);
+  if (opts.create !== undefined) writeFileSync(path, opts.create);
+  const got = { lines: [] as string[], bytes: 0, truncated: 0, up: [] as boolean[], errors: [] as string[] };
+  const f = new FileFollower(
+    path,
+    {
+      line: (l) => got.lines.push(l),
+      bytes: (b) => (got.bytes += b),
+      truncated: () => got.truncated++,
+      up: (u) => got.up.push(u),
+      error: (e) => got.errors.push(e.message),
+    },
+    { maxLineBytes: opts.maxLineBytes ?? 1024, pollMs: 20 },
+  );
+  f.start();
+  const lines = (count: number) =>
+    eventually(() => (got.lines.length >= count ? got.lines.slice() : undefined), 5000, `${count} lines`);
+  return { path, f, got, lines };
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 150));
+
+describe('LineSplitter', () => {
+  it('cuts over-long lines, keeps memory bounded, and joins lines split across chunks', () => {
+    const lines: string[] = [];
+    let truncated = 0;
+    const s = new LineSplitter(
+      8,
+      (l) => lines.push(l),
+      () => truncated++,
+    );
+    s.push(Buffer.from('abc'));
+    s.push(Buffer.from('def\r\nxy'));
+    s.push(Buffer.from('z\n0123456789abcdef'));
+    s.push(Buffer.from('ghij\nok\n'));
+    s.push(Buffer.from('0123456789\n'));
+    assert.deepEqual(lines, ['abcdef', 'xyz', '01234567', 'ok', '01234567']);
+    assert.equal(truncated, 2);
+  });
+  it('decodes invalid UTF-8 with replacement characters', () => {
+    const lines: string[] = [];
+    const s = new LineSplitter(
+      100,
+      (l) => lines.push(l),
+      () => undefined,
+    );
+    s.push(Buffer.from([0xff, 0xfe, 0x41, 0x0a, 0xc3, 0x0a]));
+    assert.deepEqual(lines, ['\uFFFD\uFFFDA', '\uFFFD']);
+  });
+
+  it('with a prefilter, decodes only lines holding a keyword and counts the others', () => {
+    const text = 'a Failed x\nb\n\u00e9 Accepted y\r\nFailed and Accepted\nc\n';
+    // An invalid byte before a keyword: the line is still found, and decoded with U+FFFD.
+    const chunk = Buffer.concat([Buffer.from(text), Buffer.from([0xff]), Buffer.from('Failed \ntail')]);
+    const lines: string[] = [];
+    let skipped = 0;
+    const s = new LineSplitter(
+      1000,
+      (l) => lines.push(l),
+      () => undefined,
+      {
+        keywords: ['Failed ', 'Accepted '],
+        skipped: (n) => (skipped += n),
+      },
+    );
+    s.push(chunk);
+    s.push(Buffer.from(' end\n'));
+    assert.deepEqual(lines, [
+      'a Failed x',
+      '\u00e9 Accepted y',
+      'Failed and Accepted',
+      '\uFFFDFailed ',
+      'tail end',
+    ]);
+    assert.equal(skipped, 2);
+  });
+});
+
+describe('FileFollower', () => {
+  it('starts at the end of a file present at start, then reads what is appended', async (t) => {
+    const { path, f, got, lines } = follow({ create: 'old 1\nold 2\n' });
+    t.after(() => f.close());
+    await eventually(() => (got.up[0] === true ? true : undefined));
+    appendFileSync(path, 'new 1\n');
+    assert.deepEqual(await lines(1), ['new 1']);
+  });
+
+  it('buffers a partial line until its newline (two writes)', async (t) => {
+    const { path, f, got, lines } = follow({ create: '' });
+    t.after(() => f.close());
+    await eventually(() => (got.up[0] === true ? true : undefined));
+    appendFileSync(path, 'Failed password for root from 10.0.');
+    await settle();
+    assert.deepEqual(got.lines, []);
+    appendFileSync(path, '0.1 port 22 ssh2\n');
+    assert.deepEqual(await lines(1), ['Failed password for root from 10.0.0.1 port 22 ssh2']);
+  });
+
+  it('follows rename rotation (logrotate create): old file to its end, then the new one from its start', async (t) => {
+    const { path, f, got, lines } = follow({ create: '' });
+    t.after(() => f.close());
+    await eventually(() => (got.up[0] === true ? true : undefined));
+    appendFileSync(path, 'a\n');
+    await lines(1);
+    renameSync(path, `${path}.1`);
+    appendFileSync(`${path}.1`, 'b (written to the old file after the rename)\n');
+    writeFileSync(path, 'c\n');
+    appendFileSync(path, 'd\n');
+    assert.deepEqual(await lines(4), ['a', 'b (written to the old file after the rename)', 'c', 'd']);
+  });
+
+  it('follows copytruncate: a shrunk file is read again from 0', async (t) => {
+    const { path, f, got, lines } = follow({ create: '' });
+    t.after(() => f.close());
+    await eventually(() => (got.up[0] === true ? true : undefined));
+    appendFileSync(path, 'line one is long enough\nline two is long enough\n');
+    await lines(2);
+    truncateSync(path, 0);
+    await settle();
+    appendFileSync(path, 'after\n');
+    assert.deepEqual(await lines(3), ['line one is long enough', 'line two is long enough', 'after']);
+  });
+
+  it('survives deletion and re-creation; down while the file is missing', async (t) => {
+    const { path, f, got, lines } = follow({ create: '' });
+    t.after(() => f.close());
+    await eventually(() => (got.up[0] === true ? true : undefined));
+    appendFileSync(path, 'x\n');
+    await lines(1);
+    unlinkSync(path);
+    await eventually(() => (got.up.at(-1) === false ? true : undefined), 5000, 'down');
+    writeFileSync(path, 'y\nz\n');
+    assert.deepEqual(await lines(3), ['x', 'y', 'z']);
+    assert.deepEqual(got.up, [true, false, true]);
+    assert.deepEqual(got.errors, []);
+  });
+
+  it('reads a file missing at start from its beginning when it appears', async (t) => {
+    const { path, f, got, lines } = follow();
+    t.after(() => f.close());
+    await eventually(() => (got.up[0] === false ? true : undefined));
+    writeFileSync(path, 'first\nsecond\n');
+    assert.deepEqual(await lines(2), ['first', 'second']);
+  });
+
+  it('cuts a 10 MB line, counts it, and stays bounded in memory; garbage bytes never throw', async (t) => {
+    const { path, f, got, lines } = follow({ create: '', maxLineBytes: 64 * 1024 });
+    t.after(() => f.close());
+    await eventually(() => (got.up[0] === true ? true : undefined));
+    const big = Buffer.alloc(10 * 1024 * 1024, 0x61);
+    appendFileSync(
+      path,
+      Buffer.concat([Buffer.from([0xff, 0x00, 0xc3, 0x28, 0x0a]), big, Buffer.from('\nafter\n')]),
+    );
+    const got3 = await lines(3);
+    assert.equal(got3[0], '\uFFFD\u0000\uFFFD(');
+    assert.equal(got3[1]!.length, 64 * 1024);
+    assert.equal(got3[2], 'after');
+    assert.equal(got.truncated, 1);
+    assert.equal(got.bytes, big.length + 5 + 7);
+  });
+});

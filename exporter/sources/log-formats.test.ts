@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { jsonMatcher, matchSshd, matcherFor, nginxMatcher, regexMatcher } from './log-formats.js';
+
+const fixture = (name: string) =>
+  readFileSync(join(import.meta.dirname, 'fixtures', 'logs', name), 'utf8')
+    .trimEnd()
+    .split('\n');
+
+/** What a matcher says of each line, as compact text. */
+const show = (m: ReturnType<typeof matchSshd>) =>
+  m === undefined
+    ? '-'
+    : m.parseError
+      ? 'parse-error'
+      : [m.codeClass, m.auth, m.client].filter((x) => x !== undefined).join(' ');
+
+describe('sshd', () => {
+  it('matches the captured sshd auth log lines', () => {
+    assert.deepEqual(fixture('sshd-auth.txt').map(matchSshd).map(show), [
+      'failure 203.0.113.5',
+      'failure 198.51.100.7',
+      'failure 198.51.100.8',
+      '-', // pam_unix's line: sshd logs "Failed password" for the same attempt
+      '-',
+      'success 192.0.2.10',
+      '-',
+      'success 2001:db8::17',
+      'failure 203.0.113.9',
+      'failure 203.0.113.10',
+      '-',
+      '-',
+      'failure 203.0.113.13', // a user name cannot fake the address: the last " from " counts
+      '-',
+      'failure 203.0.113.14',
+      'failure 203.0.113.15',
+    ]);
+  });
+
+  it('matches bare lines (a container printing to stdout) and ignores look-alikes', () => {
+    assert.equal(show(matchSshd('Failed password for root from 10.0.0.1 port 22 ssh2')), 'failure 10.0.0.1');
+    assert.equal(show(matchSshd('Failed to start foo.service: Unit not found for x from y')), '-');
+    assert.equal(show(matchSshd('Accepted connection')), '-');
+    assert.equal(show(matchSshd('Failed password for root from <script> port 1')), 'failure');
+  });
+});
+
+describe('nginx', () => {
+  it('counts status classes and auth on login paths (combined and common formats)', () => {
+    const m = nginxMatcher(['/login', '/api/auth']);
+    assert.deepEqual(fixture('nginx-access.txt').map(m).map(show), [
+      '4xx failure 203.0.113.5',
+      '4xx failure 203.0.113.5',
+      '3xx success 192.0.2.10',
+      '2xx', // a GET of the login page is not a login
+      '2xx',
+      '4xx', // 401 outside the login paths
+      '4xx failure 198.51.100.7', // below /api/auth
+      '4xx',
+      '5xx',
+      '4xx',
+      '4xx', // /loginx is not /login
+      '1xx',
+      '2xx',
+      'parse-error', // an error log line
+    ]);
+  });
+
+  it('never throws on garbage', () => {
+    const m = nginxMatcher(['/login']);
+    for (const line of [
+      '',
+      '"',
+      ' "',
+      ' "x" ',
+      ' "x" 9',
+      ' "x" 20',
+      ' "x" 200x',
+      '\uFFFD\uFFFD "GET / H" 200',
+    ]) {
+      assert.doesNotThrow(() => m(line), line);
+    }
+    assert.equal(show(m(' "x" 200')), '2xx');
+    assert.equal(show(m(' "x" 600 1')), 'parse-error');
+  });
+});
+
+describe('json', () => {
+  const m = jsonMatcher({
+    result_field: 'auth.result',
+    failure_values: ['failed', 401],
+    success_values: ['ok'],
+    client_field: 'ip',
+  });
+  it('matches a field against the failure and success values', () => {
+    assert.equal(show(m('{"auth":{"result":"failed"},"ip":"10.1.2.3"}')), 'failure 10.1.2.3');
+    assert.equal(show(m('{"auth":{"result":"401"}}')), 'failure');
+    assert.equal(show(m('{"auth":{"result":401},"ip":"x y"}')), 'failure');
+    assert.equal(show(m('{"auth":{"result":"ok"},"ip":"10.1.2.3"}')), 'success 10.1.2.3');
+    assert.equal(show(m('{"auth":{"result":"other"}}')), '-');
+    assert.equal(show(m('{"msg":"no result"}')), '-');
+  });
+  it('counts a line that is not a JSON object as a parse error', () => {
+    for (const line of ['not json', '{"a":', '[1,2]', '"text"', '', 'null']) {
+      assert.equal(show(m(line)), 'parse-error', line);
+    }
+  });
+});
+
+describe('regex', () => {
+  it('uses the named group client', () => {
+    const m = regexMatcher({ failure: 'login failed from (?<client>\\S+)', success: 'login ok' });
+    assert.equal(show(m('app: login failed from 10.9.8.7 (bad password)')), 'failure 10.9.8.7');
+    assert.equal(show(m('app: login ok for bob')), 'success');
+    assert.equal(show(m('app: hello')), '-');
+    const noGroup = regexMatcher({ failure: 'denied' });
+    assert.equal(show(noGroup('access denied')), 'failure');
+  });
+  it('matcherFor picks the matcher of the format', () => {
+    assert.equal(matcherFor({ format: 'sshd', login_paths: [] }), matchSshd);
+    assert.throws(() => matcherFor({ format: 'json', login_paths: [] }));
+  });
+});
