@@ -7,7 +7,6 @@ import { ConfigError, defaultConfig, loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { planCollectors } from '../exporter/collectors/index.js';
 import { startExporter } from '../exporter/run.js';
-import { loadNotifierConfig } from '../notifier/config.js';
 import { startNotifier } from '../notifier/run.js';
 import { packageVersion } from './version.js';
 
@@ -32,6 +31,8 @@ Options:
                         default that monitors this host)
   -l, --listen ADDR     Listen address host:port of the exporter (exporter, start) or
                         of the notifier (notifier); overrides the config
+      --notifier-listen ADDR
+                        Listen address of the notifier under start; overrides the config
   -h, --help            Show help
   -v, --version         Show the version
 
@@ -62,6 +63,7 @@ function parse(argv: string[]) {
       options: {
         config: { type: 'string', short: 'c' },
         listen: { type: 'string', short: 'l' },
+        'notifier-listen': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -97,7 +99,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         const path = values.config ?? io.env.WATCHPOST_CONFIG;
         if (!path) throw new UsageError('check needs a config file: watchpost check --config FILE');
         const config = loadConfigFile(path, io.env);
-        const notifier = loadNotifierConfig(path);
+        const notifier = config.notifier;
         const plan = planCollectors(config);
         const started = plan.filter((c) => c.start).map((c) => c.name);
         io.out(`${path}: OK (collectors: ${started.join(', ') || 'none'})\n`);
@@ -108,9 +110,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       case 'exporter':
       case 'start': {
         const { config, source } = loadConfig(values.config, io);
-        // TODO(lead): once notifierSchema is wired into config/schema.ts, use config.notifier.
-        const notifierConfig =
-          command === 'start' ? loadNotifierConfig(values.config ?? io.env.WATCHPOST_CONFIG) : undefined;
+        const notifierConfig = command === 'start' ? config.notifier : undefined;
         const log = createLogger({ level: config.exporter.log_level });
         log.info('starting watchpost', { version: packageVersion(), command, config: source });
         const exporter = await startExporter({
@@ -123,7 +123,11 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         if (notifierConfig) {
           try {
             services.push(
-              await startNotifier({ config: notifierConfig, log: log.child({ component: 'notifier' }) }),
+              await startNotifier({
+                config: notifierConfig,
+                log: log.child({ component: 'notifier' }),
+                listen: values['notifier-listen'],
+              }),
             );
           } catch (err) {
             await exporter.close();
@@ -133,15 +137,10 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         return await runUntilSignal(services, log);
       }
       case 'notifier': {
-        const path = values.config ?? io.env.WATCHPOST_CONFIG;
-        const config = loadNotifierConfig(path);
-        const log = createLogger({ level: 'info' });
-        log.info('starting watchpost', {
-          version: packageVersion(),
-          command,
-          config: path ?? 'built-in default',
-        });
-        const notifier = await startNotifier({ config, log, listen: values.listen });
+        const { config, source } = loadConfig(values.config, io);
+        const log = createLogger({ level: config.exporter.log_level });
+        log.info('starting watchpost', { version: packageVersion(), command, config: source });
+        const notifier = await startNotifier({ config: config.notifier, log, listen: values.listen });
         return await runUntilSignal([notifier], log);
       }
       default:

@@ -36,7 +36,7 @@ describe('docs/configuration.md', () => {
 });
 
 describe('config examples in the docs', () => {
-  for (const doc of ['README.md', 'docs/configuration.md']) {
+  for (const doc of ['README.md', 'docs/configuration.md', 'docs/notifier.md']) {
     it(`every yaml example in ${doc} is a valid config`, () => {
       const text = readFileSync(join(import.meta.dirname, '..', doc), 'utf8');
       const blocks = [...text.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);

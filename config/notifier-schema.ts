@@ -1,94 +1,24 @@
-import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { parseDuration } from './duration.js';
-import { fileErrorReason } from './fs-errors.js';
-import { parseListen, type SchemaContext } from './schema.js';
-import { Secret } from './secret.js';
-import { parseSize } from './size.js';
+import {
+  byteSize,
+  duration,
+  httpUrl as anyHttpUrl,
+  listenAddress,
+  name,
+  secretFile,
+  type SchemaContext,
+} from './fields.js';
 
 /**
  * The `notifier:` section of watchpost.yml: the webhook server Alertmanager posts to, its
  * durable outbox, and the channels it relays to. Same house rules as config/schema.ts:
  * strict objects, a default for everything, secrets only through `*_file` keys.
- *
- * TODO(lead): config/schema.ts does not export its `duration()`, `secretFile()`,
- * `listenAddress`, `byteSize`, `httpUrl` and `name()` helpers. Until it does, the thin
- * wrappers below reuse the exported parsers (parseDuration, parseSize, parseListen, Secret)
- * so the messages match; once exported, replace each wrapper by an import.
  */
 
-const duration = (what: string) =>
-  z
-    .string({ error: `expected ${what} as a duration such as "15s", "1m" or "1h30m"` })
-    .transform((text, ctx) => {
-      const ms = parseDuration(text);
-      if (ms === undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `expected ${what} as a duration such as "15s", "1m" or "1h30m", got ${JSON.stringify(text)}`,
-        });
-        return z.NEVER;
-      }
-      return ms;
-    });
-
-function secretFile(ctx: SchemaContext) {
-  return z.string({ error: 'expected the path of a file holding the secret' }).transform((path, zctx) => {
-    const full = isAbsolute(path) ? path : resolve(ctx.baseDir, path);
-    try {
-      const value = readFileSync(full, 'utf8').replace(/\r?\n$/, '');
-      if (value.length === 0) {
-        zctx.addIssue({ code: 'custom', message: `secret file "${full}" is empty` });
-        return z.NEVER;
-      }
-      return new Secret(value);
-    } catch (err) {
-      zctx.addIssue({ code: 'custom', message: `secret file "${full}" ${fileErrorReason(err)}` });
-      return z.NEVER;
-    }
-  });
-}
-
-const listenAddress = z
-  .string({ error: 'expected a listen address "host:port", such as "127.0.0.1:9851"' })
-  .superRefine((text, ctx) => {
-    try {
-      if (parseListen(text).port <= 65535) return;
-    } catch {
-      // reported below
-    }
-    ctx.addIssue({
-      code: 'custom',
-      message: `expected a listen address "host:port" with a port up to 65535, such as "127.0.0.1:9851", got "${text}"`,
-    });
-  });
-
-const SIZE_HINT = 'a whole number of bytes or a size such as "500KB" or "1MiB"';
-const byteSize = z
-  .union([z.number(), z.string()], { error: `expected ${SIZE_HINT}` })
-  .transform((value, ctx) => {
-    const bytes =
-      typeof value === 'number'
-        ? Number.isInteger(value) && value > 0
-          ? value
-          : undefined
-        : parseSize(value);
-    if (bytes === undefined || bytes <= 0) {
-      ctx.addIssue({ code: 'custom', message: `expected ${SIZE_HINT}, got ${JSON.stringify(value)}` });
-      return z.NEVER;
-    }
-    return bytes;
-  });
-
-const httpUrl = z
-  .string({ error: 'expected an http:// or https:// URL' })
-  .regex(/^https?:\/\/[^\s/]+/, { error: 'expected an http:// or https:// URL' })
-  .transform((url) => url.replace(/\/+$/, ''));
-
-const channelName = z.string({ error: 'expected a channel name' }).regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, {
-  error: 'expected a channel name: letters, digits, "_", ".", ":" or "-"',
-});
+/** Base URLs are joined with paths, so a trailing slash is dropped. */
+const httpUrl = anyHttpUrl.transform((url) => url.replace(/\/+$/, ''));
+const channelName = name('a channel name');
 
 export const SEVERITIES = ['critical', 'warning', 'info'] as const;
 

@@ -183,9 +183,24 @@ describe('watchpost CLI', () => {
   });
 
   it('start with the built-in default serves disk, host and self metrics, and stops on SIGTERM with 0', async (t) => {
-    const cli = await startCli(['start', '--listen', '127.0.0.1:0']);
+    const cli = await startCli(['start', '--listen', '127.0.0.1:0', '--notifier-listen', '127.0.0.1:0']);
     try {
       const base = `http://127.0.0.1:${cli.port}`;
+      const notifierPort = await eventually(
+        () => /msg="notifier listening" address=\S*:(\d+)/.exec(cli.stderr())?.[1],
+        15_000,
+        'notifier listening',
+      );
+      assert.equal(
+        (await fetch(`http://127.0.0.1:${notifierPort}/-/healthy`)).status,
+        200,
+        'start runs the notifier too',
+      );
+      assert.match(
+        cli.stderr(),
+        /generated a bearer token for the notifier/,
+        'the default notifier is authenticated from the first start',
+      );
       await eventually(
         async () => ((await fetch(`${base}/-/ready`)).status === 200 ? true : undefined),
         15_000,

@@ -1,5 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 
@@ -39,7 +41,9 @@ export interface RunningCli {
 
 /** Starts the built CLI and waits until it logs the address it listens on. */
 export async function startCli(args: string[], env: Record<string, string> = {}): Promise<RunningCli> {
+  // A working directory of its own: the notifier keeps its outbox under ./.watchpost by default.
   const proc = spawn(process.execPath, [CLI, ...args], {
+    cwd: mkdtempSync(join(tmpdir(), 'watchpost-cli-')),
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

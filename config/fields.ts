@@ -1,0 +1,141 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { DURATION_PATTERN, parseDuration } from './duration.js';
+import { fileErrorReason } from './fs-errors.js';
+import { Secret } from './secret.js';
+import { parseSize } from './size.js';
+
+/**
+ * The field types every section of watchpost.yml is built from (durations, ratios,
+ * listen addresses, secret files, sizes, names, URLs), each with the message a user sees
+ * when a value is wrong. config/schema.ts and config/notifier-schema.ts both build on
+ * these, so one kind of value is checked and worded the same everywhere.
+ */
+export interface SchemaContext {
+  /** Relative secret-file paths are resolved against this folder. */
+  baseDir: string;
+}
+
+export const duration = (what: string) =>
+  z
+    .string({ error: `expected ${what} as a duration such as "15s", "1m" or "1h30m"` })
+    .regex(new RegExp(DURATION_PATTERN), {
+      error: (iss) =>
+        `expected ${what} as a duration such as "15s", "1m" or "1h30m", got ${JSON.stringify(iss.input)}`,
+    })
+    .transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: `expected ${what} to be longer than zero, got "${text}"` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+export const ratio = z
+  .number({ error: 'expected a ratio between 0 and 1, such as 0.85' })
+  .gt(0, { error: 'expected a ratio above 0' })
+  .lte(1, { error: 'expected a ratio of at most 1 (0.85 means 85%)' });
+
+export const regex = (what: string) =>
+  z.string({ error: `expected ${what} as a regular expression` }).superRefine((text, ctx) => {
+    try {
+      new RegExp(text);
+    } catch (err) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `invalid regular expression for ${what}: ${(err as Error).message}`,
+      });
+    }
+  });
+
+const LISTEN = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]*):(\d{1,5})$/;
+export const listenAddress = z
+  .string({ error: 'expected a listen address "host:port", such as "127.0.0.1:9850"' })
+  .superRefine((text, ctx) => {
+    const m = LISTEN.exec(text);
+    const port = m ? Number(m[2]) : NaN;
+    if (!m || port > 65535) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a listen address "host:port" with a port up to 65535, such as "127.0.0.1:9850", got "${text}"`,
+      });
+    }
+  });
+
+/** Splits a validated listen address. An empty host means every interface. */
+export function parseListen(text: string): { host: string; port: number } {
+  const m = LISTEN.exec(text);
+  if (!m) throw new Error(`invalid listen address "${text}"`);
+  const host = (m[1] ?? '').replace(/^\[|\]$/g, '');
+  return { host: host === '' ? '0.0.0.0' : host, port: Number(m[2]) };
+}
+
+export function secretFile(ctx: SchemaContext) {
+  return z.string({ error: 'expected the path of a file holding the secret' }).transform((path, zctx) => {
+    const full = isAbsolute(path) ? path : resolve(ctx.baseDir, path);
+    try {
+      const value = readFileSync(full, 'utf8').replace(/\r?\n$/, '');
+      if (value.length === 0) {
+        zctx.addIssue({ code: 'custom', message: `secret file "${full}" is empty` });
+        return z.NEVER;
+      }
+      return new Secret(value);
+    } catch (err) {
+      zctx.addIssue({ code: 'custom', message: `secret file "${full}" ${fileErrorReason(err)}` });
+      return z.NEVER;
+    }
+  });
+}
+
+export const name = (what: string) =>
+  z.string({ error: `expected ${what}` }).regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, {
+    error: `expected ${what}: letters, digits, "_", ".", ":" or "-"`,
+  });
+
+export const httpUrl = z
+  .string({ error: 'expected an http:// or https:// URL' })
+  .regex(/^https?:\/\/[^\s/]+/, { error: 'expected an http:// or https:// URL' });
+
+export const absolutePath = z
+  .string({ error: 'expected an absolute path' })
+  .startsWith('/', { error: 'expected an absolute path' });
+
+const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/;
+export const hostPort = z
+  .string({ error: 'expected an address "host:port", such as "db:5432"' })
+  .superRefine((text, ctx) => {
+    const m = HOST_PORT.exec(text);
+    const port = m ? Number(m[2]) : NaN;
+    if (!m || port < 1 || port > 65535) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected an address "host:port" with a port from 1 to 65535, such as "db:5432", got "${text}"`,
+      });
+    }
+  });
+
+/** Splits a validated "host:port" (brackets removed from an IPv6 host). */
+export function parseHostPort(text: string): { host: string; port: number } {
+  const m = HOST_PORT.exec(text);
+  if (!m) throw new Error(`invalid address "${text}"`);
+  return { host: (m[1] ?? '').replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+}
+
+export const SIZE_HINT = 'a whole number of bytes or a size such as "500KB" or "10MiB"';
+export const byteSize = z
+  .union([z.number(), z.string()], { error: `expected ${SIZE_HINT}` })
+  .transform((value, ctx) => {
+    const bytes =
+      typeof value === 'number'
+        ? Number.isInteger(value) && value >= 0
+          ? value
+          : undefined
+        : parseSize(value);
+    if (bytes === undefined) {
+      ctx.addIssue({ code: 'custom', message: `expected ${SIZE_HINT}, got ${JSON.stringify(value)}` });
+      return z.NEVER;
+    }
+    return bytes;
+  });
