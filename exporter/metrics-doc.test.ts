@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import type { Registry } from 'prom-client';
 import { silentLogger } from '../config/log.js';
 import { defaultConfig } from '../config/load.js';
+import { NotifierMetrics } from '../notifier/metrics.js';
 import { COLLECTORS } from './collectors/index.js';
 import { Exposition } from './exposition.js';
 import { createProcessRegistry } from './run.js';
@@ -15,12 +16,13 @@ interface Described {
   labels: string[];
 }
 
-/** Every watchpost_* family the exporter registers, from the registries themselves. */
+/** Every watchpost_* family the exporter and the notifier register, from the registries themselves. */
 async function registered(): Promise<Map<string, Described>> {
   const config = defaultConfig();
   const registries: Registry[] = [
     new Scheduler([], { log: silentLogger, exposition: new Exposition() }).registry,
     createProcessRegistry('test'),
+    new NotifierMetrics(() => 0).registry,
   ];
   for (const make of Object.values(COLLECTORS)) {
     const c = make({ config, log: silentLogger });
@@ -54,7 +56,7 @@ function documented(): Map<string, Described> {
 }
 
 describe('docs/metrics.md', () => {
-  it('lists every metric the exporter registers, with its type and labels, and no other', async () => {
+  it('lists every metric the exporter and the notifier register, with its type and labels, and no other', async () => {
     const reg = await registered();
     const doc = documented();
     assert.ok(reg.size > 20, `found ${reg.size} registered metrics`);

@@ -8,6 +8,7 @@ import { silentLogger } from '../../config/log.js';
 import { defaultConfig } from '../../config/load.js';
 import { Secret } from '../../config/secret.js';
 import { startExporter, type ExporterHandle } from '../../exporter/run.js';
+import { startNotifier, type NotifierHandle } from '../../notifier/run.js';
 import { startAlertmanager, startReceiver, type RunningAlertmanager } from './alertmanager.js';
 import { ROOT, eventually, freePort, requireBinary } from './helpers.js';
 
@@ -19,6 +20,7 @@ import { ROOT, eventually, freePort, requireBinary } from './helpers.js';
  */
 describe('pipeline: exporter → Prometheus → Alertmanager → webhook', () => {
   let exporter: ExporterHandle | undefined;
+  let notifier: NotifierHandle | undefined;
   let prometheus: ChildProcess | undefined;
   let am: RunningAlertmanager | undefined;
   let receiver: Awaited<ReturnType<typeof startReceiver>> | undefined;
@@ -40,11 +42,24 @@ describe('pipeline: exporter → Prometheus → Alertmanager → webhook', () =>
     config.exporter.bearer_token_file = new Secret(metricsToken);
     config.collectors.containers.enabled = false;
     exporter = await startExporter({ config, log: silentLogger, version: 'test' });
+    // A real notifier for its scrape job (job "watchpost-notifier"), so WatchpostNotifierDown stays
+    // quiet; Alertmanager still posts to the loopback receiver below.
+    notifier = await startNotifier({
+      config: {
+        ...config.notifier,
+        state_dir: join(dir, 'notifier'),
+        bearer_token_file: new Secret('notifier-scrape-token-5b1f'),
+      },
+      log: silentLogger,
+      listen: '127.0.0.1:0',
+      channels: [],
+    });
 
     receiver = await startReceiver();
     am = await startAlertmanager(amBin, receiver.url, 'notifier-token-77d1');
 
     writeFileSync(join(dir, 'metrics-token'), `${metricsToken}\n`);
+    writeFileSync(join(dir, 'notifier-token'), 'notifier-scrape-token-5b1f\n');
     promConfig = join(dir, 'prometheus.yml');
     writeFileSync(
       promConfig,
@@ -54,7 +69,9 @@ describe('pipeline: exporter → Prometheus → Alertmanager → webhook', () =>
         .replace('/etc/prometheus/rules/*.rules.yml', join(ROOT, 'alerts', '*.rules.yml'))
         .replace('watchpost-alertmanager:9093', am.url.replace('http://', ''))
         .replace('watchpost-exporter:9850', `127.0.0.1:${exporter.address.port}`)
-        .replace('/run/secrets/watchpost_metrics_token', join(dir, 'metrics-token')),
+        .replace('/run/secrets/watchpost_metrics_token', join(dir, 'metrics-token'))
+        .replace('watchpost-notifier:9851', `127.0.0.1:${notifier.address.port}`)
+        .replace('/run/secrets/watchpost_notifier_token', join(dir, 'notifier-token')),
     );
     const port = await freePort();
     promUrl = `http://127.0.0.1:${port}`;
@@ -84,6 +101,7 @@ describe('pipeline: exporter → Prometheus → Alertmanager → webhook', () =>
     await am?.stop();
     await receiver?.close();
     await exporter?.close();
+    await notifier?.close();
   });
 
   it('the shipped prometheus.yml is valid (promtool check config)', (t) => {
@@ -118,6 +136,14 @@ describe('pipeline: exporter → Prometheus → Alertmanager → webhook', () =>
       'collector metrics',
     );
     for (const s of success) assert.equal(s.value[1], '1', `collector ${s.metric.collector}`);
+    await eventually(
+      async () => {
+        const r = await query('watchpost_notifier_outbox_depth{job="watchpost-notifier"}');
+        return r[0]?.value[1] === '0' ? r : undefined;
+      },
+      30_000,
+      'notifier target scraped',
+    );
   });
 
   it('Watchdog goes through Alertmanager to the heartbeat, and a healthy host raises nothing else', async (t) => {
