@@ -9,6 +9,7 @@ import {
   openSync,
   readFileSync,
   renameSync,
+  truncateSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -100,7 +101,26 @@ export class Outbox extends EventEmitter {
 
   #replay(): void {
     if (!existsSync(this.file)) return;
-    const lines = readFileSync(this.file, 'utf8').split('\n');
+    let buf = readFileSync(this.file);
+    // A crash mid-append can leave a last line without its newline (a record never acknowledged:
+    // the 2xx follows the fdatasync of a whole line). Cut it off before appending again, or the
+    // next record would be glued onto it and lost with it at the following replay.
+    const end = buf.lastIndexOf(0x0a) + 1;
+    if (end < buf.length) {
+      truncateSync(this.file, end);
+      const fd = openSync(this.file, 'r+');
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      this.#opts.log.warn('outbox: cut off a torn last line (a crash mid-write; never acknowledged)', {
+        file: this.file,
+        bytes: buf.length - end,
+      });
+      buf = buf.subarray(0, end);
+    }
+    const lines = buf.toString('utf8').split('\n');
     let bad = 0;
     for (const line of lines) {
       if (line.trim() === '') continue;
