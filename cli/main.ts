@@ -7,6 +7,7 @@ import { ConfigError, defaultConfig, loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { planCollectors } from '../exporter/collectors/index.js';
 import { startExporter } from '../exporter/run.js';
+import { notifyTest } from '../notifier/notify-test.js';
 import { startNotifier } from '../notifier/run.js';
 import { packageVersion } from './version.js';
 
@@ -24,6 +25,9 @@ Commands:
   exporter   Run the Prometheus exporter
   notifier   Run the notifier: Alertmanager's webhook receiver, relaying to Slack and email
   check      Validate a config file and print every problem
+  notify-test
+             Send a test notification through each notifier channel (or --channel NAME)
+             and print one line per channel; exit 1 if any failed
   help       Show this help
 
 Options:
@@ -33,6 +37,7 @@ Options:
                         of the notifier (notifier); overrides the config
       --notifier-listen ADDR
                         Listen address of the notifier under start; overrides the config
+      --channel NAME    Only this notifier channel (notify-test)
   -h, --help            Show help
   -v, --version         Show the version
 
@@ -64,6 +69,7 @@ function parse(argv: string[]) {
         config: { type: 'string', short: 'c' },
         listen: { type: 'string', short: 'l' },
         'notifier-listen': { type: 'string' },
+        channel: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -106,6 +112,18 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         for (const c of plan.filter((p) => !p.start)) io.out(`  ${c.name}: not started (${c.reason})\n`);
         io.out(`  notifier: channels ${notifier.channels.map((c) => `${c.name} (${c.type})`).join(', ')}\n`);
         return EXIT_OK;
+      }
+      case 'notify-test': {
+        const { config } = loadConfig(values.config, io);
+        const known = config.notifier.channels.map((c) => c.name);
+        const only = values.channel;
+        if (only !== undefined && !known.includes(only))
+          throw new UsageError(`unknown channel "${only}"; configured channels: ${known.join(', ')}`);
+        // The log channel (and any warning) goes to stderr; stdout is one line per channel.
+        const log = createLogger({ level: config.exporter.log_level });
+        const lines = await notifyTest(config.notifier, log, only !== undefined ? { channels: [only] } : {});
+        for (const l of lines) io.out(`${l.line}\n`);
+        return lines.every((l) => l.ok) ? EXIT_OK : EXIT_FAILURE;
       }
       case 'exporter':
       case 'start': {

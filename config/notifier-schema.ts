@@ -9,6 +9,7 @@ import {
   secretFile,
   type SchemaContext,
 } from './fields.js';
+import { parseMatcher } from './matchers.js';
 
 /**
  * The `notifier:` section of watchpost.yml: the webhook server Alertmanager posts to, its
@@ -66,6 +67,22 @@ export function notifierSchema(ctx: SchemaContext) {
         .min(1, { error: 'expected at least one severity (leave the key out for all)' })
         .optional()
         .describe('Severities this channel receives (critical, warning, info, ...); all when not set.'),
+      matchers: z
+        .array(
+          z.string({ error: 'expected a matcher string such as team="db"' }).transform((text, zctx) => {
+            const parsed = parseMatcher(text);
+            if (!parsed.ok) {
+              zctx.addIssue({ code: 'custom', message: parsed.error });
+              return z.NEVER;
+            }
+            return parsed.matcher;
+          }),
+          { error: `expected a list of matcher strings such as ['team="db"']` },
+        )
+        .optional()
+        .describe(
+          'Alertmanager-style label matchers (label="value", label!="value", label=~"regex", label!~"regex"); a notification comes here when one of its alerts has a matching severity and matches all of them.',
+        ),
       slack: slack.optional(),
       email: email.optional(),
     })

@@ -1,8 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../config/log.js';
+import { matchesAll, type Matcher } from '../config/matchers.js';
 import type { Channel, SendResult } from './channels/channel.js';
 import type { NotifierMetrics } from './metrics.js';
 import type { Outbox, OutboxEntry } from './outbox.js';
+import type { WebhookPayload } from './payload.js';
 
 export interface DeliveryOptions {
   /** First retry waits up to this long (full jitter). */
@@ -11,6 +13,42 @@ export interface DeliveryOptions {
   backoffCapMs?: number;
   /** One send is abandoned (and retried) after this long. */
   sendTimeoutMs?: number;
+}
+
+/** What routing needs to know about a channel. */
+export interface RouteTarget {
+  readonly name: string;
+  /** Severities routed here; undefined for all. */
+  readonly severities: readonly string[] | undefined;
+}
+
+/**
+ * The channels a notification goes to: those for which one of its alerts has a matching
+ * severity (any, for a channel without severities) and matches all of the channel's
+ * matchers (`notifier.channels[].matchers`, by channel name). An alert's labels are read
+ * together with the payload's commonLabels; a payload without alerts is routed by its
+ * commonLabels alone.
+ */
+export function route(
+  payload: WebhookPayload,
+  channels: readonly RouteTarget[],
+  matchers: ReadonlyMap<string, readonly Matcher[] | undefined> = new Map(),
+): string[] {
+  const labelSets =
+    payload.alerts.length > 0
+      ? payload.alerts.map((a) => ({ ...payload.commonLabels, ...a.labels }))
+      : [payload.commonLabels];
+  return channels
+    .filter((c) => {
+      const ms = matchers.get(c.name);
+      return labelSets.some(
+        (labels) =>
+          (c.severities === undefined ||
+            (labels.severity !== undefined && c.severities.includes(labels.severity))) &&
+          matchesAll(ms, labels),
+      );
+    })
+    .map((c) => c.name);
 }
 
 /**
@@ -28,7 +66,10 @@ export function backoffDelay(attempt: number, baseMs: number, capMs: number, ran
  * and the worker moves on; a retryable one waits max(Retry-After, backoff) and tries again.
  */
 export class Delivery {
+  /** Stops taking new work and ends backoff waits. */
   readonly #stop = new AbortController();
+  /** Aborts sends still under way once the drain time is over. */
+  readonly #abortSends = new AbortController();
   readonly #workers: Promise<void>[] = [];
   readonly #base: number;
   readonly #cap: number;
@@ -50,9 +91,16 @@ export class Delivery {
     for (const ch of this.channels) this.#workers.push(this.#worker(ch));
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Graceful stop: no new sends, and a send under way may finish (up to `drainMs`) so its
+   * result is recorded. Aborting it instead would let a message that Slack already
+   * accepted be sent again after the restart; only a kill -9 may cause that.
+   */
+  async stop(drainMs = 10_000): Promise<void> {
     this.#stop.abort();
+    const force = setTimeout(() => this.#abortSends.abort(), drainMs);
     await Promise.all(this.#workers);
+    clearTimeout(force);
     await Promise.all(this.channels.map((c) => c.close?.()));
   }
 
@@ -78,7 +126,7 @@ export class Delivery {
         continue;
       }
       const result = await this.#sendOnce(ch, entry);
-      if (stop.aborted) return; // shutting down: the entry stays in the outbox for the next start
+      // A finished send is recorded even while stopping; the loop condition then ends the worker.
       const fields = { channel: ch.name, id: entry.id, title: titleOf(entry) };
       if (result.ok) {
         this.outbox.markDone(entry.id, ch.name, 'delivered');
@@ -100,6 +148,7 @@ export class Delivery {
         continue;
       }
       this.metrics.notifications.inc({ channel: ch.name, result: 'retried' });
+      if (stop.aborted) return; // shutting down: the entry stays in the outbox for the next start
       const delay = Math.max(result.retryAfterMs ?? 0, backoffDelay(attempt, this.#base, this.#cap));
       attempt++;
       this.log.warn('notification delivery failed; will retry', {
@@ -119,7 +168,7 @@ export class Delivery {
 
   async #sendOnce(ch: Channel, entry: OutboxEntry): Promise<SendResult> {
     const end = this.metrics.duration.startTimer({ channel: ch.name });
-    const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(this.#timeout)]);
+    const signal = AbortSignal.any([this.#abortSends.signal, AbortSignal.timeout(this.#timeout)]);
     try {
       return await ch.send(entry.message, signal);
     } catch (err) {

@@ -38,3 +38,18 @@ test('rejects invalid JSON and non-objects', () => {
   assert.ok(!r2.ok);
   assert.match(r2.reason, /expected a JSON object/);
 });
+
+test('a "__proto__" label or annotation is rejected, not silently dropped (found by fuzz.test.ts)', () => {
+  const body = JSON.stringify(samplePayload());
+  for (const [from, to] of [
+    ['"labels":{', '"labels":{"__proto__":1,'],
+    ['"labels":{', '"labels":{"__proto__":"x",'],
+    ['"annotations":{', '"annotations":{"__proto__":{"summary":"x"},'],
+    ['"commonLabels":{', '"commonLabels":{"__proto__":null,'],
+  ] as const) {
+    const r = parsePayload(body.replace(from, to));
+    assert.equal(r.ok, false, to);
+    assert.match(r.ok ? '' : r.reason, /__proto__: "__proto__" is not a valid name in /);
+  }
+  assert.equal(parsePayload(body.replace('"labels":{', '"labels":{"constructor":"x",')).ok, true);
+});

@@ -7,9 +7,23 @@ import { z } from 'zod';
  * is rejected with a reason that names it.
  */
 const labels = (what: string) =>
-  z.record(z.string(), z.string({ error: `expected ${what} values to be strings` }), {
-    error: `expected ${what} as an object of strings`,
-  });
+  z.preprocess(
+    (value, ctx) => {
+      // JSON.parse makes "__proto__" an own key, which z.record skips without checking its
+      // value: a payload with `"labels":{"__proto__":1}` would pass. No label is named so.
+      if (typeof value === 'object' && value !== null && Object.hasOwn(value, '__proto__'))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['__proto__'],
+          message: `"__proto__" is not a valid name in ${what}`,
+          input: value,
+        });
+      return value;
+    },
+    z.record(z.string(), z.string({ error: `expected ${what} values to be strings` }), {
+      error: `expected ${what} as an object of strings`,
+    }),
+  );
 
 const timestamp = (what: string) =>
   z

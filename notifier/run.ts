@@ -11,7 +11,7 @@ import type { Channel } from './channels/channel.js';
 import { EmailChannel } from './channels/email.js';
 import { LogChannel } from './channels/log.js';
 import { SlackChannel } from './channels/slack.js';
-import { Delivery, type DeliveryOptions } from './delivery.js';
+import { Delivery, route, type DeliveryOptions } from './delivery.js';
 import { NotifierMetrics } from './metrics.js';
 import { Outbox, type Notification } from './outbox.js';
 import { parsePayload, type WebhookPayload } from './payload.js';
@@ -55,14 +55,7 @@ export function buildChannels(config: NotifierConfig, log: Logger): Channel[] {
   });
 }
 
-/** The channels a notification goes to: those whose severities match any of its alerts. */
-export function route(payload: WebhookPayload, channels: Channel[]): string[] {
-  const severities = new Set(payload.alerts.map((a) => a.labels.severity).filter((s): s is string => !!s));
-  if (payload.commonLabels.severity) severities.add(payload.commonLabels.severity);
-  return channels
-    .filter((c) => c.severities === undefined || c.severities.some((s) => severities.has(s)))
-    .map((c) => c.name);
-}
+export { route } from './delivery.js';
 
 /** The configured token, or one generated on first start into state_dir/token (0600). Never logged. */
 export function bearerToken(config: NotifierConfig, log: Logger): Secret {
@@ -142,6 +135,7 @@ export async function startNotifier(opts: NotifierOptions): Promise<NotifierHand
   const channels = opts.channels ?? buildChannels(config, log);
   for (const c of channels) metrics.initChannel(c.name);
   const allNames = channels.map((c) => c.name);
+  const matchers = new Map(config.channels.map((c) => [c.name, c.matchers]));
 
   // Entries for a channel removed from the config since they were accepted can never be delivered there.
   for (const entry of outbox.entries()) {
@@ -217,7 +211,7 @@ export async function startNotifier(opts: NotifierOptions): Promise<NotifierHand
       return { status: 200, body: { status: 'duplicate' } };
     }
     try {
-      return enqueue({ payload }, route(payload, channels), hash);
+      return enqueue({ payload }, route(payload, channels, matchers), hash);
     } catch (err) {
       log.error('outbox write failed', { err });
       return { status: 500, body: { error: `outbox write failed: ${(err as Error).message}` } };
