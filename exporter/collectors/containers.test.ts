@@ -123,16 +123,34 @@ describe('containers collector against a real dockerd', () => {
     });
     collectors.push(c);
     const L = labelsOf;
+    // A cold dockerd (CI starts it just before the tests) can take a while to OOM-kill and
+    // restart; the wait is bounded and names what it still waits for.
+    const wanted: [string, (s: Map<string, number>) => boolean][] = [
+      [
+        'healthy',
+        (s) => s.get(`watchpost_container_health_status{${L('healthy', 'web')},status="healthy"}`) === 1,
+      ],
+      [
+        'unhealthy',
+        (s) =>
+          s.get(`watchpost_container_health_status{${L('unhealthy', 'worker')},status="unhealthy"}`) === 1,
+      ],
+      ['OOM-killed', (s) => s.get(`watchpost_container_oom_killed{${L('oom')}}`) === 1],
+      ['restarted', (s) => (s.get(`watchpost_container_restarts_total{${L('restarting')}}`) ?? 0) >= 1],
+      ['exited 3', (s) => s.get(`watchpost_container_exit_code{${L('exit3')}}`) === 3],
+    ];
+    let unmet: string[] = [];
     const s = await until(
       c,
-      'healthy, unhealthy, OOM-killed and restarted containers',
-      (s) =>
-        s.get(`watchpost_container_health_status{${L('healthy', 'web')},status="healthy"}`) === 1 &&
-        s.get(`watchpost_container_health_status{${L('unhealthy', 'worker')},status="unhealthy"}`) === 1 &&
-        s.get(`watchpost_container_oom_killed{${L('oom')}}`) === 1 &&
-        (s.get(`watchpost_container_restarts_total{${L('restarting')}}`) ?? 0) >= 1 &&
-        s.get(`watchpost_container_exit_code{${L('exit3')}}`) === 3,
-    );
+      'healthy, unhealthy, OOM-killed, restarted and exited containers',
+      (s) => {
+        unmet = wanted.filter(([, ok]) => !ok(s)).map(([name]) => name);
+        return unmet.length === 0;
+      },
+      60_000,
+    ).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}; still waiting for: ${unmet.join(', ')}`);
+    });
 
     // Running, healthy, with compose labels, a memory limit, CPU and memory from cgroup files.
     const healthy = L('healthy', 'web');
