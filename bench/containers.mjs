@@ -10,13 +10,14 @@
 // on error or Ctrl-C; node_exporter is stopped by its PID.
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { writeSection as writeResultsSection } from './results.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
@@ -295,13 +296,5 @@ const lines = [
   "column (CPU of this process only: dockerd's own CPU for the stats calls is not counted and is larger).",
   '',
 ];
-const old = existsSync(RESULTS) ? readFileSync(RESULTS, 'utf8') : '# Benchmark results\n';
-const start = old.indexOf(SECTION);
-let out;
-if (start < 0) out = `${old.trimEnd()}\n\n${lines.join('\n')}`;
-else {
-  const next = old.indexOf('\n## ', start + SECTION.length);
-  out = old.slice(0, start) + lines.join('\n') + (next < 0 ? '' : `\n${old.slice(next + 1)}`);
-}
-writeFileSync(RESULTS, out.endsWith('\n') ? out : `${out}\n`);
+writeResultsSection(RESULTS, SECTION, lines.join('\n'));
 console.log(`wrote "${SECTION}" to ${RESULTS}`);

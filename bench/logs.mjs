@@ -32,6 +32,7 @@ import {
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { writeSection as writeResultsSection } from './results.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
@@ -222,24 +223,7 @@ const median = (xs) => {
 const f = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 const int = (x) => Math.round(x).toLocaleString('en-US');
 
-function writeSection(section) {
-  const path = CFG.results;
-  let text = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmark results\n';
-  const lines = text.split('\n');
-  const start = lines.findIndex((l) => l.trim() === SECTION);
-  if (start === -1) {
-    text = `${text.replace(/\n*$/, '')}\n\n${section.trimEnd()}\n`;
-  } else {
-    let end = lines.findIndex((l, i) => i > start && /^##\s/.test(l));
-    if (end === -1) end = lines.length;
-    const before = lines.slice(0, start).join('\n').replace(/\n*$/, '');
-    const after = lines.slice(end).join('\n').replace(/^\n*/, '');
-    text = `${before ? `${before}\n\n` : ''}${section.trimEnd()}\n${after ? `\n${after}` : ''}`;
-    if (!text.endsWith('\n')) text += '\n';
-  }
-  writeFileSync(path, text);
-  return path;
-}
+const writeSection = (section) => writeResultsSection(CFG.results, SECTION, section);
 
 async function main() {
   if (!existsSync(join(ROOT, 'dist', 'exporter', 'collectors', 'logs.js'))) {

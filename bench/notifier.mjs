@@ -38,6 +38,7 @@ import { cpus, tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeSection as writeResultsSection } from './results.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
@@ -338,24 +339,7 @@ async function startNotifier(dir, slackUrl) {
   }
 }
 
-function writeSection(section) {
-  const path = CFG.results;
-  let text = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmark results\n';
-  const lines = text.split('\n');
-  const start = lines.findIndex((l) => l.trim() === SECTION);
-  if (start === -1) {
-    text = `${text.replace(/\n*$/, '')}\n\n${section.trimEnd()}\n`;
-  } else {
-    let end = lines.findIndex((l, i) => i > start && /^##\s/.test(l));
-    if (end === -1) end = lines.length;
-    const before = lines.slice(0, start).join('\n').replace(/\n*$/, '');
-    const after = lines.slice(end).join('\n').replace(/^\n*/, '');
-    text = `${before ? `${before}\n\n` : ''}${section.trimEnd()}\n${after ? `\n${after}` : ''}`;
-    if (!text.endsWith('\n')) text += '\n';
-  }
-  writeFileSync(path, text);
-  return path;
-}
+const writeSection = (section) => writeResultsSection(CFG.results, SECTION, section);
 
 // --- main ------------------------------------------------------------------------------
 

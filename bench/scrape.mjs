@@ -25,13 +25,14 @@
 // Only node: built-ins are used. Every process this script starts is stopped by its PID.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+import { writeSection as writeResultsSection } from './results.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
@@ -496,27 +497,7 @@ Method. Latency is measured by the client from sending the request to the last b
 `;
 }
 
-/** Replaces this benchmark's section of RESULTS.md (up to the next `## ` heading), keeping the others. */
-function writeResults(section) {
-  const path = CFG.results;
-  let text = existsSync(path)
-    ? readFileSync(path, 'utf8')
-    : '# Benchmark results\n\nEach section is written by its benchmark script; see bench/README.md.\n';
-  const lines = text.split('\n');
-  const start = lines.findIndex((l) => l.trim() === SECTION);
-  if (start === -1) {
-    text = `${text.replace(/\n*$/, '')}\n\n${section.trimEnd()}\n`;
-  } else {
-    let end = lines.findIndex((l, i) => i > start && /^##\s/.test(l));
-    if (end === -1) end = lines.length;
-    const before = lines.slice(0, start).join('\n').replace(/\n*$/, '');
-    const after = lines.slice(end).join('\n').replace(/^\n*/, '');
-    text = `${before ? `${before}\n\n` : ''}${section.trimEnd()}\n${after ? `\n${after}` : ''}`;
-    if (!text.endsWith('\n')) text += '\n';
-  }
-  writeFileSync(path, text);
-  return path;
-}
+const writeResults = (section) => writeResultsSection(CFG.results, SECTION, section);
 
 // ---------------------------------------------------------------- main
 

@@ -1,4 +1,3 @@
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Logger } from '../config/log.js';
@@ -8,6 +7,7 @@ import { buildCollectors, type ScheduledCollector } from './collectors/index.js'
 import { Exposition } from './exposition.js';
 import { Scheduler } from './scheduler.js';
 import { createApp } from './server.js';
+import { listenHttp } from './listen.js';
 
 export interface ExporterHandle {
   /** The address actually bound (port 0 in config picks a free one). */
@@ -91,19 +91,7 @@ export async function startExporter(opts: ExporterOptions): Promise<ExporterHand
   });
 
   const { host, port } = parseListen(opts.listen ?? config.exporter.listen);
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(port, host);
-    s.once('listening', () => resolve(s));
-    s.once('error', (err: NodeJS.ErrnoException) => {
-      const why =
-        err.code === 'EADDRINUSE'
-          ? 'the address is already in use'
-          : err.code === 'EACCES'
-            ? 'permission denied'
-            : err.message;
-      reject(new Error(`cannot listen on ${host}:${port}: ${why}`));
-    });
-  }).catch(async (err: unknown) => {
+  const server = await listenHttp(app, host, port).catch(async (err: unknown) => {
     clearInterval(processTimer);
     await scheduler.stop();
     throw err;

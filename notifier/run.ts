@@ -17,6 +17,7 @@ import { Outbox, type Notification } from './outbox.js';
 import { parsePayload, type WebhookPayload } from './payload.js';
 import type { RenderOptions } from './render.js';
 import { createNotifierApp, type Answer } from './server.js';
+import { listenHttp } from '../exporter/listen.js';
 
 export interface NotifierHandle {
   address: { host: string; port: number };
@@ -248,19 +249,7 @@ export async function startNotifier(opts: NotifierOptions): Promise<NotifierHand
   const { host, port } = parseListen(opts.listen ?? config.listen);
   let server: Server;
   try {
-    server = await new Promise<Server>((resolve, reject) => {
-      const s = app.listen(port, host);
-      s.once('listening', () => resolve(s));
-      s.once('error', (err: NodeJS.ErrnoException) => {
-        const why =
-          err.code === 'EADDRINUSE'
-            ? 'the address is already in use'
-            : err.code === 'EACCES'
-              ? 'permission denied'
-              : err.message;
-        reject(new Error(`cannot listen on ${host}:${port}: ${why}`));
-      });
-    });
+    server = await listenHttp(app, host, port);
   } catch (err) {
     clearInterval(heartbeatTimer);
     await delivery.stop();
