@@ -32,20 +32,12 @@ import {
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { writeSection as writeResultsSection } from './results.mjs';
+import { env, writeSection as writeResultsSection } from './common.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
 const SECTION = '## Logs: watchpost vs mtail';
 const TARGET = { speed: 5, rss: 3 };
-
-const env = (name, dflt) => {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got "${v}"`);
-  return n;
-};
 
 const CFG = {
   lines: env('BENCH_LINES', 2_000_000),

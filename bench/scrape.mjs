@@ -32,19 +32,11 @@ import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { writeSection as writeResultsSection } from './results.mjs';
+import { env, writeSection as writeResultsSection } from './common.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
 const SECTION = '## Scrape: watchpost vs node_exporter';
-
-const env = (name, dflt) => {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got "${v}"`);
-  return n;
-};
 
 const CFG = {
   scrapes: env('BENCH_SCRAPES', 2000),

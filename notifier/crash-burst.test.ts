@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, test } from 'node:test';
 import { silentLogger } from '../config/log.js';
 import { ROOT } from '../test/e2e/helpers.js';
-import { eventually, samplePayload, startFakeSlack } from './fixtures/fakes.js';
+import { eventually, samplePayload, startFakeSlack, writeSlackNotifierConfig } from './fixtures/fakes.js';
 import { Outbox } from './outbox.js';
 
 /**
@@ -126,23 +126,7 @@ test(
     // Deterministically: requests 1, 3, 5, … get 500, requests 2, 4, 6, … get 200 (and are recorded).
     for (let i = 0; i < 20_000; i++)
       slack.script.push(i % 2 === 0 ? { status: 500, body: 'internal_error' } : { status: 200, body: 'ok' });
-    writeFileSync(join(base, 'token'), `${TOKEN}\n`);
-    writeFileSync(join(base, 'slack'), slack.url);
-    const config = join(base, 'watchpost.yml');
-    writeFileSync(
-      config,
-      [
-        'notifier:',
-        '  listen: 127.0.0.1:0',
-        '  bearer_token_file: token',
-        '  state_dir: state',
-        '  channels:',
-        '    - name: slack',
-        '      type: slack',
-        '      slack: { webhook_url_file: slack }',
-        '',
-      ].join('\n'),
-    );
+    const config = writeSlackNotifierConfig(base, slack.url, TOKEN);
 
     const bodies = Array.from({ length: TOTAL }, (_, i) => body(i));
     /** id → the answer's status field ("accepted" or "duplicate") of its first 2xx. */

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { ROOT } from '../test/e2e/helpers.js';
-import { eventually, samplePayload, startFakeSlack } from './fixtures/fakes.js';
+import { eventually, samplePayload, startFakeSlack, writeSlackNotifierConfig } from './fixtures/fakes.js';
 
 const procs: ChildProcess[] = [];
 const cleanups: (() => Promise<void>)[] = [];
@@ -44,23 +44,7 @@ test('kill -9 after the 2xx loses nothing: delivered by the next start', async (
   const slack = await startFakeSlack();
   cleanups.push(() => slack.close());
   for (let i = 0; i < 10_000; i++) slack.script.push({ status: 503, body: 'down' });
-  writeFileSync(join(base, 'token'), 'crash-token-0123456789abcdef\n');
-  writeFileSync(join(base, 'slack'), slack.url);
-  const config = join(base, 'watchpost.yml');
-  writeFileSync(
-    config,
-    [
-      'notifier:',
-      '  listen: 127.0.0.1:0',
-      '  bearer_token_file: token',
-      '  state_dir: state',
-      '  channels:',
-      '    - name: slack',
-      '      type: slack',
-      '      slack: { webhook_url_file: slack }',
-      '',
-    ].join('\n'),
-  );
+  const config = writeSlackNotifierConfig(base, slack.url, 'crash-token-0123456789abcdef');
   const first = await run(config);
   const res = await fetch(`http://127.0.0.1:${first.port}/alerts`, {
     method: 'POST',
