@@ -57,7 +57,7 @@ describe('alert rules', () => {
     assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
   });
 
-  it('every alert is named in CamelCase, has a severity and the annotations on-call needs', () => {
+  it('every alert is named in CamelCase, has a severity and the annotations on-call needs, a dashboard link included', () => {
     assert.ok(alerts.length >= 9);
     for (const a of alerts) {
       assert.match(a.alert, /^[A-Z][A-Za-z0-9]+$/, a.alert);
@@ -70,6 +70,13 @@ describe('alert rules', () => {
       assert.ok(a.annotations?.summary, `${a.alert}: summary`);
       assert.ok(a.annotations?.description, `${a.alert}: description`);
       assert.equal(a.annotations?.runbook_url, `docs/runbooks/${a.alert}.md`, `${a.alert}: runbook_url`);
+      // Relative, resolved by the notifier against notifier.dashboard_base_url; the dashboards
+      // test checks that the dashboard and the panel exist.
+      assert.match(
+        a.annotations?.dashboard_url ?? '',
+        /^d\/[a-z0-9-]+\/[a-z0-9-]+\?viewPanel=\d+$/,
+        `${a.alert}: dashboard_url d/<uid>/<slug>?viewPanel=<panel id>`,
+      );
     }
   });
 
