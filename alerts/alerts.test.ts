@@ -15,6 +15,7 @@ interface Rule {
   alert?: string;
   expr: string;
   for?: string;
+  keep_firing_for?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
 }
@@ -29,6 +30,14 @@ const alerts: (Rule & { alert: string; file: string })[] = ruleFiles.flatMap((fi
     g.rules.filter((r): r is Rule & { alert: string } => r.alert !== undefined).map((r) => ({ ...r, file })),
   ),
 );
+/** A Prometheus duration (`30s`, `5m`, `1h30m`) in seconds. */
+function seconds(d: string): number {
+  const unit: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800, y: 31536000 };
+  const parts = [...d.matchAll(/(\d+)(ms|s|m|h|d|w|y)/g)];
+  assert.equal(parts.map((p) => p[0]).join(''), d, `a duration: ${d}`);
+  return parts.reduce((sum, p) => sum + Number(p[1]) * unit[p[2]!]!, 0);
+}
+
 const cases = new Map<string, AlertCase[]>();
 for (const file of testFiles) {
   const t = parse(readFileSync(join(dir, 'tests', file), 'utf8')) as {
@@ -103,6 +112,33 @@ describe('alert rules', () => {
     }
   });
 
+  it('every alert carries its for: and keep_firing_for: as annotations, so a message can say when the problem began', () => {
+    for (const a of alerts) {
+      assert.equal(a.annotations?.for, a.for, `${a.alert}: annotation for equals the rule's for:`);
+      assert.equal(
+        a.annotations?.keep_firing_for,
+        a.keep_firing_for,
+        `${a.alert}: annotation keep_firing_for equals the rule's keep_firing_for:`,
+      );
+    }
+  });
+
+  it("an alert on the exporter's metrics outlives a dead exporter until WatchpostExporterDown mutes it", () => {
+    // When the exporter dies its series go stale at the next scrape. WatchpostExporterDown needs
+    // its for: plus a scrape and an evaluation (15s each) to fire; until then nothing may resolve.
+    const down = alerts.find((a) => a.alert === 'WatchpostExporterDown');
+    assert.ok(down?.for);
+    const needed = seconds(down.for) + 2 * 15 + 60;
+    const fed = alerts.filter((a) => /\bwatchpost_(?!notifier_)/.test(a.expr));
+    assert.ok(fed.length > 20);
+    for (const a of fed) {
+      // A range function over the raw series holds its value too (stale markers are not samples).
+      const held = [...a.expr.matchAll(/_over_time\([^)]*\[(\w+)\]\)/g)].map((m) => seconds(m[1]!));
+      const hold = Math.max(a.keep_firing_for ? seconds(a.keep_firing_for) : 0, ...held);
+      assert.ok(hold >= needed, `${a.alert}: held ${hold}s after its series go stale, needs ${needed}s`);
+    }
+  });
+
   it('on healthy input nothing fires but Watchdog: every other alert is listed in healthy.test.yml', () => {
     const healthy = parse(readFileSync(join(dir, 'tests', 'healthy.test.yml'), 'utf8')) as {
       tests: { alert_rule_test: AlertCase[] }[];
@@ -121,7 +157,7 @@ describe('alert rules', () => {
       .filter((f) => f.endsWith('.md') && f !== 'README.md')
       .map((f) => f.replace(/\.md$/, ''))
       .sort();
-    assert.deepEqual(runbooks, alerts.map((a) => a.alert).sort());
+    assert.deepEqual(runbooks, [...new Set(alerts.map((a) => a.alert))].sort());
     for (const name of runbooks) {
       const text = readFileSync(join(root, 'docs', 'runbooks', `${name}.md`), 'utf8');
       for (const heading of ['## Meaning', '## Confirm', '## Causes', '## Fix', '## Escalate']) {
