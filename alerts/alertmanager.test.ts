@@ -8,7 +8,7 @@ import {
   type Received,
   type RunningAlertmanager,
 } from '../test/e2e/alertmanager.js';
-import { eventually, requireBinary } from '../test/e2e/helpers.js';
+import { eventually, requireBinary, skipWithout } from '../test/e2e/helpers.js';
 
 const CONFIG = join(import.meta.dirname, 'alertmanager.yml');
 describe('alertmanager.yml', () => {
@@ -33,7 +33,7 @@ describe('alertmanager.yml', () => {
   });
 });
 
-describe('alertmanager.yml in a real Alertmanager', () => {
+describe('alertmanager.yml in a real Alertmanager', { skip: skipWithout('prometheus-alertmanager') }, () => {
   let am: RunningAlertmanager | undefined;
   let receiver: Awaited<ReturnType<typeof startReceiver>> | undefined;
   let amUrl = '';
@@ -42,7 +42,7 @@ describe('alertmanager.yml in a real Alertmanager', () => {
   let skipped = false;
 
   before(async (t) => {
-    const binary = requireBinary(t as never, 'prometheus-alertmanager');
+    const binary = requireBinary(t, 'prometheus-alertmanager');
     if (!binary) {
       skipped = true;
       return;

@@ -8,19 +8,43 @@ import type { TestContext } from 'node:test';
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 
+function which(name: string): string | undefined {
+  const found = spawnSync('sh', ['-c', 'command -v "$1"', 'sh', name], { encoding: 'utf8' }).stdout;
+  return found?.trim() || undefined;
+}
+
+function missingMessage(names: string[]): string {
+  return `${names.join(', ')} not found: run scripts/install-system-deps.sh`;
+}
+
 /**
  * The path of a system program a test needs, or undefined. In CI (CI=true) a missing
  * program fails the test; on a developer machine it skips it, loudly, naming the script
- * that installs it.
+ * that installs it. Works from a test (its context can skip) and from a hook; a suite whose
+ * hook needs a program declares it with `skipWithout` so that the whole suite skips.
  */
-export function requireBinary(t: TestContext, name: string): string | undefined {
-  const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
+export function requireBinary(t: object | undefined, name: string): string | undefined {
+  const found = which(name);
   if (found) return found;
-  const msg = `${name} not found: run scripts/install-system-deps.sh`;
-  if (process.env.CI === 'true') throw new Error(msg);
+  const msg = missingMessage([name]);
+  const skip = (t as Partial<TestContext> | undefined)?.skip;
+  if (process.env.CI === 'true' || typeof skip !== 'function') throw new Error(msg);
   process.stderr.write(`\n*** SKIPPED: ${msg} ***\n\n`);
-  t.skip(msg);
+  skip.call(t, msg);
   return undefined;
+}
+
+/**
+ * The `skip` option of a describe() or it() that needs system programs: the reason (printed
+ * loudly) when one is missing on a developer machine, false otherwise. In CI it is always
+ * false, so the suite runs and its requireBinary() fails it.
+ */
+export function skipWithout(...names: string[]): string | false {
+  const missing = names.filter((n) => which(n) === undefined);
+  if (missing.length === 0 || process.env.CI === 'true') return false;
+  const msg = missingMessage(missing);
+  process.stderr.write(`\n*** SKIPPED: ${msg} ***\n\n`);
+  return msg;
 }
 
 /** Runs `promtool check metrics` on an exposition; returns what it printed (empty when clean). */

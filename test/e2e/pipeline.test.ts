@@ -10,7 +10,7 @@ import { Secret } from '../../config/secret.js';
 import { startExporter, type ExporterHandle } from '../../exporter/run.js';
 import { startNotifier, type NotifierHandle } from '../../notifier/run.js';
 import { startAlertmanager, startReceiver, type RunningAlertmanager } from './alertmanager.js';
-import { ROOT, eventually, freePort, requireBinary } from './helpers.js';
+import { ROOT, eventually, freePort, requireBinary, skipWithout } from './helpers.js';
 
 /**
  * The whole chain with the shipped files: the exporter (bearer token on /metrics) scraped by
@@ -18,7 +18,8 @@ import { ROOT, eventually, freePort, requireBinary } from './helpers.js';
  * sends to Alertmanager running alerts/alertmanager.yml, which posts to a loopback receiver
  * standing where the notifier will be. Only addresses, secret paths and intervals are swapped.
  */
-describe('pipeline: exporter → Prometheus → Alertmanager → webhook', () => {
+const skip = skipWithout('prometheus', 'prometheus-alertmanager', 'promtool');
+describe('pipeline: exporter → Prometheus → Alertmanager → webhook', { skip }, () => {
   let exporter: ExporterHandle | undefined;
   let notifier: NotifierHandle | undefined;
   let prometheus: ChildProcess | undefined;
@@ -30,8 +31,8 @@ describe('pipeline: exporter → Prometheus → Alertmanager → webhook', () =>
   const metricsToken = 'metrics-token-0c7e2a';
 
   before(async (t) => {
-    const promBin = requireBinary(t as never, 'prometheus');
-    const amBin = requireBinary(t as never, 'prometheus-alertmanager');
+    const promBin = requireBinary(t, 'prometheus');
+    const amBin = requireBinary(t, 'prometheus-alertmanager');
     if (!promBin || !amBin) {
       skipped = true;
       return;
