@@ -79,9 +79,13 @@ function parse(argv: string[]) {
   }
 }
 
-function loadConfig(file: string | undefined, io: Io): { config: Config; source: string } {
+function loadConfig(
+  file: string | undefined,
+  io: Io,
+  secretsOf?: 'exporter' | 'notifier',
+): { config: Config; source: string } {
   const path = file ?? io.env.WATCHPOST_CONFIG;
-  if (path) return { config: loadConfigFile(path, io.env), source: path };
+  if (path) return { config: loadConfigFile(path, io.env, { secretsOf }), source: path };
   return { config: defaultConfig(), source: 'built-in default' };
 }
 
@@ -114,7 +118,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         return EXIT_OK;
       }
       case 'notify-test': {
-        const { config } = loadConfig(values.config, io);
+        const { config } = loadConfig(values.config, io, 'notifier');
         const known = config.notifier.channels.map((c) => c.name);
         const only = values.channel;
         if (only !== undefined && !known.includes(only))
@@ -127,7 +131,12 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       }
       case 'exporter':
       case 'start': {
-        const { config, source } = loadConfig(values.config, io);
+        // The exporter's container mounts only the exporter's secrets: the notifier's stay unread.
+        const { config, source } = loadConfig(
+          values.config,
+          io,
+          command === 'exporter' ? 'exporter' : undefined,
+        );
         const notifierConfig = command === 'start' ? config.notifier : undefined;
         const log = createLogger({ level: config.exporter.log_level });
         log.info('starting watchpost', { version: packageVersion(), command, config: source });
@@ -155,7 +164,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         return await runUntilSignal(services, log);
       }
       case 'notifier': {
-        const { config, source } = loadConfig(values.config, io);
+        const { config, source } = loadConfig(values.config, io, 'notifier');
         const log = createLogger({ level: config.exporter.log_level });
         log.info('starting watchpost', { version: packageVersion(), command, config: source });
         const notifier = await startNotifier({ config: config.notifier, log, listen: values.listen });
@@ -170,7 +179,11 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       return EXIT_USAGE;
     }
     if (err instanceof ConfigError) {
-      io.err(`watchpost: invalid config:\n${err.message}\n`);
+      // In the overlay, a missing config or secret file means the installation was never generated.
+      const hint = err.problems.some((p) => p.message.includes('does not exist'))
+        ? 'Create the missing files with "watchpost init" in the folder of your compose file (docs/deploy.md).\n'
+        : '';
+      io.err(`watchpost: invalid config:\n${err.message}\n${hint}`);
       return EXIT_USAGE;
     }
     io.err(`watchpost: ${(err as Error).message}\n`);

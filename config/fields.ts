@@ -3,7 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { DURATION_PATTERN, parseDuration } from './duration.js';
 import { fileErrorReason } from './fs-errors.js';
-import { Secret } from './secret.js';
+import { Secret, UnreadSecret } from './secret.js';
 import { parseSize } from './size.js';
 
 /**
@@ -15,6 +15,11 @@ import { parseSize } from './size.js';
 export interface SchemaContext {
   /** Relative secret-file paths are resolved against this folder. */
   baseDir: string;
+  /**
+   * Leave this section's secret files unread (an UnreadSecret each): the exporter's container
+   * has no notifier secrets mounted, and the notifier's none of the exporter's.
+   */
+  skipSecrets?: boolean;
 }
 
 export const duration = (what: string) =>
@@ -75,6 +80,7 @@ export function parseListen(text: string): { host: string; port: number } {
 export function secretFile(ctx: SchemaContext) {
   return z.string({ error: 'expected the path of a file holding the secret' }).transform((path, zctx) => {
     const full = isAbsolute(path) ? path : resolve(ctx.baseDir, path);
+    if (ctx.skipSecrets) return new UnreadSecret(full);
     try {
       const value = readFileSync(full, 'utf8').replace(/\r?\n$/, '');
       if (value.length === 0) {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { inspect } from 'node:util';
@@ -119,6 +120,38 @@ describe('config: loading', () => {
     assert.throws(
       () => loadConfigFile('/nonexistent/watchpost.yml', {}),
       /\/nonexistent\/watchpost\.yml: config file does not exist/,
+    );
+  });
+
+  it("reads only one service's secrets when asked: each container mounts only its own", () => {
+    const d = mkdtempSync(join(tmpdir(), 'watchpost-secrets-of-'));
+    writeFileSync(join(d, 'metrics'), 'metrics-token-1\n');
+    writeFileSync(join(d, 'notifier'), 'notifier-token-2\n');
+    const text = 'exporter:\n  bearer_token_file: metrics\nnotifier:\n  bearer_token_file: notifier\n';
+    writeFileSync(join(d, 'w.yml'), text);
+    const all = loadConfigFile(join(d, 'w.yml'), {});
+    assert.equal(all.exporter.bearer_token_file?.reveal(), 'metrics-token-1');
+    assert.equal(all.notifier.bearer_token_file?.reveal(), 'notifier-token-2');
+
+    // The exporter's container: the notifier's secret is not mounted there.
+    rmSync(join(d, 'notifier'));
+    assert.throws(() => loadConfigFile(join(d, 'w.yml'), {}), /secret file ".*notifier" does not exist/);
+    const exp = loadConfigFile(join(d, 'w.yml'), {}, { secretsOf: 'exporter' });
+    assert.equal(exp.exporter.bearer_token_file?.reveal(), 'metrics-token-1');
+    assert.throws(() => exp.notifier.bearer_token_file?.reveal(), /was not read: it belongs to the other/);
+    assert.equal(String(exp.notifier.bearer_token_file), '<secret>');
+
+    // The notifier's container: the exporter's secret is not mounted there.
+    writeFileSync(join(d, 'notifier'), 'notifier-token-2\n');
+    rmSync(join(d, 'metrics'));
+    const notif = loadConfigFile(join(d, 'w.yml'), {}, { secretsOf: 'notifier' });
+    assert.equal(notif.notifier.bearer_token_file?.reveal(), 'notifier-token-2');
+    assert.throws(() => notif.exporter.bearer_token_file?.reveal(), /was not read/);
+    // Its own secrets are still required.
+    rmSync(join(d, 'notifier'));
+    assert.throws(
+      () => loadConfigFile(join(d, 'w.yml'), {}, { secretsOf: 'notifier' }),
+      /secret file ".*notifier" does not exist/,
     );
   });
 });

@@ -13,7 +13,7 @@ import {
 import type { Node as YamlNode, Scalar } from 'yaml';
 import type { z } from 'zod';
 import { fileErrorReason } from './fs-errors.js';
-import { buildSchema, type Config } from './schema.js';
+import { buildSchema, type Config, type LoadContext } from './schema.js';
 
 /**
  * Loads watchpost.yml. The YAML is parsed into a document that keeps every node's
@@ -47,7 +47,11 @@ export function formatProblem(p: ConfigProblem): string {
 export type Env = Record<string, string | undefined>;
 
 /** Reads and validates a config file. Throws ConfigError naming every problem. */
-export function loadConfigFile(file: string, env: Env = process.env): Config {
+export function loadConfigFile(
+  file: string,
+  env: Env = process.env,
+  opts: { secretsOf?: LoadContext['secretsOf'] } = {},
+): Config {
   const full = resolve(file);
   let text: string;
   try {
@@ -55,7 +59,7 @@ export function loadConfigFile(file: string, env: Env = process.env): Config {
   } catch (err) {
     throw new ConfigError([{ file, path: '', message: `config file ${fileErrorReason(err)}` }]);
   }
-  return parseConfigText(text, file, env, dirname(full));
+  return parseConfigText(text, file, env, dirname(full), opts);
 }
 
 /** The built-in config: every default, which monitors this host. */
@@ -68,6 +72,7 @@ export function parseConfigText(
   file: string,
   env: Env = process.env,
   baseDir = process.cwd(),
+  opts: { secretsOf?: LoadContext['secretsOf'] } = {},
 ): Config {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
@@ -105,7 +110,7 @@ export function parseConfigText(
     ]);
   }
 
-  const result = buildSchema({ baseDir }).safeParse(value);
+  const result = buildSchema({ baseDir, ...opts }).safeParse(value);
   if (result.success && problems.length === 0) return result.data;
   // A key whose interpolation failed still holds "${...}": its schema error would only repeat it.
   const reported = new Set(problems.map((p) => p.path));

@@ -58,7 +58,18 @@ export const DEFAULT_EXCLUDED_FSTYPES = [
 export const DEFAULT_EXCLUDED_MOUNTPOINTS =
   '^/(dev|proc|sys|run/credentials/.+|var/lib/docker/.+|var/lib/containers/storage/.+|var/lib/kubelet/.+|snap/.+)($|/)|^/etc/(hostname|hosts|resolv\\.conf)$';
 
-export function buildSchema(ctx: SchemaContext) {
+/** What the loader is told: where relative paths start, and whose secrets to read. */
+export interface LoadContext {
+  baseDir: string;
+  /**
+   * Read only the secret files of this service: `exporter` (exporter and collectors) or
+   * `notifier`. Each container mounts only its own secrets; unset reads them all.
+   */
+  secretsOf?: 'exporter' | 'notifier';
+}
+
+export function buildSchema(load: LoadContext) {
+  const ctx: SchemaContext = { baseDir: load.baseDir, skipSecrets: load.secretsOf === 'notifier' };
   const exporter = z
     .strictObject({
       listen: listenAddress.default('127.0.0.1:9850'),
@@ -482,7 +493,7 @@ export function buildSchema(ctx: SchemaContext) {
       collectors: z
         .strictObject({ host, disk, containers, streams, ffmpeg, dependencies, backups, logs })
         .prefault({}),
-      notifier: notifierSchema(ctx),
+      notifier: notifierSchema({ baseDir: load.baseDir, skipSecrets: load.secretsOf === 'exporter' }),
     })
     .describe('watchpost configuration (watchpost.yml)');
 }

@@ -32,6 +32,21 @@ export class Secret {
   }
 }
 
+/**
+ * A secret file of the other service, left unread (see SchemaContext.skipSecrets): the
+ * exporter and the notifier share one config file but not their secrets. Revealing it is
+ * a bug, and says so.
+ */
+export class UnreadSecret extends Secret {
+  constructor(readonly file: string) {
+    super('');
+  }
+
+  override reveal(): string {
+    throw new Error(`secret file "${this.file}" was not read: it belongs to the other watchpost service`);
+  }
+}
+
 const knownSecrets = new Set<string>();
 
 /** Replaces every known secret value inside `text` with `<secret>`. */
