@@ -3,9 +3,9 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createLogger, type Logger } from '../config/log.js';
-import { ConfigError, defaultConfig, loadConfigFile } from '../config/load.js';
+import { ConfigError, defaultConfig, keyPosition, loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { planCollectors } from '../exporter/collectors/index.js';
+import { hostProblems, planCollectors } from '../exporter/collectors/index.js';
 import { startExporter } from '../exporter/run.js';
 import { notifyTest } from '../notifier/notify-test.js';
 import { startNotifier } from '../notifier/run.js';
@@ -89,6 +89,15 @@ function loadConfig(
   return { config: defaultConfig(), source: 'built-in default' };
 }
 
+/** Settings valid in themselves that cannot work on this host are config errors too. */
+function assertHostFits(config: Config, file: string): void {
+  const problems = hostProblems(config);
+  if (problems.length === 0) return;
+  throw new ConfigError(
+    problems.map((p) => ({ file, ...keyPosition(file, p.path), path: p.path.join('.'), message: p.message })),
+  );
+}
+
 /** Runs the CLI. Resolves to the exit code for one-shot commands; long-running ones resolve when stopped. */
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
   try {
@@ -109,6 +118,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         const path = values.config ?? io.env.WATCHPOST_CONFIG;
         if (!path) throw new UsageError('check needs a config file: watchpost check --config FILE');
         const config = loadConfigFile(path, io.env);
+        assertHostFits(config, path);
         const notifier = config.notifier;
         const plan = planCollectors(config);
         const started = plan.filter((c) => c.start).map((c) => c.name);
@@ -137,6 +147,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
           io,
           command === 'exporter' ? 'exporter' : undefined,
         );
+        assertHostFits(config, source);
         const notifierConfig = command === 'start' ? config.notifier : undefined;
         const log = createLogger({ level: config.exporter.log_level });
         log.info('starting watchpost', { version: packageVersion(), command, config: source });

@@ -62,6 +62,25 @@ export function loadConfigFile(
   return parseConfigText(text, file, env, dirname(full), opts);
 }
 
+/**
+ * Where a key path sits in a config file (its key's line and column), for problems found
+ * after loading, such as settings that cannot work on this host. Empty when unknown.
+ */
+export function keyPosition(file: string, path: readonly string[]): { line?: number; column?: number } {
+  let text: string;
+  try {
+    text = readFileSync(resolve(file), 'utf8');
+  } catch {
+    return {};
+  }
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const offset = path.length === 0 ? undefined : keyOffset(doc, path.slice(0, -1), path.at(-1)!);
+  if (offset === undefined) return {};
+  const pos = lineCounter.linePos(offset);
+  return { line: pos.line, column: pos.col };
+}
+
 /** The built-in config: every default, which monitors this host. */
 export function defaultConfig(): Config {
   return parseConfigText('', '<built-in default>', {}, process.cwd());

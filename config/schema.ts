@@ -122,7 +122,9 @@ export function buildSchema(load: LoadContext) {
       enabled: z
         .union([z.boolean(), z.literal('auto')], { error: 'expected true, false or "auto"' })
         .default('auto')
-        .describe('"auto" enables the collector when the Docker endpoint is a unix socket that exists.'),
+        .describe(
+          '"auto" enables the collector when the Docker endpoint is a unix socket that exists; with `expected` containers and no socket, "auto" is an error (check and start say so).',
+        ),
       interval: duration('the collection interval').prefault('15s'),
       timeout: duration('the collection timeout').prefault('10s'),
       endpoint: z

@@ -31,6 +31,13 @@ export interface Collector {
    * Throwing (or rejecting) marks the run failed; the scrape is never affected.
    */
   collect(signal: AbortSignal): Promise<ApplyResult>;
+  /**
+   * Optional. The scheduler hands over `request`; a collector whose source pushes changes
+   * (Docker's events stream) calls it when one arrives, and the scheduler runs the
+   * collector again soon, so /metrics is as fresh as the event rather than the interval.
+   * Calls are coalesced: many events in a burst make one or two runs, never overlapping.
+   */
+  setRefresh?(request: () => void): void;
   /** Release timers, sockets and file handles. Optional. */
   close?(): Promise<void> | void;
 }

@@ -28,7 +28,18 @@ interface Entry {
   /** The collect() call under way, if any; a call that outlives its timeout stays here until it settles. */
   inFlight?: Promise<unknown>;
   abort?: AbortController;
+  /** The #run under way (interval or refresh), so the two never overlap. */
+  running?: Promise<void>;
+  /** A refresh was requested while a run was under way: run again once it ends. */
+  rerun?: boolean;
+  refreshTimer?: NodeJS.Timeout;
 }
+
+/**
+ * Refresh requests arriving within this window are served by one run: a `docker compose
+ * up` sends dozens of events in a few milliseconds.
+ */
+export const REFRESH_COALESCE_MS = 50;
 
 export interface SchedulerOptions {
   log: Logger;
@@ -90,6 +101,8 @@ export class Scheduler {
       // Reserve the collector's place in the output so the order is stable.
       this.#exposition.set(`collector:${collector.name}`, '');
       this.#lastSuccess.set({ collector: collector.name }, 0);
+      const entry = this.#entries.get(collector.name)!;
+      collector.setRefresh?.(() => this.#requestRefresh(entry));
     }
     this.#exposition.set('scheduler', '');
   }
@@ -104,7 +117,7 @@ export class Scheduler {
   async runOnce(name: string): Promise<CollectorStatus> {
     const entry = this.#entries.get(name);
     if (!entry) throw new Error(`no collector named "${name}"`);
-    await this.#run(entry);
+    await this.#runExclusive(entry);
     return { ...entry.status };
   }
 
@@ -126,6 +139,7 @@ export class Scheduler {
     this.#stopped = true;
     for (const entry of this.#entries.values()) {
       clearTimeout(entry.timer);
+      clearTimeout(entry.refreshTimer);
       entry.abort?.abort(new Error('exporter is shutting down'));
     }
     await Promise.allSettled(
@@ -138,12 +152,41 @@ export class Scheduler {
   async #loop(entry: Entry): Promise<void> {
     if (this.#stopped) return;
     const startedAt = performance.now();
-    await this.#run(entry);
+    await this.#runExclusive(entry);
     if (this.#stopped) return;
     // Keep the cadence: the next run is due one interval after this one started.
     const wait = Math.max(0, entry.status.intervalMs - (performance.now() - startedAt));
     entry.timer = setTimeout(() => void this.#loop(entry), wait);
     entry.timer.unref?.();
+  }
+
+  /** A refresh the collector asked for: one run soon, merged with others and never overlapping. */
+  #requestRefresh(entry: Entry): void {
+    if (this.#stopped || entry.refreshTimer) return;
+    if (entry.running) {
+      entry.rerun = true;
+      return;
+    }
+    entry.refreshTimer = setTimeout(() => {
+      entry.refreshTimer = undefined;
+      void this.#runExclusive(entry);
+    }, REFRESH_COALESCE_MS);
+    entry.refreshTimer.unref?.();
+  }
+
+  /** Runs the collector once, after the run under way if there is one. */
+  async #runExclusive(entry: Entry): Promise<void> {
+    while (entry.running) await entry.running;
+    if (this.#stopped) return;
+    const run = this.#run(entry).finally(() => {
+      entry.running = undefined;
+      if (entry.rerun) {
+        entry.rerun = false;
+        this.#requestRefresh(entry);
+      }
+    });
+    entry.running = run;
+    await run;
   }
 
   async #run(entry: Entry): Promise<void> {

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { defaultConfig } from '../../config/load.js';
@@ -9,6 +12,8 @@ import { docker, requireDocker, TestContainers } from '../../test/e2e/docker.js'
 import { eventually, promtoolCheckMetrics, requireBinary } from '../../test/e2e/helpers.js';
 import type { ContainerInfo, DockerSource } from '../sources/docker.js';
 import { ContainersCollector } from './containers.js';
+import { Exposition } from '../exposition.js';
+import { Scheduler } from '../scheduler.js';
 import { samples } from '../../test/samples.js';
 
 type ContainersConfig = Config['collectors']['containers'];
@@ -269,6 +274,88 @@ describe('containers collector against a real dockerd', () => {
     assert.equal(c.source.calls.events, before.events, 'the events stream stayed open');
   });
 
+  it('counts OOM kills of a container with a restart policy, though Docker clears OOMKilled on restart', async (t) => {
+    if (!skipUnless(t)) return;
+    const c = collectorWith({ resync_interval: 3_600_000, stats: 'none' });
+    collectors.push(c);
+    // The events stream must be open before the first OOM kill.
+    await eventually(
+      async () => {
+        await run(c);
+        return c.source.calls.events >= 1 && (await samples(c)).get('watchpost_docker_up') === 1
+          ? true
+          : undefined;
+      },
+      15_000,
+      'events stream open',
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    names.oomloop = tc.run(
+      'oomloop',
+      ['--restart', 'on-failure:50', '--memory', '8m', '--memory-swap', '8m'],
+      ['sh', '-c', 'sleep 1; x=a; while true; do x=$x$x; done'],
+    );
+    const oomloop = labelsOf('oomloop');
+    const s = await until(
+      c,
+      'two OOM kills counted',
+      (s) => (s.get(`watchpost_container_oom_events_total{${oomloop}}`) ?? 0) >= 2,
+      60_000,
+    );
+    assert.ok(s.get(`watchpost_container_restarts_total{${oomloop}}`)! >= 1, 'it was restarted');
+    // Every container has the counter from the start, so increase() sees a first OOM kill.
+    assert.equal(s.get(`watchpost_container_oom_events_total{${labelsOf('healthy', 'web')}}`), 0);
+  });
+
+  it('re-renders /metrics on a Docker event, long before the next interval', async (t) => {
+    if (!skipUnless(t)) return;
+    const config = defaultConfig();
+    const settings = {
+      ...config.collectors.containers,
+      // Ten minutes: a change seen within this test can only have come from an event.
+      interval: 600_000,
+      resync_interval: 3_600_000,
+      stats: 'none' as const,
+    };
+    const c = new ContainersCollector({
+      config: { ...config, collectors: { ...config.collectors, containers: settings } },
+      log: silentLogger,
+    });
+    collectors.push(c);
+    const exposition = new Exposition();
+    const scheduler = new Scheduler([{ collector: c, settings }], { log: silentLogger, exposition });
+    scheduler.start();
+    try {
+      names.killme = tc.run('killme', [], ['sleep', '3600']);
+      const killme = labelsOf('killme');
+      const text = () => exposition.plain().toString();
+      await eventually(
+        () => (text().includes(`watchpost_container_running{${killme}} 1`) ? true : undefined),
+        30_000,
+        'the started container in /metrics',
+      );
+      const runsBefore = scheduler.statuses()[0]!.runs;
+      docker('kill', names.killme);
+      await eventually(
+        () => (text().includes(`watchpost_container_running{${killme}} 0`) ? true : undefined),
+        30_000,
+        'the killed container in /metrics',
+      );
+      assert.match(
+        text(),
+        new RegExp(
+          `^watchpost_container_exit_code\\{${killme.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\} 137$`,
+          'm',
+        ),
+      );
+      const status = scheduler.statuses()[0]!;
+      assert.ok(status.runs > runsBefore, 'an extra run');
+      assert.ok(status.runs < 20, `runs coalesced: ${status.runs}`);
+    } finally {
+      await scheduler.stop();
+    }
+  });
+
   it('reads CPU and memory from the stats API in the background with stats: api', async (t) => {
     if (!skipUnless(t)) return;
     const c = collectorWith({ stats: 'api', interval: 1000 });
@@ -303,33 +390,77 @@ async function closedPort(): Promise<number> {
 }
 
 describe('containers collector without a daemon', () => {
-  it('rejects with the endpoint and the reason for a missing socket', async () => {
-    const c = collectorWith({ endpoint: 'unix:///nonexistent.sock' });
+  const expected = [{ name: 'web' }];
+  const downSamples = async (c: ContainersCollector) => {
+    const s = await samples(c);
+    assert.equal(s.get('watchpost_docker_up'), 0);
+    assert.equal(s.get('watchpost_container_expected{name="web",compose_project="",compose_service=""}'), 1);
+    assert.equal(
+      s.get('watchpost_container_expected_running{name="web",compose_project="",compose_service=""}'),
+      0,
+      'what is expected stays visible, as not running',
+    );
+    return s;
+  };
+
+  it('reports a missing socket as Docker down (reason no_socket) and keeps the expected containers', async () => {
+    const c = collectorWith({ endpoint: 'unix:///nonexistent.sock', expected });
     try {
-      await assert.rejects(
-        run(c),
-        /Docker API at unix:\/\/\/nonexistent\.sock: connect ENOENT \/nonexistent\.sock/,
-      );
+      await run(c);
+      const s = await downSamples(c);
+      assert.equal(s.get('watchpost_docker_down_reason{reason="no_socket"}'), 1);
+      assert.equal(s.get('watchpost_docker_down_reason{reason="refused"}'), 0);
       // And again (the events stream keeps retrying in the background, no crash).
-      await assert.rejects(run(c), /ENOENT/);
+      await run(c);
+      await downSamples(c);
     } finally {
       c.close();
     }
   });
 
-  it('rejects for a TCP endpoint with nothing listening', async () => {
+  it('reports a TCP endpoint with nothing listening as Docker down (reason refused)', async () => {
     const port = await closedPort();
-    const c = collectorWith({ endpoint: `tcp://127.0.0.1:${port}` });
+    const c = collectorWith({ endpoint: `tcp://127.0.0.1:${port}`, expected });
     try {
-      await assert.rejects(
-        run(c),
-        new RegExp(`Docker API at tcp://127\\.0\\.0\\.1:${port}: connect ECONNREFUSED`),
-      );
+      await run(c);
+      const s = await downSamples(c);
+      assert.equal(s.get('watchpost_docker_down_reason{reason="refused"}'), 1);
     } finally {
       c.close();
     }
   });
+
+  it('reports a socket that stops answering as Docker down (reason timeout) within the collector timeout', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'watchpost-hung-docker-'));
+    const path = join(dir, 'docker.sock');
+    const sockets = new Set<Socket>();
+    // Accepts connections and reads requests, never answers: a wedged daemon.
+    const srv = createServer((sock) => {
+      sockets.add(sock);
+      sock.resume();
+    });
+    await new Promise<void>((r) => srv.listen(path, r));
+    const c = collectorWith({ endpoint: `unix://${path}`, expected, timeout: 1500 });
+    try {
+      // The run resolves on its own (no abort from outside): the collector's deadline fired.
+      const apply = await c.collect(new AbortController().signal);
+      apply();
+      const s = await downSamples(c);
+      assert.equal(s.get('watchpost_docker_down_reason{reason="timeout"}'), 1);
+    } finally {
+      c.close();
+      for (const sock of sockets) sock.destroy();
+      await new Promise<void>((r) => srv.close(() => r()));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
+
+/** The error DockerSource rejects with when the daemon refuses connections (errno in the cause). */
+function refused(): Error {
+  const cause = Object.assign(new Error('connect ECONNREFUSED /fake.sock'), { code: 'ECONNREFUSED' });
+  return new Error('Docker API at unix:///fake.sock: connect ECONNREFUSED /fake.sock', { cause });
+}
 
 /** A stand-in for DockerSource whose containers, events stream and failures the test controls. */
 class FakeSource {
@@ -341,12 +472,12 @@ class FakeSource {
 
   listIds(): Promise<string[]> {
     this.calls.list++;
-    if (this.down) return Promise.reject(new Error('Docker API at unix:///fake.sock: connect ECONNREFUSED'));
+    if (this.down) return Promise.reject(refused());
     return Promise.resolve([...this.containers.keys()]);
   }
   inspect(id: string): Promise<ContainerInfo | undefined> {
     this.calls.inspect++;
-    if (this.down) return Promise.reject(new Error('Docker API at unix:///fake.sock: connect ECONNREFUSED'));
+    if (this.down) return Promise.reject(refused());
     const c = this.containers.get(id);
     return Promise.resolve(c && { ...c });
   }
@@ -356,7 +487,7 @@ class FakeSource {
   }
   events(): Promise<PassThrough> {
     this.calls.events++;
-    if (this.down) return Promise.reject(new Error('connect ECONNREFUSED'));
+    if (this.down) return Promise.reject(refused());
     const s = new PassThrough();
     this.streams.push(s);
     return Promise.resolve(s);
@@ -398,7 +529,12 @@ describe('containers collector state keeping (fake Docker API)', () => {
           ...config,
           collectors: {
             ...config.collectors,
-            containers: { ...config.collectors.containers, stats: 'none', resync_interval: 3_600_000 },
+            containers: {
+              ...config.collectors.containers,
+              stats: 'none',
+              resync_interval: 3_600_000,
+              expected: [{ name: 'db2' }],
+            },
           },
         },
         log: silentLogger,
@@ -440,11 +576,26 @@ describe('containers collector state keeping (fake Docker API)', () => {
       assert.equal(s.get('watchpost_container_events_total{action="exec_die"}'), 1);
       assert.equal(s.get('watchpost_container_events_total{action="destroy"}'), 1);
 
-      // The daemon goes away: the stream ends, runs fail until it is back, then a full resync.
+      const db2 = 'name="db2",compose_project="",compose_service=""';
+      assert.equal(s.get(`watchpost_container_expected_running{${db2}}`), 1);
+      assert.equal(s.get('watchpost_docker_up'), 1);
+
+      // The daemon goes away: the stream ends, runs report Docker down until it is back,
+      // then a full resync. Nothing is served as current meanwhile, except what is expected.
       fake.down = true;
       fake.streams.at(-1)!.end();
       await tick();
-      await assert.rejects(run(c), /ECONNREFUSED/);
+      await run(c);
+      s = await samples(c);
+      assert.equal(s.get('watchpost_docker_up'), 0);
+      assert.equal(s.get('watchpost_docker_down_reason{reason="refused"}'), 1);
+      assert.equal(s.get(`watchpost_container_expected{${db2}}`), 1);
+      assert.equal(s.get(`watchpost_container_expected_running{${db2}}`), 0);
+      assert.deepEqual(
+        [...s.keys()].filter((k) => /^watchpost_container_(running|state|exit_code)\{/.test(k)),
+        [],
+        'no container series while Docker cannot be seen',
+      );
       fake.down = false;
       const lists = fake.calls.list;
       await eventually(async () => {
@@ -457,6 +608,16 @@ describe('containers collector state keeping (fake Docker API)', () => {
       const after = { ...fake.calls };
       await run(c);
       assert.deepEqual(fake.calls, after, 'steady state again');
+      s = await samples(c);
+      assert.equal(s.get('watchpost_docker_up'), 1);
+      assert.equal(s.get('watchpost_docker_down_reason{reason="refused"}'), undefined);
+      assert.equal(s.get(`watchpost_container_expected_running{${db2}}`), 1);
+      assert.equal(
+        s.get(
+          'watchpost_container_running{name="db2",image="app:1",compose_project="p",compose_service="db2"}',
+        ),
+        1,
+      );
     } finally {
       c.close();
     }

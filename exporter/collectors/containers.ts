@@ -125,6 +125,31 @@ interface Snapshot {
   containers: ContainerInfo[];
   stats: Map<string, CgroupStats>;
   events: Map<string, number>;
+  oomEvents: Map<string, number>;
+}
+
+/** Why Docker could not be reached, as exported in watchpost_docker_down_reason. */
+export const DOCKER_DOWN_REASONS = [
+  'no_socket',
+  'permission_denied',
+  'refused',
+  'timeout',
+  'api_error',
+  'other',
+] as const;
+export type DockerDownReason = (typeof DOCKER_DOWN_REASONS)[number];
+
+/** The bounded reason for a failed Docker call (the error's cause carries the socket's errno). */
+export function dockerDownReason(err: unknown): DockerDownReason {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const x = e as Error & { code?: unknown; statusCode?: unknown };
+    if (x.name === 'AbortError' || x.name === 'TimeoutError' || x.code === 'ETIMEDOUT') return 'timeout';
+    if (x.code === 'ENOENT') return 'no_socket';
+    if (x.code === 'EACCES' || x.code === 'EPERM') return 'permission_denied';
+    if (x.code === 'ECONNREFUSED' || x.code === 'ECONNRESET' || x.code === 'EPIPE') return 'refused';
+    if (typeof x.statusCode === 'number' && x.statusCode >= 400) return 'api_error';
+  }
+  return 'other';
 }
 
 export class ContainersCollector implements Collector {
@@ -145,6 +170,10 @@ export class ContainersCollector implements Collector {
   private needResync = true;
   private lastResync = 0;
   private readonly eventCounts = new Map<string, number>();
+  /** `oom` events per container id since the exporter started (Docker clears OOMKilled on restart). */
+  private readonly oomCounts = new Map<string, number>();
+  /** Called when an event changed what /metrics should say (the scheduler runs the collector soon). */
+  private requestRefresh: (() => void) | undefined;
   private cgroup: 1 | 2 | undefined;
   /** What apply() last wrote for each container: its inspect result and labels. */
   private readonly applied = new Map<string, { info: ContainerInfo; labels: ContainerLabels }>();
@@ -156,6 +185,8 @@ export class ContainersCollector implements Collector {
   private apiTimer: NodeJS.Timeout | undefined;
   private apiPolling: Promise<void> | undefined;
   private closed = false;
+  /** The error of the last run that could not reach Docker; undefined while it answers. */
+  private lastDown: string | undefined;
 
   private readonly running: Gauge;
   private readonly state: Gauge;
@@ -170,6 +201,9 @@ export class ContainersCollector implements Collector {
   private readonly expected: Gauge;
   private readonly expectedRunning: Gauge;
   private readonly events: Counter;
+  private readonly oomEvents: Counter;
+  private readonly dockerUp: Gauge;
+  private readonly dockerDown: Gauge;
 
   constructor({ config, log }: CollectorDeps, opts: ContainersCollectorOptions = {}) {
     this.settings = config.collectors.containers;
@@ -185,6 +219,8 @@ export class ContainersCollector implements Collector {
       onDisconnect: (err) => {
         this.log.warn('Docker events stream lost; reconnecting', { error: err.message });
         this.needResync = true;
+        // Dockerd went away: say so now, not at the next interval.
+        this.requestRefresh?.();
       },
     });
 
@@ -257,17 +293,45 @@ export class ContainersCollector implements Collector {
       labelNames: ['action'],
       registers,
     });
+    // As cAdvisor's container_oom_events_total: every container has the series from the
+    // moment it is seen (at 0), so increase() also sees its first OOM kill.
+    this.oomEvents = new Counter({
+      name: 'watchpost_container_oom_events_total',
+      help: 'OOM kills of the container seen as Docker "oom" events since the exporter started; unlike watchpost_container_oom_killed it survives the restart that clears OOMKilled.',
+      labelNames,
+      registers,
+    });
+    this.dockerUp = new Gauge({
+      name: 'watchpost_docker_up',
+      help: 'Whether the Docker API answered the last run of the containers collector (1) or not (0); while it is 0 no container can be seen and every expected container counts as not running.',
+      registers,
+    });
+    this.dockerDown = new Gauge({
+      name: 'watchpost_docker_down_reason',
+      help: 'Why the Docker API could not be reached: 1 for the current reason while watchpost_docker_up is 0, 0 for the others; absent while it is up.',
+      labelNames: ['reason'],
+      registers,
+    });
+  }
+
+  /** The scheduler's hook: Docker events re-render the exposition without waiting for the interval. */
+  setRefresh(request: () => void): void {
+    this.requestRefresh = request;
   }
 
   private onEvent(ev: DockerEvent): void {
     const action = KNOWN_ACTIONS.has(ev.action) ? ev.action : 'other';
     this.eventCounts.set(action, (this.eventCounts.get(action) ?? 0) + 1);
+    if (ev.action === 'oom') this.oomCounts.set(ev.id, (this.oomCounts.get(ev.id) ?? 0) + 1);
     if (ev.action === 'destroy') {
       this.dirty.delete(ev.id);
       this.containers.delete(ev.id);
       this.apiStats.delete(ev.id);
+      this.oomCounts.delete(ev.id);
+      this.requestRefresh?.();
     } else if (STATE_ACTIONS.has(ev.action)) {
       this.dirty.add(ev.id);
+      this.requestRefresh?.();
     }
   }
 
@@ -279,17 +343,44 @@ export class ContainersCollector implements Collector {
     this.watcher.start();
     const now = Date.now();
     const streaming = this.watcher.state === 'connected';
-    if (!streaming || this.needResync || now - this.lastResync >= this.settings.resync_interval) {
-      await this.resync(signal, streaming);
-    } else if (this.dirty.size > 0) {
-      await this.refreshDirty(signal);
+    // Docker gets less than the collector's timeout, so a daemon that stops answering is
+    // reported as down (watchpost_docker_up 0) instead of the whole run timing out and
+    // withdrawing what is expected.
+    const deadline = AbortSignal.timeout(Math.max(1, Math.floor(this.settings.timeout * 0.8)));
+    const dockerSignal = AbortSignal.any([signal, deadline]);
+    setMaxListeners(CONCURRENCY * 4, dockerSignal);
+    try {
+      if (!streaming || this.needResync || now - this.lastResync >= this.settings.resync_interval) {
+        await this.resync(dockerSignal, streaming);
+      } else if (this.dirty.size > 0) {
+        await this.refreshDirty(dockerSignal);
+      }
+    } catch (err) {
+      // Aborted by the scheduler (timeout, shutdown): that is the run failing, not Docker.
+      signal.throwIfAborted();
+      const reason = deadline.aborted ? 'timeout' : dockerDownReason(err);
+      this.needResync = true;
+      const message = deadline.aborted
+        ? `Docker API at ${this.settings.endpoint} did not answer within ${Math.floor(this.settings.timeout * 0.8)} ms`
+        : errorMessage(err);
+      if (this.lastDown !== message) this.log.warn('Docker unreachable', { reason, error: message });
+      this.lastDown = message;
+      return () => this.applyDown(reason);
     }
+    if (this.lastDown !== undefined)
+      this.log.info('Docker reachable again', { endpoint: this.settings.endpoint });
+    this.lastDown = undefined;
     signal.throwIfAborted();
 
     const list = [...this.containers.values()];
     const stats = await this.readStats(list, signal);
     signal.throwIfAborted();
-    const snapshot: Snapshot = { containers: list, stats, events: new Map(this.eventCounts) };
+    const snapshot: Snapshot = {
+      containers: list,
+      stats,
+      events: new Map(this.eventCounts),
+      oomEvents: new Map(this.oomCounts),
+    };
     return () => this.apply(snapshot);
   }
 
@@ -430,7 +521,7 @@ export class ContainersCollector implements Collector {
         this.applied.delete(id);
       }
     }
-    for (const m of [this.cpuSeconds, this.memoryUsage, this.memoryLimit]) m.reset();
+    for (const m of [this.cpuSeconds, this.memoryUsage, this.memoryLimit, this.oomEvents]) m.reset();
     for (const c of snap.containers) {
       let labels = this.applied.get(c.id)?.labels;
       if (!labels) {
@@ -447,8 +538,34 @@ export class ContainersCollector implements Collector {
       if (s?.cpuSeconds !== undefined) this.cpuSeconds.inc(labels, s.cpuSeconds);
       if (s?.memoryUsageBytes !== undefined) this.memoryUsage.set(labels, s.memoryUsageBytes);
       if (s?.memoryLimitBytes !== undefined) this.memoryLimit.set(labels, s.memoryLimitBytes);
+      this.oomEvents.inc(labels, snap.oomEvents.get(c.id) ?? 0);
     }
+    this.dockerUp.set(1);
+    this.dockerDown.reset();
 
+    this.writeExpected(snap.containers);
+    this.events.reset();
+    for (const [action, n] of snap.events) this.events.inc({ action }, n);
+  }
+
+  /**
+   * Docker cannot be reached: no container can be seen, so no per-container series is
+   * served as if it were current; what is expected stays, with 0 running, so an
+   * ExpectedContainerNotRunning that fires keeps firing (a dead dockerd is no reason to
+   * send "resolved") and DockerUnreachable says why.
+   */
+  private applyDown(reason: DockerDownReason): void {
+    for (const { labels } of this.applied.values()) this.removeState(labels);
+    this.applied.clear();
+    for (const m of [this.cpuSeconds, this.memoryUsage, this.memoryLimit, this.oomEvents]) m.reset();
+    this.writeExpected([]);
+    this.dockerUp.set(0);
+    for (const r of DOCKER_DOWN_REASONS) this.dockerDown.set({ reason: r }, r === reason ? 1 : 0);
+    this.events.reset();
+    for (const [action, n] of this.eventCounts) this.events.inc({ action }, n);
+  }
+
+  private writeExpected(containers: readonly ContainerInfo[]): void {
     this.expected.reset();
     this.expectedRunning.reset();
     const seen = new Set<string>();
@@ -462,11 +579,9 @@ export class ContainersCollector implements Collector {
       if (seen.has(key)) continue;
       seen.add(key);
       this.expected.set(labels, 1);
-      const running = snap.containers.filter((c) => c.state === 'running' && matchesExpected(c, e)).length;
+      const running = containers.filter((c) => c.state === 'running' && matchesExpected(c, e)).length;
       this.expectedRunning.set(labels, running);
     }
-    this.events.reset();
-    for (const [action, n] of snap.events) this.events.inc({ action }, n);
   }
 
   private writeState(c: ContainerInfo, labels: ContainerLabels): void {

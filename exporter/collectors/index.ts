@@ -54,6 +54,36 @@ const NOTHING_CONFIGURED: Partial<Record<CollectorName, (config: Config) => bool
   logs: (config) => config.collectors.logs.sources.length === 0,
 };
 
+/** A setting that passes the schema but cannot work on this host. */
+export interface HostProblem {
+  path: string[];
+  message: string;
+}
+
+/**
+ * Settings that would leave something the user asked for unwatched, for `watchpost
+ * check` and the exporter's start. `enabled: auto` skips the containers collector where
+ * there is no Docker socket, which is right on a laptop but wrong when containers are
+ * expected: nothing would ever say they are gone.
+ */
+export function hostProblems(config: Config): HostProblem[] {
+  const out: HostProblem[] = [];
+  const containers = config.collectors.containers;
+  const unavailable = UNAVAILABLE.containers?.(config);
+  if (containers.enabled === 'auto' && containers.expected.length > 0 && unavailable !== undefined) {
+    out.push({
+      path: ['collectors', 'containers', 'expected'],
+      message:
+        `${containers.expected.length} expected container(s) configured, but ${unavailable}: ` +
+        `with enabled: auto the containers collector would not start and nothing would watch them. ` +
+        `Mount the Docker socket into the exporter (- /var/run/docker.sock:/var/run/docker.sock:ro), ` +
+        `point collectors.containers.endpoint at it, or set collectors.containers.enabled: true ` +
+        `to run anyway and page while Docker cannot be reached`,
+    });
+  }
+  return out;
+}
+
 export interface ScheduledCollector {
   collector: Collector;
   settings: CollectorSettings;

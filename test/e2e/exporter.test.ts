@@ -162,6 +162,38 @@ describe('watchpost CLI', () => {
     assert.equal(runCli(['check']).status, 2, 'check without a config is a usage error');
   });
 
+  it('check and exporter: expected containers with enabled: auto and no Docker socket are an error naming the fix', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'watchpost-cli-'));
+    const file = join(dir, 'watchpost.yml');
+    const socket = join(dir, 'no-such-docker.sock');
+    writeFileSync(
+      file,
+      `exporter:\n  listen: 127.0.0.1:0\ncollectors:\n  containers:\n    endpoint: unix://${socket}\n    expected:\n      - name: web\n`,
+    );
+    for (const command of ['check', 'exporter']) {
+      const r = runCli([command, '--config', file]);
+      assert.equal(r.status, 2, `${command}: ${r.stdout}${r.stderr}`);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `watchpost\\.yml:6:5: collectors\\.containers\\.expected: 1 expected container\\(s\\) configured, but no Docker socket at ${socket.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`,
+        ),
+      );
+      assert.match(r.stderr, /Mount the Docker socket/);
+      assert.match(r.stderr, /enabled: true/);
+    }
+    // enabled: true runs anyway (and reports Docker as unreachable); no expected: auto skips quietly.
+    writeFileSync(
+      file,
+      `collectors:\n  containers:\n    enabled: true\n    endpoint: unix://${socket}\n    expected:\n      - name: web\n`,
+    );
+    assert.equal(runCli(['check', '--config', file]).status, 0);
+    writeFileSync(file, `collectors:\n  containers:\n    endpoint: unix://${socket}\n`);
+    const quiet = runCli(['check', '--config', file]);
+    assert.equal(quiet.status, 0);
+    assert.match(quiet.stdout, /containers: not started \(enabled: auto, no Docker socket/);
+  });
+
   it('exporter with a broken config exits 2 naming the line, before listening', () => {
     const dir = mkdtempSync(join(tmpdir(), 'watchpost-cli-'));
     const bad = join(dir, 'watchpost.yml');
