@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { DURATION_PATTERN, parseDuration } from './duration.js';
 import { fileErrorReason } from './fs-errors.js';
 import { Secret, UnreadSecret } from './secret.js';
+import { compileUserRegex } from './user-regex.js';
 import { parseSize } from './size.js';
 
 /**
@@ -43,15 +44,40 @@ export const ratio = z
   .gt(0, { error: 'expected a ratio above 0' })
   .lte(1, { error: 'expected a ratio of at most 1 (0.85 means 85%)' });
 
-export const regex = (what: string) =>
+/**
+ * A user's regular expression, checked in the RE2 syntax it runs in (config/user-regex.ts).
+ * `groups`, when set, are the only named groups allowed, and `required` those of them
+ * that must be there: a misspelt `(?<clinet>...)` is an error, not a silent miss.
+ */
+export const regex = (what: string, groups?: { allowed: readonly string[]; required?: readonly string[] }) =>
   z.string({ error: `expected ${what} as a regular expression` }).superRefine((text, ctx) => {
+    let names: readonly string[];
     try {
-      new RegExp(text);
+      names = compileUserRegex(text).groupNames;
     } catch (err) {
       ctx.addIssue({
         code: 'custom',
         message: `invalid regular expression for ${what}: ${(err as Error).message}`,
       });
+      return;
+    }
+    if (!groups) return;
+    const list = groups.allowed.map((g) => `(?<${g}>...)`).join(', ');
+    for (const name of names) {
+      if (!groups.allowed.includes(name)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `unknown named group "${name}" in ${what}: the groups read are ${list}`,
+        });
+      }
+    }
+    for (const name of groups.required ?? []) {
+      if (!names.includes(name)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected a named group (?<${name}>...) in ${what}, e.g. "login failed from (?<${name}>\\S+)"`,
+        });
+      }
     }
   });
 

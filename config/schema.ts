@@ -416,10 +416,12 @@ export function buildSchema(load: LoadContext) {
         .describe('Format json: which field says whether an authentication attempt failed or succeeded.'),
       regex: z
         .strictObject({
-          failure: regex('the failure match').describe(
-            'A line matching this is a failed attempt; a named group (?<client>...) gives the client.',
+          failure: regex('the failure match', { allowed: ['client'], required: ['client'] }).describe(
+            'A line matching this is a failed attempt; its named group (?<client>...) gives the client. RE2 syntax.',
           ),
-          success: regex('the success match').optional(),
+          success: regex('the success match', { allowed: ['client'] })
+            .optional()
+            .describe('A line matching this is a successful attempt. RE2 syntax.'),
         })
         .optional()
         .describe('Format regex: regular expressions for failed and successful attempts.'),

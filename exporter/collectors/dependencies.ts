@@ -1,6 +1,7 @@
 import { Gauge, Registry } from 'prom-client';
 import { parseHostPort, type Config } from '../../config/schema.js';
 import type { Logger } from '../../config/log.js';
+import { compileUserRegex } from '../../config/user-regex.js';
 import type { ApplyResult, Collector } from '../collector.js';
 import type { DeepHealth } from '../server.js';
 import { runProbe, type ProbeKind, type ProbeResult, type ProbeTarget } from '../sources/probes.js';
@@ -41,7 +42,7 @@ export function probeTarget(t: TargetConfig): ProbeTarget {
     ...base,
     url: t.url!,
     ...(t.valid_status ? { validStatus: t.valid_status } : {}),
-    ...(t.body_regex !== undefined ? { bodyRegex: new RegExp(t.body_regex) } : {}),
+    ...(t.body_regex !== undefined ? { bodyRegex: compileUserRegex(t.body_regex) } : {}),
     ...(t.headers ? { headers: t.headers } : {}),
     ...(t.bearer_token_file ? { bearerToken: t.bearer_token_file } : {}),
   };

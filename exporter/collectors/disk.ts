@@ -1,3 +1,4 @@
+import { compileUserRegex, type TextPattern } from '../../config/user-regex.js';
 import { Gauge, Registry } from 'prom-client';
 import type { Logger } from '../../config/log.js';
 import { errorMessage, type ApplyResult, type Collector } from '../collector.js';
@@ -29,7 +30,7 @@ export interface Filesystem {
 
 export interface SelectOptions {
   excludeFstypes: readonly string[];
-  excludeMountpoints: RegExp;
+  excludeMountpoints: TextPattern;
 }
 
 /**
@@ -188,7 +189,7 @@ export class DiskCollector implements Collector {
     this.rootfs = deps.config.paths.rootfs;
     this.select = {
       excludeFstypes: cfg.exclude_fstypes,
-      excludeMountpoints: new RegExp(cfg.exclude_mountpoints),
+      excludeMountpoints: compileUserRegex(cfg.exclude_mountpoints),
     };
     this.defaultThreshold = cfg.alert_threshold_ratio;
     for (const [mountpoint, ratio] of Object.entries(cfg.thresholds))

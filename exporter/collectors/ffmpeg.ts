@@ -1,3 +1,4 @@
+import { compileUserRegex, type TextPattern } from '../../config/user-regex.js';
 import { Gauge, Registry } from 'prom-client';
 import type { ApplyResult, Collector } from '../collector.js';
 import { scanProcesses, type ProcessInfo } from '../sources/processes.js';
@@ -12,7 +13,7 @@ import type { CollectorDeps } from './index.js';
 
 interface Group {
   name: string;
-  match: RegExp;
+  match: TextPattern;
   expected: number;
 }
 
@@ -42,7 +43,7 @@ export class FfmpegCollector implements Collector {
   readonly registry = new Registry();
 
   private readonly procfs: string;
-  private readonly binary: RegExp;
+  private readonly binary: TextPattern;
   private readonly groups: Group[];
   private readonly processes: Gauge<'group'>;
   private readonly expected: Gauge<'group'>;
@@ -51,8 +52,12 @@ export class FfmpegCollector implements Collector {
   constructor(deps: CollectorDeps) {
     const cfg = deps.config.collectors.ffmpeg;
     this.procfs = deps.config.paths.procfs;
-    this.binary = new RegExp(cfg.binary);
-    this.groups = cfg.groups.map((g) => ({ name: g.name, match: new RegExp(g.match), expected: g.expected }));
+    this.binary = compileUserRegex(cfg.binary);
+    this.groups = cfg.groups.map((g) => ({
+      name: g.name,
+      match: compileUserRegex(g.match),
+      expected: g.expected,
+    }));
     const gauge = (name: string, help: string) =>
       new Gauge({ name, help, labelNames: ['group'], registers: [this.registry] });
     this.processes = gauge(

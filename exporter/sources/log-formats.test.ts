@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -117,6 +118,28 @@ describe('regex', () => {
     assert.equal(show(m('app: hello')), '-');
     const noGroup = regexMatcher({ failure: 'denied' });
     assert.equal(show(noGroup('access denied')), 'failure');
+  });
+  it('matches a pattern with nested quantifiers in linear time (no catastrophic backtracking)', () => {
+    // RegExp takes time exponential in the length of a line that almost matches this
+    // pattern: 34 characters froze the exporter for 15-75 s. The match runs in a child
+    // process so that a backtracking engine fails this test (killed) instead of hanging it.
+    const failure = '^(\\w+\\s?)*: login failed from (?<client>\\S+)$';
+    const script = `
+      import { regexMatcher } from ${JSON.stringify(new URL('./log-formats.ts', import.meta.url).href)};
+      const m = regexMatcher({ failure: ${JSON.stringify(failure)} });
+      const evil = 'a'.repeat(20000) + '!';
+      let n = 0;
+      for (let i = 0; i < 10; i++) if (m(evil) === undefined) n++;
+      const ok = m('app worker: login failed from 10.0.0.7');
+      console.log(JSON.stringify({ n, client: ok && ok.client }));
+    `;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(r.signal, null, `the match did not finish (killed by ${r.signal})`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { n: 10, client: '10.0.0.7' });
   });
   it('matcherFor picks the matcher of the format', () => {
     assert.equal(matcherFor({ format: 'sshd', login_paths: [] }), matchSshd);

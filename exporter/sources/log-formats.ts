@@ -1,3 +1,5 @@
+import { compileUserRegex } from '../../config/user-regex.js';
+
 /**
  * Matching of log lines, one pure function per format: a line in, what it says about
  * authentication and HTTP answers out. Tested on fixture lines captured from the real
@@ -201,16 +203,20 @@ export function jsonMatcher(format: JsonFormat): LineMatcher {
   };
 }
 
-/** Format regex: `failure` (and optional `success`), each with an optional (?<client>...) group. */
+/**
+ * Format regex: `failure` (and optional `success`), each with a (?<client>...) group.
+ * The patterns are the user's, matched against lines others write: compiled with the
+ * linear-time engine (config/user-regex.ts), never with RegExp.
+ */
 export function regexMatcher(format: { failure: string; success?: string | undefined }): LineMatcher {
-  const failure = new RegExp(format.failure);
-  const success = format.success !== undefined ? new RegExp(format.success) : undefined;
+  const failure = compileUserRegex(format.failure);
+  const success = format.success !== undefined ? compileUserRegex(format.success) : undefined;
   return (line) => {
     let m = failure.exec(line);
-    if (m) return auth('failure', cleanClient(m.groups?.client));
+    if (m) return auth('failure', cleanClient(m.groups.client));
     if (success) {
       m = success.exec(line);
-      if (m) return auth('success', cleanClient(m.groups?.client));
+      if (m) return auth('success', cleanClient(m.groups.client));
     }
     return undefined;
   };

@@ -4,6 +4,7 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import tls, { type PeerCertificate, type TLSSocket } from 'node:tls';
 import type { Secret } from '../../config/secret.js';
+import type { TextPattern } from '../../config/user-regex.js';
 
 /**
  * Probes of the services an application depends on, after blackbox_exporter's `prober/`:
@@ -44,7 +45,8 @@ export interface ProbeTarget {
   tls?: boolean;
   /** Status codes that count as up; any 2xx when undefined. */
   validStatus?: readonly number[];
-  bodyRegex?: RegExp;
+  /** The user's pattern, compiled with the linear-time engine (config/user-regex.ts). */
+  bodyRegex?: TextPattern;
   headers?: Readonly<Record<string, string>>;
   bearerToken?: Secret;
   tlsVerify: boolean;

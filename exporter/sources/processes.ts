@@ -1,3 +1,4 @@
+import type { TextPattern } from '../../config/user-regex.js';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { USER_HZ } from './procfs.js';
@@ -70,7 +71,7 @@ async function readIfPresent(file: string, signal?: AbortSignal): Promise<string
  */
 export async function scanProcesses(
   procfs: string,
-  binary: RegExp,
+  binary: TextPattern,
   signal?: AbortSignal,
 ): Promise<ProcessInfo[]> {
   let entries: string[];
@@ -98,7 +99,7 @@ export async function scanProcesses(
 async function readProcess(
   procfs: string,
   pid: string,
-  binary: RegExp,
+  binary: TextPattern,
   signal?: AbortSignal,
 ): Promise<ProcessInfo | undefined> {
   const raw = await readIfPresent(join(procfs, pid, 'cmdline'), signal);

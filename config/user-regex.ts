@@ -1,0 +1,56 @@
+import { RE2JS } from 're2js';
+
+/**
+ * Regular expressions written by users (log formats, body_regex, FFmpeg groups, excluded
+ * mount points) run on input that others control: a log line, a response body, a command
+ * line. JavaScript's RegExp backtracks, so a pattern with nested quantifiers such as
+ * `^(\w+\s?)*: failed` takes time exponential in the length of a line that almost
+ * matches, on the event loop, outside every timeout. These patterns are compiled with
+ * RE2JS instead (a port of RE2, https://github.com/google/re2/wiki/Syntax), whose
+ * matching time is linear in the input. RE2 has no lookaround and no backreferences; a
+ * pattern using them is a config error. Named groups are written `(?<name>...)` (or
+ * RE2's `(?P<name>...)`).
+ */
+
+/** What matching needs of a pattern; RegExp and UserRegex both have it. */
+export interface TextPattern {
+  test(text: string): boolean;
+}
+
+export interface UserRegex extends TextPattern {
+  /** The pattern as written. */
+  readonly source: string;
+  /** The named groups of the first match, or null when the text does not match. */
+  exec(text: string): { groups: Record<string, string | undefined> } | null;
+  /** The names of the pattern's named groups. */
+  readonly groupNames: readonly string[];
+}
+
+/** Compiles a user's pattern; throws an Error saying what is wrong with it. */
+export function compileUserRegex(pattern: string): UserRegex {
+  let compiled: ReturnType<typeof RE2JS.compile>;
+  try {
+    compiled = RE2JS.compile(pattern);
+  } catch (err) {
+    const why = (err as Error).message.replace(/^error parsing regexp: /, '');
+    const hint = /Perl syntax|escape sequence: `\\\d/.test(why)
+      ? ' (patterns use RE2 syntax, which runs in linear time: no lookaround, no backreferences)'
+      : '';
+    throw new Error(`${why}${hint}`);
+  }
+  const groupNames = Object.keys(compiled.namedGroups());
+  return {
+    source: pattern,
+    groupNames,
+    test: (text) => compiled.test(text),
+    exec(text) {
+      // The DFA answers "no match" far faster than a search that tracks groups, and most
+      // lines do not match: only a line that matches pays for the groups.
+      if (!compiled.test(text)) return null;
+      const m = compiled.exec(text);
+      if (m === null) return null;
+      return { groups: (m as unknown as { groups?: Record<string, string | undefined> }).groups ?? {} };
+    },
+    toString: () => `/${pattern}/`,
+  } as UserRegex;
+}
