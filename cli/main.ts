@@ -83,10 +83,16 @@ function loadConfig(
   file: string | undefined,
   io: Io,
   secretsOf?: 'exporter' | 'notifier',
-): { config: Config; source: string } {
+): { config: Config; source: string; warnings: string[] } {
   const path = file ?? io.env.WATCHPOST_CONFIG;
-  if (path) return { config: loadConfigFile(path, io.env, { secretsOf }), source: path };
-  return { config: defaultConfig(), source: 'built-in default' };
+  const warnings: string[] = [];
+  if (path)
+    return {
+      config: loadConfigFile(path, io.env, { secretsOf, warn: (w) => warnings.push(w) }),
+      source: path,
+      warnings,
+    };
+  return { config: defaultConfig(), source: 'built-in default', warnings };
 }
 
 /** Settings valid in themselves that cannot work on this host are config errors too. */
@@ -117,7 +123,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       case 'check': {
         const path = values.config ?? io.env.WATCHPOST_CONFIG;
         if (!path) throw new UsageError('check needs a config file: watchpost check --config FILE');
-        const config = loadConfigFile(path, io.env);
+        const config = loadConfigFile(path, io.env, { warn: (w) => io.err(`warning: ${w}\n`) });
         assertHostFits(config, path);
         const notifier = config.notifier;
         const plan = planCollectors(config);
@@ -142,7 +148,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       case 'exporter':
       case 'start': {
         // The exporter's container mounts only the exporter's secrets: the notifier's stay unread.
-        const { config, source } = loadConfig(
+        const { config, source, warnings } = loadConfig(
           values.config,
           io,
           command === 'exporter' ? 'exporter' : undefined,
@@ -151,6 +157,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         const notifierConfig = command === 'start' ? config.notifier : undefined;
         const log = createLogger({ level: config.exporter.log_level });
         log.info('starting watchpost', { version: packageVersion(), command, config: source });
+        for (const w of warnings) log.warn('unsafe config', { warning: w });
         const exporter = await startExporter({
           config,
           log,
@@ -175,9 +182,10 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         return await runUntilSignal(services, log);
       }
       case 'notifier': {
-        const { config, source } = loadConfig(values.config, io, 'notifier');
+        const { config, source, warnings } = loadConfig(values.config, io, 'notifier');
         const log = createLogger({ level: config.exporter.log_level });
         log.info('starting watchpost', { version: packageVersion(), command, config: source });
+        for (const w of warnings) log.warn('unsafe config', { warning: w });
         const notifier = await startNotifier({ config: config.notifier, log, listen: values.listen });
         return await runUntilSignal([notifier], log);
       }

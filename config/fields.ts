@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { DURATION_PATTERN, parseDuration } from './duration.js';
 import { fileErrorReason } from './fs-errors.js';
-import { Secret, UnreadSecret } from './secret.js';
+import { FileRefused, readSecretFile, Secret, UnreadSecret } from './secret.js';
 import { compileUserRegex } from './user-regex.js';
 import { parseSize } from './size.js';
 
@@ -21,6 +20,8 @@ export interface SchemaContext {
    * has no notifier secrets mounted, and the notifier's none of the exporter's.
    */
   skipSecrets?: boolean;
+  /** Told what is allowed but unsafe (a secret file readable by others). */
+  warn?: (message: string) => void;
 }
 
 export const duration = (what: string) =>
@@ -108,14 +109,16 @@ export function secretFile(ctx: SchemaContext) {
     const full = isAbsolute(path) ? path : resolve(ctx.baseDir, path);
     if (ctx.skipSecrets) return new UnreadSecret(full);
     try {
-      const value = readFileSync(full, 'utf8').replace(/\r?\n$/, '');
+      const { value, warning } = readSecretFile(full);
       if (value.length === 0) {
         zctx.addIssue({ code: 'custom', message: `secret file "${full}" is empty` });
         return z.NEVER;
       }
+      if (warning) ctx.warn?.(warning);
       return new Secret(value);
     } catch (err) {
-      zctx.addIssue({ code: 'custom', message: `secret file "${full}" ${fileErrorReason(err)}` });
+      const why = err instanceof FileRefused ? err.message : fileErrorReason(err);
+      zctx.addIssue({ code: 'custom', message: `secret file "${full}" ${why}` });
       return z.NEVER;
     }
   });
@@ -126,9 +129,21 @@ export const name = (what: string) =>
     error: `expected ${what}: letters, digits, "_", ".", ":" or "-"`,
   });
 
+/** `user:password@` (or `user@`) in the authority part of a URL. */
+const URL_USERINFO = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i;
+
+/**
+ * An http(s) URL without credentials: a password in a URL is printed wherever the URL
+ * is (logs, status pages, errors), so `user:pass@` is refused and the user is told where
+ * credentials go instead.
+ */
 export const httpUrl = z
   .string({ error: 'expected an http:// or https:// URL' })
-  .regex(/^https?:\/\/[^\s/]+/, { error: 'expected an http:// or https:// URL' });
+  .regex(/^https?:\/\/[^\s/]+/, { error: 'expected an http:// or https:// URL' })
+  .refine((text) => !URL_USERINFO.test(text), {
+    error:
+      'expected a URL without credentials ("user:password@"): a URL is printed in logs and errors; give the user in "username" and the password in a file named by "password_file" (stream servers), or use "bearer_token_file" or "headers" (dependencies)',
+  });
 
 export const absolutePath = z
   .string({ error: 'expected an absolute path' })

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import {
   Document,
@@ -13,6 +12,7 @@ import {
 import type { Node as YamlNode, Scalar } from 'yaml';
 import type { z } from 'zod';
 import { fileErrorReason } from './fs-errors.js';
+import { FileRefused, readBoundedFile } from './secret.js';
 import { buildSchema, type Config, type LoadContext } from './schema.js';
 
 /**
@@ -46,18 +46,36 @@ export function formatProblem(p: ConfigProblem): string {
 
 export type Env = Record<string, string | undefined>;
 
-/** Reads and validates a config file. Throws ConfigError naming every problem. */
-export function loadConfigFile(
-  file: string,
-  env: Env = process.env,
-  opts: { secretsOf?: LoadContext['secretsOf'] } = {},
-): Config {
+/**
+ * The largest config file read. A real watchpost.yml is a few KiB; the YAML parser takes
+ * seconds per 100 KiB of flow collections on a busy host, and a 50 MB file took minutes
+ * and gigabytes, so anything larger is refused before it is parsed.
+ */
+export const MAX_CONFIG_FILE_BYTES = 256 * 1024;
+
+/** How many alias dereferences a config may make (YAML "billion laughs" guard). */
+export const MAX_ALIAS_COUNT = 100;
+
+export interface LoadOptions {
+  /** Read only this service's secret files (see LoadContext). */
+  secretsOf?: LoadContext['secretsOf'];
+  /** Told what is allowed but unsafe (a secret file readable by others); ignored when unset. */
+  warn?: (message: string) => void;
+}
+
+/**
+ * Reads and validates a config file. Throws ConfigError naming every problem. The file
+ * must be a regular file of at most MAX_CONFIG_FILE_BYTES (a FIFO, a device such as
+ * /dev/zero or a directory is refused at once, not read).
+ */
+export function loadConfigFile(file: string, env: Env = process.env, opts: LoadOptions = {}): Config {
   const full = resolve(file);
   let text: string;
   try {
-    text = readFileSync(full, 'utf8');
+    text = readBoundedFile(full, MAX_CONFIG_FILE_BYTES).text;
   } catch (err) {
-    throw new ConfigError([{ file, path: '', message: `config file ${fileErrorReason(err)}` }]);
+    const why = err instanceof FileRefused ? err.message : fileErrorReason(err);
+    throw new ConfigError([{ file, path: '', message: `config file ${why}` }]);
   }
   return parseConfigText(text, file, env, dirname(full), opts);
 }
@@ -69,7 +87,7 @@ export function loadConfigFile(
 export function keyPosition(file: string, path: readonly string[]): { line?: number; column?: number } {
   let text: string;
   try {
-    text = readFileSync(resolve(file), 'utf8');
+    text = readBoundedFile(resolve(file), MAX_CONFIG_FILE_BYTES).text;
   } catch {
     return {};
   }
@@ -91,7 +109,7 @@ export function parseConfigText(
   file: string,
   env: Env = process.env,
   baseDir = process.cwd(),
-  opts: { secretsOf?: LoadContext['secretsOf'] } = {},
+  opts: LoadOptions = {},
 ): Config {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
@@ -117,7 +135,24 @@ export function parseConfigText(
   interpolate(doc, env, (node, path, message) =>
     problems.push({ file, ...at(node.range?.[0]), path, message }),
   );
-  const value: unknown = doc.toJS() ?? {};
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
+  } catch (err) {
+    // The yaml package refuses an alias that expands into too many nodes ("billion laughs").
+    throw new ConfigError([
+      {
+        file,
+        ...at(firstAliasOffset(doc)),
+        path: '',
+        message: `invalid YAML: ${
+          err instanceof ReferenceError && /alias/i.test(err.message)
+            ? `aliases (*name) expand into too many values (more than ${MAX_ALIAS_COUNT} per alias); write the values out instead`
+            : firstLine((err as Error).message)
+        }`,
+      },
+    ]);
+  }
   if (typeof value !== 'object' || Array.isArray(value)) {
     throw new ConfigError([
       {
@@ -139,6 +174,18 @@ export function parseConfigText(
   throw new ConfigError(
     [...problems, ...schemaProblems.filter((p) => !reported.has(p.path))].sort(byPosition),
   );
+}
+
+/** Where the first alias of the document is, for an error about aliases. */
+function firstAliasOffset(doc: Document): number | undefined {
+  let offset: number | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      offset = node.range?.[0];
+      return visit.BREAK;
+    },
+  });
+  return offset;
 }
 
 function byPosition(a: ConfigProblem, b: ConfigProblem): number {

@@ -66,10 +66,13 @@ export interface LoadContext {
    * `notifier`. Each container mounts only its own secrets; unset reads them all.
    */
   secretsOf?: 'exporter' | 'notifier';
+  /** Told what is allowed but unsafe (a secret file readable by others). */
+  warn?: (message: string) => void;
 }
 
 export function buildSchema(load: LoadContext) {
-  const ctx: SchemaContext = { baseDir: load.baseDir, skipSecrets: load.secretsOf === 'notifier' };
+  const warn = load.warn ? { warn: load.warn } : {};
+  const ctx: SchemaContext = { baseDir: load.baseDir, skipSecrets: load.secretsOf === 'notifier', ...warn };
   const exporter = z
     .strictObject({
       listen: listenAddress.default('127.0.0.1:9850'),
@@ -497,7 +500,11 @@ export function buildSchema(load: LoadContext) {
       collectors: z
         .strictObject({ host, disk, containers, streams, ffmpeg, dependencies, backups, logs })
         .prefault({}),
-      notifier: notifierSchema({ baseDir: load.baseDir, skipSecrets: load.secretsOf === 'exporter' }),
+      notifier: notifierSchema({
+        baseDir: load.baseDir,
+        skipSecrets: load.secretsOf === 'exporter',
+        ...warn,
+      }),
     })
     .describe('watchpost configuration (watchpost.yml)');
 }
