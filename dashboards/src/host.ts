@@ -1,0 +1,245 @@
+// Host and disks: is this machine short of CPU, memory or disk, and which disk fills first?
+import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import {
+  ALERT_THRESHOLDS,
+  I,
+  base,
+  dashedSeries,
+  instanceVariable,
+  labelVariable,
+  row,
+  tablePanel,
+  timeseriesPanel,
+} from './lib.js';
+
+export function hostDashboard(): dashboard.Dashboard {
+  const M = `${I}, mountpoint=~"$mountpoint"`;
+  return base(
+    'host',
+    'CPU, memory, load, every filesystem against its own alert threshold, time to full, folder sizes.',
+  )
+    .withVariable(instanceVariable())
+    .withVariable(
+      labelVariable(
+        'mountpoint',
+        'Mount point',
+        'label_values(watchpost_filesystem_size_bytes{instance=~"$instance"}, mountpoint)',
+        'Filesystems to show.',
+      ),
+    )
+    .withRow(row(100, 'CPU and memory'))
+    .withPanel(
+      timeseriesPanel({
+        id: 1,
+        title: 'CPU busy',
+        description:
+          'Share of CPU time spent outside idle and iowait, over all CPUs. HostHighCpu fires when its 5-minute average stays above the dashed line for 15 minutes.',
+        unit: 'percentunit',
+        min: 0,
+        max: 1,
+        steps: [
+          [null, 'green'],
+          [ALERT_THRESHOLDS.HostHighCpu, 'red'],
+        ],
+        queries: [{ expr: `watchpost_host_cpu_usage_ratio{${I}}`, legend: '{{instance}}' }],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        id: 2,
+        title: 'Memory available',
+        description:
+          'Memory available to start programs without swapping, as a share of the total. HostLowMemory fires below the dashed line for 10 minutes.',
+        unit: 'percentunit',
+        min: 0,
+        max: 1,
+        steps: [
+          [null, 'red'],
+          [ALERT_THRESHOLDS.HostLowMemory, 'green'],
+        ],
+        queries: [
+          {
+            expr: `watchpost_host_memory_available_bytes{${I}} / watchpost_host_memory_total_bytes{${I}}`,
+            legend: '{{instance}}',
+          },
+        ],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        id: 3,
+        title: 'Load average',
+        description:
+          'Runnable and uninterruptible tasks, next to the number of CPUs: a load well above the CPU count means work is waiting.',
+        unit: 'short',
+        min: 0,
+        width: 8,
+        queries: [
+          { expr: `watchpost_host_load1{${I}}`, legend: '{{instance}} 1m' },
+          { expr: `watchpost_host_load5{${I}}`, legend: '{{instance}} 5m' },
+          { expr: `watchpost_host_load15{${I}}`, legend: '{{instance}} 15m' },
+          { expr: `watchpost_host_cpus{${I}}`, legend: '{{instance}} CPUs limit' },
+        ],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        id: 4,
+        title: 'Memory and swap used',
+        description: 'Memory in use (total minus available) and swap in use, in bytes.',
+        unit: 'bytes',
+        min: 0,
+        width: 8,
+        queries: [
+          {
+            expr: `watchpost_host_memory_total_bytes{${I}} - watchpost_host_memory_available_bytes{${I}}`,
+            legend: '{{instance}} memory used',
+          },
+          { expr: `watchpost_host_memory_total_bytes{${I}}`, legend: '{{instance}} memory total' },
+          {
+            expr: `watchpost_host_swap_total_bytes{${I}} - watchpost_host_swap_free_bytes{${I}}`,
+            legend: '{{instance}} swap used',
+          },
+        ],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        id: 9,
+        title: 'CPU by mode',
+        description: 'Where CPU time goes (user, system, iowait, steal…), as a share of all CPUs.',
+        unit: 'percentunit',
+        min: 0,
+        width: 8,
+        queries: [
+          {
+            expr: `sum by (instance, mode) (rate(watchpost_host_cpu_seconds_total{${I}, mode!="idle"}[$__rate_interval])) / on(instance) group_left() watchpost_host_cpus{${I}}`,
+            legend: '{{instance}} {{mode}}',
+          },
+        ],
+      }),
+    )
+    .withRow(row(101, 'Disks'))
+    .withPanel(
+      tablePanel({
+        id: 5,
+        title: 'Filesystems',
+        description:
+          'Every filesystem: how full, against its own alert threshold (from the watchpost configuration), what is left, what is predicted for tomorrow, and whether it can be read at all (FilesystemUnreadable).',
+        height: 9,
+        sortBy: 'Used',
+        queries: [
+          { expr: `watchpost_filesystem_used_ratio{${M}}` },
+          { expr: `watchpost_filesystem_alert_threshold_ratio{${M}}` },
+          {
+            expr: `watchpost_filesystem_alert_threshold_ratio{${M}} - watchpost_filesystem_used_ratio{${M}}`,
+          },
+          { expr: `watchpost_filesystem_avail_bytes{${M}}` },
+          { expr: `watchpost_filesystem_size_bytes{${M}}` },
+          { expr: `predict_linear(watchpost_filesystem_avail_bytes{${M}}[6h], 24 * 3600)` },
+          {
+            expr: `watchpost_filesystem_avail_bytes{${M}} / -deriv(watchpost_filesystem_avail_bytes{${M}}[6h]) > 0`,
+          },
+          { expr: `watchpost_filesystem_readonly{${M}}` },
+          { expr: `watchpost_filesystem_device_error{${M}}` },
+        ],
+        columns: [
+          {
+            ref: 'A',
+            title: 'Used',
+            unit: 'percentunit',
+            steps: [
+              [null, 'green'],
+              [0.75, 'orange'],
+            ],
+          },
+          { ref: 'B', title: 'Alert threshold', unit: 'percentunit' },
+          {
+            ref: 'C',
+            title: 'Headroom to threshold',
+            unit: 'percentunit',
+            steps: [
+              [null, 'red'],
+              [0, 'orange'],
+              [0.05, 'green'],
+            ],
+          },
+          { ref: 'D', title: 'Available', unit: 'bytes' },
+          { ref: 'E', title: 'Size', unit: 'bytes' },
+          {
+            ref: 'F',
+            title: 'Available in 24 h (predicted)',
+            unit: 'bytes',
+            steps: [
+              [null, 'red'],
+              [0, 'green'],
+            ],
+          },
+          { ref: 'G', title: 'Time to full', unit: 's' },
+          { ref: 'H', title: 'Read-only', unit: 'bool_yes_no' },
+          {
+            ref: 'I',
+            title: 'Unreadable',
+            unit: 'bool_yes_no',
+            steps: [
+              [null, 'green'],
+              [1, 'red'],
+            ],
+          },
+        ],
+      }),
+    )
+    .withPanel(
+      dashedSeries(
+        timeseriesPanel({
+          id: 6,
+          title: 'Disk used against its alert threshold',
+          description:
+            'Used share of each filesystem (df Use%), with its alert threshold from the watchpost configuration as a dashed line. DiskSpaceLow fires when a mount stays above its own line for 5 minutes.',
+          unit: 'percentunit',
+          min: 0,
+          max: 1,
+          queries: [
+            { expr: `watchpost_filesystem_used_ratio{${M}}`, legend: '{{instance}} {{mountpoint}}' },
+            {
+              expr: `watchpost_filesystem_alert_threshold_ratio{${M}}`,
+              legend: '{{instance}} {{mountpoint}} threshold',
+            },
+          ],
+        }),
+        'threshold',
+      ),
+    )
+    .withPanel(
+      timeseriesPanel({
+        id: 7,
+        title: 'Free space predicted 24 hours ahead',
+        description:
+          'A linear fit of the last 6 hours of available space, projected one day ahead. Below zero means full within a day: DiskWillFillIn24Hours fires after an hour of that on a disk more than half full.',
+        unit: 'bytes',
+        steps: [
+          [null, 'red'],
+          [0, 'green'],
+        ],
+        queries: [
+          {
+            expr: `predict_linear(watchpost_filesystem_avail_bytes{${M}}[6h], 24 * 3600)`,
+            legend: '{{instance}} {{mountpoint}} in 24 h',
+          },
+          { expr: `watchpost_filesystem_avail_bytes{${M}}`, legend: '{{instance}} {{mountpoint}} now' },
+        ],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        id: 8,
+        title: 'Folder sizes',
+        description:
+          'Total size of each folder configured under collectors.disk.directories, from its last background scan: what is filling the disk.',
+        unit: 'bytes',
+        min: 0,
+        queries: [{ expr: `watchpost_directory_size_bytes{${I}}`, legend: '{{instance}} {{path}}' }],
+      }),
+    )
+    .build();
+}
