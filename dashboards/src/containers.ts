@@ -13,6 +13,7 @@ import {
   statPanel,
   tablePanel,
   timeseriesPanel,
+  upDownMapping,
 } from './lib.js';
 
 export function containersDashboard(): dashboard.Dashboard {
@@ -110,6 +111,22 @@ export function containersDashboard(): dashboard.Dashboard {
         ],
       }),
     )
+    .withPanel(
+      statPanel({
+        id: 9,
+        title: 'Docker API',
+        description:
+          'Whether the exporter reached the Docker API at its last run, and why not. While it is down no container can be seen and every expected container counts as not running: DockerUnreachable fires after 1 minute.',
+        unit: 'none',
+        width: 12,
+        steps: UP_STEPS,
+        mappings: upDownMapping(),
+        queries: [
+          { expr: `watchpost_docker_up{${I}}`, legend: '{{instance}}' },
+          { expr: `watchpost_docker_down_reason{${I}} == 1`, legend: '{{reason}}', context: true },
+        ],
+      }),
+    )
     .withRow(row(101, 'Crashes'))
     .withPanel(
       timeseriesPanel({
@@ -131,12 +148,20 @@ export function containersDashboard(): dashboard.Dashboard {
         id: 5,
         title: 'OOM kills (last 10 minutes)',
         description:
-          'Whether the last run of a container was killed for running out of memory, kept for 10 minutes as ContainerOomKilled does (Docker clears the flag when the container starts again).',
-        unit: 'bool_yes_no',
+          "OOM kills per container over 10 minutes, counted from Docker's oom events (a restart policy cannot hide them), and whether the last run was OOM-killed. ContainerOomKilled fires on either.",
+        unit: 'short',
         min: 0,
-        max: 1,
         steps: PROBLEM_STEPS,
-        queries: [{ expr: `max_over_time(watchpost_container_oom_killed{${S}}[10m])`, legend: '{{name}}' }],
+        queries: [
+          {
+            expr: `increase(watchpost_container_oom_events_total{${S}}[10m])`,
+            legend: '{{name}} OOM events',
+          },
+          {
+            expr: `max_over_time(watchpost_container_oom_killed{${S}}[10m])`,
+            legend: '{{name}} last run OOM-killed',
+          },
+        ],
       }),
     )
     .withRow(row(102, 'Resources'))
