@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { parse } from 'yaml';
 import {
   startAlertmanager,
   startReceiver,
@@ -17,6 +19,44 @@ describe('alertmanager.yml', () => {
     if (!amtool) return;
     const r = spawnSync(amtool, ['check-config', CONFIG], { encoding: 'utf8' });
     assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+  });
+
+  it('groups by every label that tells two alerts of one rule apart, and inhibits on the same ones', () => {
+    const config = parse(readFileSync(CONFIG, 'utf8')) as {
+      route: { group_by: string[] };
+      inhibit_rules: { source_matchers: string[]; equal: string[] }[];
+    };
+    // Labels that describe the broken thing rather than name it: two alerts never differ in them alone.
+    const attributes = new Set([
+      'alertname',
+      'severity',
+      'job',
+      'image',
+      'device',
+      'fstype',
+      'kind',
+      'status',
+    ]);
+    const testsDir = join(import.meta.dirname, 'tests');
+    const identity = new Set<string>();
+    for (const file of readdirSync(testsDir).filter((f) => f.endsWith('.test.yml'))) {
+      const t = parse(readFileSync(join(testsDir, file), 'utf8')) as {
+        tests: { alert_rule_test?: { exp_alerts: { exp_labels?: Record<string, string> }[] }[] }[];
+      };
+      for (const c of t.tests.flatMap((x) => x.alert_rule_test ?? []))
+        for (const e of c.exp_alerts)
+          for (const k of Object.keys(e.exp_labels ?? {})) if (!attributes.has(k)) identity.add(k);
+    }
+    for (const label of ['group', 'source', 'client', 'stream', 'mountpoint'])
+      assert.ok(identity.has(label), label);
+    const missing = [...identity].filter((l) => !config.route.group_by.includes(l));
+    assert.deepEqual(missing, [], 'labels that alerts carry but group_by lacks');
+    const severity = config.inhibit_rules.find((r) => r.source_matchers.includes('severity="critical"'));
+    assert.deepEqual(
+      [...identity].filter((l) => !severity?.equal.includes(l)),
+      [],
+      'labels the critical-mutes-warning inhibition does not compare',
+    );
   });
 
   it('routes Watchdog to the heartbeat only, and every severity to the notifier', (t) => {
@@ -138,5 +178,64 @@ describe('alertmanager.yml in a real Alertmanager', { skip: skipWithout('prometh
     assert.equal(byInstance['h1:9850']?.state, 'suppressed');
     assert.equal(byInstance['h1:9850']?.inhibitedBy.length, 1);
     assert.equal(byInstance['h3:9850']?.state, 'active');
+  });
+
+  it('the critical disk tier mutes the warning of the same mount, not of another mount', async () => {
+    if (skipped) return;
+    const disk = (severity: string, mountpoint: string) => ({
+      labels: { alertname: 'DiskSpaceLow', severity, instance: 'h4:9850', job: 'watchpost', mountpoint },
+    });
+    await post([
+      disk('critical', '/srv/recordings'),
+      disk('warning', '/srv/recordings'),
+      disk('warning', '/var/lib/postgresql'),
+    ]);
+    const alerts = await eventually(
+      async () => {
+        const list = (await (
+          await fetch(`${amUrl}/api/v2/alerts?filter=instance%3D%22h4%3A9850%22`)
+        ).json()) as {
+          labels: Record<string, string>;
+          status: { state: string };
+        }[];
+        return list.length === 3 && list.some((a) => a.status.state === 'suppressed') ? list : undefined;
+      },
+      20_000,
+      'inhibition of the warning tier',
+    );
+    const state = Object.fromEntries(
+      alerts.map((a) => [`${a.labels.severity} ${a.labels.mountpoint}`, a.status.state]),
+    );
+    assert.deepEqual(state, {
+      'critical /srv/recordings': 'active',
+      'warning /srv/recordings': 'suppressed',
+      'warning /var/lib/postgresql': 'active',
+    });
+  });
+
+  it('two FFmpeg groups, two log sources and two clients with the same alert are two messages each', async () => {
+    if (skipped) return;
+    const alerts = [
+      { alertname: 'FfmpegProcessesMissing', severity: 'critical', group: 'mosaic' },
+      { alertname: 'FfmpegProcessesMissing', severity: 'critical', group: 'transcode' },
+      { alertname: 'HttpErrorRatioHigh', severity: 'critical', source: 'nginx' },
+      { alertname: 'HttpErrorRatioHigh', severity: 'critical', source: 'crm' },
+      { alertname: 'BruteForceFromClient', severity: 'warning', source: 'sshd', client: '203.0.113.7' },
+      { alertname: 'BruteForceFromClient', severity: 'warning', source: 'sshd', client: '198.51.100.23' },
+    ].map((l) => ({ ...l, instance: 'h5:9850', job: 'watchpost' }));
+    await post(alerts.map((labels) => ({ labels })));
+    const mine = () =>
+      received.filter(
+        (r) => r.path === '/alerts' && r.body.alerts.some((a) => a.labels.instance === 'h5:9850'),
+      );
+    await eventually(
+      () => (mine().length >= alerts.length ? true : undefined),
+      30_000,
+      'one notification per alert',
+    );
+    for (const r of mine())
+      assert.equal(r.body.alerts.length, 1, JSON.stringify(r.body.alerts.map((a) => a.labels)));
+    const seen = new Set(mine().map((r) => JSON.stringify(r.body.alerts[0]?.labels)));
+    assert.equal(seen.size, alerts.length);
   });
 });
