@@ -215,7 +215,7 @@ describe('alertmanager.yml in a real Alertmanager', { skip: skipWithout('prometh
 
   it('two FFmpeg groups, two log sources and two clients with the same alert are two messages each', async () => {
     if (skipped) return;
-    const alerts = [
+    const alerts: Record<string, string>[] = [
       { alertname: 'FfmpegProcessesMissing', severity: 'critical', group: 'mosaic' },
       { alertname: 'FfmpegProcessesMissing', severity: 'critical', group: 'transcode' },
       { alertname: 'HttpErrorRatioHigh', severity: 'critical', source: 'nginx' },
