@@ -59,6 +59,34 @@ describe('alertmanager.yml', () => {
     );
   });
 
+  it("mutes every alert on the exporter's metrics while the exporter is down, and only those", () => {
+    const config = parse(readFileSync(CONFIG, 'utf8')) as {
+      inhibit_rules: { source_matchers: string[]; target_matchers: string[] }[];
+    };
+    const rule = config.inhibit_rules.find((r) =>
+      r.source_matchers.some((m) => m.includes('WatchpostExporterDown')),
+    );
+    const matcher = /^alertname!~"(.*)"$/.exec(rule?.target_matchers[0] ?? '');
+    assert.ok(matcher && rule?.target_matchers.length === 1, 'one negative alertname matcher');
+    const excluded = new RegExp(`^(?:${matcher[1]})$`); // Alertmanager anchors its regular expressions
+    const dir = import.meta.dirname;
+    const rules = readdirSync(dir)
+      .filter((f) => f.endsWith('.rules.yml'))
+      .flatMap((f) =>
+        (
+          parse(readFileSync(join(dir, f), 'utf8')) as {
+            groups: { rules: { alert?: string; expr: string }[] }[];
+          }
+        ).groups
+          .flatMap((g) => g.rules)
+          .filter((r) => r.alert !== undefined),
+      );
+    for (const r of rules) {
+      const onExporter = /\bwatchpost_(?!notifier_)/.test(r.expr);
+      assert.equal(!excluded.test(r.alert!), onExporter, `${r.alert}: muted by WatchpostExporterDown`);
+    }
+  });
+
   it('routes Watchdog to the heartbeat only, and every severity to the notifier', (t) => {
     const amtool = requireBinary(t, 'amtool');
     if (!amtool) return;
@@ -237,5 +265,46 @@ describe('alertmanager.yml in a real Alertmanager', { skip: skipWithout('prometh
       assert.equal(r.body.alerts.length, 1, JSON.stringify(r.body.alerts.map((a) => a.labels)));
     const seen = new Set(mine().map((r) => JSON.stringify(r.body.alerts[0]?.labels)));
     assert.equal(seen.size, alerts.length);
+  });
+});
+
+describe('alertmanager.yml heartbeat timing, with its shipped intervals', () => {
+  it('sends the Watchdog to the heartbeat once a minute, not once every two', async (t) => {
+    const binary = requireBinary(t, 'prometheus-alertmanager');
+    if (!binary) return;
+    const receiver = await startReceiver();
+    const am = await startAlertmanager(binary, receiver.url, 'heartbeat-token-91c2', {
+      shippedTimings: true,
+    });
+    try {
+      // As Prometheus does, the Watchdog stays firing (endsAt far ahead); the route alone decides
+      // how often it is sent. Three heartbeats give two gaps: 60 s each here, 120 s (or 60 then
+      // 120) with repeat_interval equal to group_interval.
+      const res = await fetch(`${am.url}/api/v2/alerts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify([
+          {
+            labels: { alertname: 'Watchdog', severity: 'none' },
+            endsAt: new Date(Date.now() + 3_600_000).toISOString(),
+          },
+        ]),
+      });
+      assert.equal(res.status, 200);
+      const beats = await eventually(
+        () => {
+          const b = receiver.received.filter((r) => r.path === '/heartbeat');
+          return b.length >= 3 ? b : undefined;
+        },
+        200_000,
+        'three heartbeats',
+      );
+      const gaps = beats.slice(1, 3).map((b, i) => (b.at - beats[i]!.at) / 1000);
+      // Alertmanager's flush timer is exact to well under a second; 90 s splits 60 from 120.
+      for (const gap of gaps) assert.ok(gap < 90, `heartbeat gaps ${gaps.join(', ')} s`);
+    } finally {
+      await am.stop();
+      await receiver.close();
+    }
   });
 });

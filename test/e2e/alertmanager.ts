@@ -7,13 +7,21 @@ import { ROOT, eventually, freePort } from './helpers.js';
 
 /** What a webhook receiver got: Alertmanager's v4 payload, with the path and auth header. */
 export interface Received {
+  /** When it arrived (ms since the epoch). */
+  at: number;
   path: string;
   auth: string | undefined;
   body: {
     version: string;
     status: string;
     receiver: string;
-    alerts: { status: string; labels: Record<string, string>; annotations: Record<string, string> }[];
+    alerts: {
+      status: string;
+      labels: Record<string, string>;
+      annotations: Record<string, string>;
+      startsAt: string;
+      endsAt: string;
+    }[];
   };
 }
 
@@ -29,6 +37,7 @@ export async function startReceiver(): Promise<{
     req.on('data', (d: Buffer) => (data += d.toString()));
     req.on('end', () => {
       received.push({
+        at: Date.now(),
         path: req.url ?? '',
         auth: req.headers.authorization,
         body: JSON.parse(data) as Received['body'],
@@ -53,20 +62,24 @@ export interface RunningAlertmanager {
 /**
  * Runs Debian's Alertmanager with the shipped alerts/alertmanager.yml, its notifier address
  * and token path swapped for the test's own, and its waits shortened so a test sees the
- * notifications in seconds. Nothing else of the file changes.
+ * notifications in seconds (unless `shippedTimings` is set, for a test of those timings).
+ * Nothing else of the file changes.
  */
 export async function startAlertmanager(
   binary: string,
   receiverUrl: string,
   token: string,
+  options: { shippedTimings?: boolean } = {},
 ): Promise<RunningAlertmanager> {
   const dir = mkdtempSync(join(tmpdir(), 'watchpost-am-'));
   writeFileSync(join(dir, 'token'), `${token}\n`);
-  const config = readFileSync(join(ROOT, 'alerts', 'alertmanager.yml'), 'utf8')
+  let config = readFileSync(join(ROOT, 'alerts', 'alertmanager.yml'), 'utf8')
     .replaceAll('http://watchpost-notifier:9851', receiverUrl)
-    .replaceAll('/run/secrets/watchpost_notifier_token', join(dir, 'token'))
-    .replace(/group_wait: \d+[sm]/g, 'group_wait: 0s')
-    .replace(/group_interval: \d+[sm]/g, 'group_interval: 1s');
+    .replaceAll('/run/secrets/watchpost_notifier_token', join(dir, 'token'));
+  if (!options.shippedTimings)
+    config = config
+      .replace(/group_wait: \d+[sm]/g, 'group_wait: 0s')
+      .replace(/group_interval: \d+[sm]/g, 'group_interval: 1s');
   writeFileSync(join(dir, 'alertmanager.yml'), config);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
