@@ -243,14 +243,15 @@ describe('alertmanager.yml in a real Alertmanager', { skip: skipWithout('prometh
 
   it('two FFmpeg groups, two log sources and two clients with the same alert are two messages each', async () => {
     if (skipped) return;
-    const alerts: Record<string, string>[] = [
+    const kinds: Record<string, string>[] = [
       { alertname: 'FfmpegProcessesMissing', severity: 'critical', group: 'mosaic' },
       { alertname: 'FfmpegProcessesMissing', severity: 'critical', group: 'transcode' },
       { alertname: 'HttpErrorRatioHigh', severity: 'critical', source: 'nginx' },
       { alertname: 'HttpErrorRatioHigh', severity: 'critical', source: 'crm' },
       { alertname: 'BruteForceFromClient', severity: 'warning', source: 'sshd', client: '203.0.113.7' },
       { alertname: 'BruteForceFromClient', severity: 'warning', source: 'sshd', client: '198.51.100.23' },
-    ].map((l) => ({ ...l, instance: 'h5:9850', job: 'watchpost' }));
+    ];
+    const alerts = kinds.map((l) => ({ ...l, instance: 'h5:9850', job: 'watchpost' }));
     await post(alerts.map((labels) => ({ labels })));
     const mine = () =>
       received.filter(
@@ -296,7 +297,7 @@ describe('alertmanager.yml heartbeat timing, with its shipped intervals', () => 
           const b = receiver.received.filter((r) => r.path === '/heartbeat');
           return b.length >= 3 ? b : undefined;
         },
-        200_000,
+        250_000,
         'three heartbeats',
       );
       const gaps = beats.slice(1, 3).map((b, i) => (b.at - beats[i]!.at) / 1000);
