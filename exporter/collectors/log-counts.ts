@@ -49,10 +49,11 @@ export class SourceCounts {
       return;
     }
     if (m.codeClass !== undefined) this.http[m.codeClass]++;
+    const n = m.count ?? 1;
     if (m.auth === 'failure') {
-      this.authFailure++;
-      if (m.client !== undefined) this.failureFrom(m.client);
-    } else if (m.auth === 'success') this.authSuccess++;
+      this.authFailure += n;
+      if (m.client !== undefined) this.failureFrom(m.client, n);
+    } else if (m.auth === 'success') this.authSuccess += n;
   }
 
   /**
@@ -62,11 +63,11 @@ export class SourceCounts {
    * and a Map that churns rebuilds its table): an LRU to within half the cap, which is
    * all the bound needs, at a fraction of the cost on a busy log.
    */
-  private failureFrom(client: string): void {
+  private failureFrom(client: string, n = 1): void {
     const clients = this.clients;
     const entry = clients.get(client);
     if (entry !== undefined) {
-      entry.count++;
+      entry.count += n;
       if (this.inserts - entry.seq > this.maxClients >> 1) {
         clients.delete(client);
         entry.seq = ++this.inserts;
@@ -74,7 +75,7 @@ export class SourceCounts {
       }
       return;
     }
-    clients.set(client, { count: 1, applied: 0, seq: ++this.inserts });
+    clients.set(client, { count: n, applied: 0, seq: ++this.inserts });
     if (clients.size > this.maxClients) {
       const oldest = clients.keys().next().value as string;
       clients.delete(oldest);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -123,6 +123,43 @@ collectors:
       assert.equal(r.status, 0, r.output);
       assert.equal(r.output, '');
     }
+  });
+
+  it('counts one failure per sshd attempt from a followed file (fixtures/logs/sshd-attempts.txt)', async (t) => {
+    const auth = join(dir, 'auth-attempts.log');
+    writeFileSync(auth, '');
+    const c = collector(`
+collectors:
+  logs:
+    sources:
+      - { name: ssh, file: ${auth}, format: sshd }
+`);
+    t.after(() => c.close());
+    await until(c, (s) => s.get('watchpost_log_source_up{source="ssh"}') === 1, 'ssh up');
+    const text = readFileSync(
+      join(import.meta.dirname, '..', 'sources', 'fixtures', 'logs', 'sshd-attempts.txt'),
+    );
+    appendFileSync(auth, text);
+    const lines = text.toString().trimEnd().split('\n').length;
+    const s = await until(c, (s) => s.get('watchpost_log_lines_total{source="ssh"}') === lines, 'all lines');
+    const expected: Record<string, number> = {
+      'watchpost_auth_attempts_total{source="ssh",result="failure"}': 17,
+      'watchpost_auth_attempts_total{source="ssh",result="success"}': 1,
+      'watchpost_auth_failures_by_client_total{source="ssh",client="198.51.100.20"}': 2,
+      'watchpost_auth_failures_by_client_total{source="ssh",client="203.0.113.30"}': 2,
+      'watchpost_auth_failures_by_client_total{source="ssh",client="203.0.113.31"}': 5,
+      'watchpost_auth_failures_by_client_total{source="ssh",client="192.0.2.40"}': 1,
+      'watchpost_auth_failures_by_client_total{source="ssh",client="192.0.2.41"}': 3,
+      'watchpost_auth_failures_by_client_total{source="ssh",client="::ffff:203.0.113.81"}': 1,
+      'watchpost_auth_failures_by_client_total{source="ssh",client="::1"}': 1,
+      'watchpost_auth_failures_by_client_total{source="ssh",client="198.51.100.21"}': 1,
+    };
+    for (const [k, v] of Object.entries(expected)) assert.equal(s.get(k), v, k);
+    assert.equal(
+      s.get('watchpost_auth_failures_by_client_total{source="ssh",client="6.6.6.6"}'),
+      undefined,
+      'a sudo line is not an sshd failure',
+    );
   });
 
   it('keeps at most max_clients client series per source and counts evictions', async (t) => {

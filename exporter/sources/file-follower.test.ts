@@ -132,6 +132,68 @@ describe('FileFollower', () => {
     assert.deepEqual(await lines(4), ['a', 'b (written to the old file after the rename)', 'c', 'd']);
   });
 
+  it('reads lines written to the renamed file after the new one is followed (a writer that reopens late)', async (t) => {
+    const { path, f, got, lines } = follow({ create: '' });
+    t.after(() => f.close());
+    await eventually(() => (got.up[0] === true ? true : undefined));
+    appendFileSync(path, 'a\n');
+    await lines(1);
+    renameSync(path, `${path}.1`);
+    writeFileSync(path, 'c (new file)\n');
+    // The follower has switched to the new file...
+    assert.deepEqual(await lines(2), ['a', 'c (new file)']);
+    // ...and the writer, which has not reopened yet, still writes to the old one.
+    appendFileSync(`${path}.1`, 'b (old file, after the switch)\n');
+    appendFileSync(path, 'd (new file)\n');
+    const all = await lines(4);
+    assert.deepEqual(all.slice().sort(), [
+      'a',
+      'b (old file, after the switch)',
+      'c (new file)',
+      'd (new file)',
+    ]);
+  });
+
+  it('closes a rotated-away file once it has been idle, and says nothing twice', async (t) => {
+    const path = join(dir, `f${n++}.log`);
+    writeFileSync(path, '');
+    const got: string[] = [];
+    const f = new FileFollower(
+      path,
+      { line: (l) => got.push(l), bytes: () => {}, truncated: () => {}, up: () => {}, error: () => {} },
+      { maxLineBytes: 1024, pollMs: 20, rotateIdleMs: 100 },
+    );
+    t.after(() => f.close());
+    f.start();
+    await settle();
+    appendFileSync(path, 'one\n');
+    await eventually(() => (got.length === 1 ? true : undefined));
+    renameSync(path, `${path}.1`);
+    writeFileSync(path, 'two\n');
+    await eventually(() => (got.length === 2 ? true : undefined));
+    // Idle for well over rotateIdleMs: the old file is closed, later writes to it are not read.
+    await eventually(async () => {
+      await settle();
+      return (f as unknown as { retired: unknown[] }).retired.length === 0 ? true : undefined;
+    });
+    appendFileSync(`${path}.1`, 'late\n');
+    appendFileSync(path, 'three\n');
+    await eventually(() => (got.length === 3 ? true : undefined));
+    await settle();
+    assert.deepEqual(got, ['one', 'two', 'three']);
+  });
+
+  it('detects copytruncate by the first bytes when a fast writer refills the file past the old position', async (t) => {
+    const { path, f, got, lines } = follow({ create: '' });
+    t.after(() => f.close());
+    await eventually(() => (got.up[0] === true ? true : undefined));
+    appendFileSync(path, 'short\n');
+    await lines(1);
+    // Truncated and refilled with more bytes than were read, before the next poll.
+    writeFileSync(path, 'first line after the truncation\nsecond\n');
+    assert.deepEqual(await lines(3), ['short', 'first line after the truncation', 'second']);
+  });
+
   it('follows copytruncate: a shrunk file is read again from 0', async (t) => {
     const { path, f, got, lines } = follow({ create: '' });
     t.after(() => f.close());

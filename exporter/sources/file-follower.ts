@@ -1,4 +1,5 @@
 import { promises as fsp, type Stats } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { LineSplitter } from './line-splitter.js';
 
 /**
@@ -9,12 +10,16 @@ import { LineSplitter } from './line-splitter.js';
  *   exporter does not count the history again;
  * - a file that appears later (missing at start, re-created after a deletion, the new
  *   file of a rotation) is new, and is read from its start;
- * - rename rotation (logrotate `create`): the old descriptor is read to its end, then
- *   the new file is opened;
- * - copytruncate: a size below the read position means the file was truncated; reading
- *   restarts at 0;
- * - deletion: the descriptor is read to its end and closed; the source is down until the
- *   path exists again.
+ * - rename rotation (logrotate `create`): the new file is opened and read from its start,
+ *   and the old descriptor stays open and is read too until it has had nothing new for
+ *   `rotateIdleMs` (as Fluent Bit's rotate_wait): a writer that reopens its log a moment
+ *   after the rename still writes to the old file meanwhile, and those lines count;
+ * - copytruncate: the file was truncated when its size is below the read position, or when
+ *   its first bytes are no longer those read before (a fingerprint of up to 256 bytes): a
+ *   writer fast enough to write past the old position before the next poll is caught too;
+ *   reading restarts at 0;
+ * - deletion: the descriptor is kept, as after a rename, until idle; the source is down
+ *   until the path exists again.
  */
 
 export interface FollowerEvents {
@@ -48,6 +53,22 @@ export interface FileFollowerOptions {
   fromStart?: boolean;
   /** Bytes read per turn before yielding to the event loop (default 4 MiB). */
   bytesPerTurn?: number;
+  /** How long a rotated-away (renamed or deleted) file is kept open with nothing new in it (default 5 s). */
+  rotateIdleMs?: number;
+}
+
+/** Bytes at the start of a file compared to detect copytruncate. */
+const FINGERPRINT_BYTES = 256;
+
+/** An open file being read: the current one, or one rotated away and read until idle. */
+interface Tail {
+  fd: fsp.FileHandle;
+  position: number;
+  splitter: LineSplitter;
+  /** The first bytes of the file as read, up to FINGERPRINT_BYTES. */
+  fingerprint: Buffer;
+  /** performance.now() of the last read that returned data (rotated-away files). */
+  lastDataAt: number;
 }
 
 /**
@@ -69,28 +90,29 @@ function code(err: unknown): string | undefined {
 }
 
 export class FileFollower {
-  private fd: fsp.FileHandle | undefined;
+  private tail: Tail | undefined;
+  /** Files rotated away (renamed or deleted) and still read until they have been idle for rotateIdleMs. */
+  private readonly retired: Tail[] = [];
   private ino = -1;
   private dev = -1;
-  private position = 0;
   private first = true;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private running: Promise<void> | undefined;
   private lastError: string | undefined;
   private isUp: boolean | undefined;
-  private readonly splitter: LineSplitter;
   private readonly pollMs: number;
   private readonly bytesPerTurn: number;
+  private readonly rotateIdleMs: number;
 
   constructor(
     readonly path: string,
     private readonly events: FollowerEvents,
     private readonly opts: FileFollowerOptions,
   ) {
-    this.splitter = new LineSplitter(opts.maxLineBytes, events.line, events.truncated, prefilterOf(events));
     this.pollMs = opts.pollMs ?? 250;
     this.bytesPerTurn = opts.bytesPerTurn ?? 4 * 1024 * 1024;
+    this.rotateIdleMs = opts.rotateIdleMs ?? 5000;
   }
 
   start(): void {
@@ -121,56 +143,114 @@ export class FileFollower {
     } catch (err) {
       if (code(err) !== 'ENOENT' && code(err) !== 'ENOTDIR') throw err;
     }
-    if (this.fd) {
-      const more = await this.drain();
-      if (more) return true;
+    let more = await this.drainRetired();
+    if (this.tail) {
+      if (await this.drain(this.tail)) return true;
       if (!st || st.ino !== this.ino || st.dev !== this.dev) {
-        // Renamed or deleted: the old file has been read to its end; on to the new one.
-        await this.closeFd();
-        this.splitter.flush();
-      } else return false;
+        // Renamed or deleted: read it on, next to the new file, until it goes idle.
+        this.tail.lastDataAt = performance.now();
+        this.retired.push(this.tail);
+        this.tail = undefined;
+        this.ino = -1;
+        this.dev = -1;
+        more = true;
+      } else return more;
     }
     if (!st) {
       this.first = false;
       this.setUp(false);
-      return false;
+      return more;
     }
     if (!st.isFile()) throw new Error(`${this.path} is not a regular file`);
     const fd = await fsp.open(this.path, 'r');
     const fst = await fd.stat();
-    this.fd = fd;
+    this.tail = {
+      fd,
+      position: this.first && !this.opts.fromStart ? fst.size : 0,
+      splitter: new LineSplitter(
+        this.opts.maxLineBytes,
+        this.events.line,
+        this.events.truncated,
+        prefilterOf(this.events),
+      ),
+      fingerprint: Buffer.alloc(0),
+      lastDataAt: performance.now(),
+    };
     this.ino = fst.ino;
     this.dev = fst.dev;
-    this.position = this.first && !this.opts.fromStart ? fst.size : 0;
     this.first = false;
-    this.splitter.reset();
     this.setUp(true);
-    return this.drain();
+    await this.refreshFingerprint(this.tail);
+    return (await this.drain(this.tail)) || more;
   }
 
-  /** Reads from the open descriptor up to its end (or bytesPerTurn); true when more is left. */
-  private async drain(): Promise<boolean> {
-    const fd = this.fd!;
+  /** Reads the rotated-away files; closes those idle for rotateIdleMs. True when one has more to read. */
+  private async drainRetired(): Promise<boolean> {
+    let more = false;
+    for (const t of [...this.retired]) {
+      const before = t.position;
+      if (await this.drain(t)) more = true;
+      const now = performance.now();
+      if (t.position !== before) t.lastDataAt = now;
+      else if (now - t.lastDataAt >= this.rotateIdleMs) {
+        this.retired.splice(this.retired.indexOf(t), 1);
+        t.splitter.flush();
+        await t.fd.close().catch(() => undefined);
+      }
+    }
+    return more;
+  }
+
+  /** The first bytes of the file, up to FINGERPRINT_BYTES. */
+  private async readHead(fd: fsp.FileHandle, length: number): Promise<Buffer> {
+    const buf = Buffer.alloc(length);
+    const { bytesRead } = await fd.read(buf, 0, length, 0);
+    return buf.subarray(0, bytesRead);
+  }
+
+  /** Extends the fingerprint as the file grows past it (only bytes already read are part of it). */
+  private async refreshFingerprint(t: Tail): Promise<void> {
+    const want = Math.min(FINGERPRINT_BYTES, t.position);
+    if (t.fingerprint.length >= want) return;
+    t.fingerprint = await this.readHead(t.fd, want);
+  }
+
+  /** Reads from the descriptor up to its end (or bytesPerTurn); true when more is left. */
+  private async drain(t: Tail): Promise<boolean> {
+    const fd = t.fd;
     const size = (await fd.stat()).size;
-    if (size < this.position) {
+    let truncated = size < t.position;
+    if (!truncated && t.fingerprint.length > 0) {
+      // A truncation followed by a writer faster than the poll leaves the size at or
+      // above the old position: the first bytes tell.
+      const head = await this.readHead(fd, t.fingerprint.length);
+      truncated = !head.equals(t.fingerprint);
+    }
+    if (truncated) {
       // copytruncate: the file was emptied under us.
-      this.position = 0;
-      this.splitter.reset();
+      t.position = 0;
+      t.fingerprint = Buffer.alloc(0);
+      t.splitter.reset();
     }
     let read = 0;
+    let more = !this.closed;
     while (!this.closed && read < this.bytesPerTurn) {
       const bytesRead = await withReadBuffer(async (buf) => {
-        const { bytesRead } = await fd.read(buf, 0, CHUNK, this.position);
+        const { bytesRead } = await fd.read(buf, 0, CHUNK, t.position);
         if (bytesRead === 0 || this.closed) return 0;
-        this.position += bytesRead;
+        t.position += bytesRead;
         this.events.bytes(bytesRead);
-        this.splitter.push(buf, 0, bytesRead);
+        t.splitter.push(buf, 0, bytesRead);
         return bytesRead;
       });
-      if (bytesRead === 0) return false;
+      if (bytesRead === 0) {
+        more = false;
+        break;
+      }
       read += bytesRead;
     }
-    return !this.closed;
+    if (!this.closed) await this.refreshFingerprint(t);
+    return more;
   }
 
   private setUp(up: boolean): void {
@@ -191,11 +271,11 @@ export class FileFollower {
   }
 
   private async closeFd(): Promise<void> {
-    const fd = this.fd;
-    this.fd = undefined;
+    const tails = [...this.retired.splice(0), ...(this.tail ? [this.tail] : [])];
+    this.tail = undefined;
     this.ino = -1;
     this.dev = -1;
-    await fd?.close().catch(() => undefined);
+    await Promise.all(tails.map((t) => t.fd.close().catch(() => undefined)));
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { jsonMatcher, matchSshd, matcherFor, nginxMatcher, regexMatcher } from './log-formats.js';
+import {
+  jsonMatcher,
+  matchSshd,
+  matcherFor,
+  nginxMatcher,
+  regexMatcher,
+  sshdMatcher,
+} from './log-formats.js';
 
 const fixture = (name: string) =>
   readFileSync(join(import.meta.dirname, 'fixtures', 'logs', name), 'utf8')
@@ -16,35 +23,104 @@ const show = (m: ReturnType<typeof matchSshd>) =>
     ? '-'
     : m.parseError
       ? 'parse-error'
-      : [m.codeClass, m.auth, m.client].filter((x) => x !== undefined).join(' ');
+      : [m.codeClass, m.auth, m.client, m.count !== undefined ? `x${m.count}` : undefined]
+          .filter((x) => x !== undefined)
+          .join(' ');
 
 describe('sshd', () => {
   it('matches the captured sshd auth log lines', () => {
-    assert.deepEqual(fixture('sshd-auth.txt').map(matchSshd).map(show), [
+    const m = sshdMatcher();
+    assert.deepEqual(fixture('sshd-auth.txt').map(m).map(show), [
       'failure 203.0.113.5',
       'failure 198.51.100.7',
       'failure 198.51.100.8',
       '-', // pam_unix's line: sshd logs "Failed password" for the same attempt
-      '-',
+      '-', // the end of the attempts of a connection whose "Invalid user" line counted
       'success 192.0.2.10',
       '-',
       'success 2001:db8::17',
       'failure 203.0.113.9',
       'failure 203.0.113.10',
       '-',
-      '-',
+      'failure 203.0.113.12', // attempts ended, none of them logged at INFO: one failure
       'failure 203.0.113.13', // a user name cannot fake the address: the last " from " counts
       '-',
       'failure 203.0.113.14',
-      'failure 203.0.113.15',
+      '-', // "Failed none": the first, free request (auth2.c), not an attempt
+    ]);
+  });
+
+  it('counts one failure per attempt, after OpenSSH auth.c/auth2.c', () => {
+    const m = sshdMatcher();
+    const lines = fixture('sshd-attempts.txt');
+    assert.deepEqual(lines.map(m).map(show), [
+      'failure 198.51.100.20', // Invalid user: the connection's first attempt
+      '-', // Failed none: no attempt
+      '-', // Failed password of that same first attempt
+      'failure 198.51.100.20', // the second attempt
+      '-', // end of attempts already counted
+      'failure 203.0.113.30', // PAM failure...
+      '-', // ...and its keyboard-interactive line: one attempt
+      'failure 203.0.113.30',
+      '-',
+      'failure 203.0.113.31',
+      'failure 203.0.113.31 x4', // rsyslog: the message 4 times
+      '-', // maximum exceeded: ends attempts already logged
+      '-',
+      'failure 192.0.2.40', // key-only scanner: nothing else was logged for this connection
+      'failure 192.0.2.41',
+      'failure 192.0.2.41',
+      'failure 192.0.2.41',
+      '-',
+      'failure ::ffff:203.0.113.81', // IPv6 clients get their label
+      '-',
+      'failure ::1',
+      '-', // sudo's line, though it has the same text: not sshd
+      '-',
+      'failure 192.0.2.42',
+      'success 192.0.2.10',
+      'failure 198.51.100.21', // Invalid user, PAM and Failed lines of one attempt: once
+      '-',
+      '-',
     ]);
   });
 
   it('matches bare lines (a container printing to stdout) and ignores look-alikes', () => {
-    assert.equal(show(matchSshd('Failed password for root from 10.0.0.1 port 22 ssh2')), 'failure 10.0.0.1');
-    assert.equal(show(matchSshd('Failed to start foo.service: Unit not found for x from y')), '-');
-    assert.equal(show(matchSshd('Accepted connection')), '-');
-    assert.equal(show(matchSshd('Failed password for root from <script> port 1')), 'failure');
+    const m = sshdMatcher();
+    assert.equal(show(m('Failed password for root from 10.0.0.1 port 22 ssh2')), 'failure 10.0.0.1');
+    assert.equal(show(m('Failed to start foo.service: Unit not found for x from y')), '-');
+    assert.equal(show(m('Accepted connection')), '-');
+    assert.equal(show(m('Failed password for root from <script> port 1')), 'failure');
+    assert.equal(
+      show(m('Nov 30 08:00:43 web1 su[1]: Failed password for root from 6.6.6.6 port 2 ssh2')),
+      '-',
+    );
+    assert.equal(
+      show(m('Nov 30 08:00:43 web1 logger: Failed password for root from 6.6.6.6 port 2 ssh2')),
+      '-',
+    );
+    assert.equal(
+      show(
+        m(
+          '2026-11-30T08:00:43.1+00:00 web1 sshd-session[9]: Failed password for root from 6.6.6.7 port 2 ssh2',
+        ),
+      ),
+      'failure 6.6.6.7',
+    );
+  });
+
+  it('forgets a pending attempt after a while, so a lost line cannot swallow a later failure', () => {
+    let now = 0;
+    const m = sshdMatcher(() => now);
+    assert.equal(
+      show(m('sshd[1]: error: PAM: Authentication failure for root from 10.0.0.2')),
+      'failure 10.0.0.2',
+    );
+    now += 10 * 60_000;
+    assert.equal(
+      show(m('sshd[1]: Failed keyboard-interactive/pam for root from 10.0.0.2 port 5 ssh2')),
+      'failure 10.0.0.2',
+    );
   });
 });
 
@@ -67,6 +143,15 @@ describe('nginx', () => {
       '2xx',
       'parse-error', // an error log line
     ]);
+  });
+
+  it('labels IPv6 clients, also those starting with ":"', () => {
+    const m = nginxMatcher(['/login']);
+    const at = '- - [30/Nov/2026:08:00:00 +0000] "POST /login HTTP/1.1" 401 0 "-" "curl/8.5.0"';
+    assert.equal(show(m(`::1 ${at}`)), '4xx failure ::1');
+    assert.equal(show(m(`::ffff:203.0.113.81 ${at}`)), '4xx failure ::ffff:203.0.113.81');
+    assert.equal(show(m(`2001:db8::5 ${at}`)), '4xx failure 2001:db8::5');
+    assert.equal(show(m(`:<b> ${at}`)), '4xx failure', 'not an address: no label, still counted');
   });
 
   it('never throws on garbage', () => {
@@ -142,7 +227,7 @@ describe('regex', () => {
     assert.deepEqual(JSON.parse(r.stdout), { n: 10, client: '10.0.0.7' });
   });
   it('matcherFor picks the matcher of the format', () => {
-    assert.equal(matcherFor({ format: 'sshd', login_paths: [] }), matchSshd);
+    assert.equal(matcherFor({ format: 'sshd', login_paths: [] }).keywords, matchSshd.keywords);
     assert.throws(() => matcherFor({ format: 'json', login_paths: [] }));
   });
 });

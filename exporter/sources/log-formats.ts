@@ -17,6 +17,8 @@ export type CodeClass = (typeof CODE_CLASSES)[number];
 export interface LineMatch {
   /** The line records an authentication attempt with this result. */
   auth?: AuthResult;
+  /** How many attempts the line stands for (rsyslog's "message repeated N times"); 1 when absent. */
+  count?: number;
   /** The client address of that attempt, when the line names one. */
   client?: string;
   /** Format nginx: the class of the response status. */
@@ -44,63 +46,266 @@ const HTTP: Record<CodeClass, LineMatch> = {
 };
 
 /**
- * A client as a label value: an IPv4/IPv6 address or a host name (sshd with UseDNS),
- * never free text. Anything else is dropped (the attempt still counts).
+ * A client as a label value: an IPv4/IPv6 address (IPv6 may start with ":", as "::1" or
+ * "::ffff:203.0.113.81") or a host name (sshd with UseDNS), never free text. Anything
+ * else is dropped (the attempt still counts).
  */
-const CLIENT = /^[A-Za-z0-9][A-Za-z0-9.:%_-]{0,252}$/;
+const CLIENT = /^(?:[A-Za-z0-9][A-Za-z0-9.:%_-]{0,252}|:[0-9A-Fa-f:.%]{1,252})$/;
 export function cleanClient(text: string | undefined): string | undefined {
   if (text === undefined || text === '') return undefined;
   return CLIENT.test(text) ? text : undefined;
 }
 
-/** The token after the LAST " from " of a line (a user name cannot fake the address: sshd writes it after). */
-function clientAfterFrom(line: string, from: number): string | undefined {
-  const at = line.lastIndexOf(' from ');
-  if (at < from) return undefined;
-  const start = at + 6;
-  let end = line.indexOf(' ', start);
-  if (end < 0) end = line.length;
-  return cleanClient(line.slice(start, end));
-}
-
-function auth(result: AuthResult, client: string | undefined): LineMatch {
+function auth(result: AuthResult, client: string | undefined, count = 1): LineMatch {
+  if (count !== 1) return client === undefined ? { auth: result, count } : { auth: result, client, count };
   if (client === undefined) return result === 'failure' ? AUTH_FAILURE : AUTH_SUCCESS;
   return { auth: result, client };
 }
 
+/** Programs whose lines are sshd's: OpenSSH 9.8 moved authentication into sshd-session, 10.0 into sshd-auth. */
+const SSHD_PROGRAMS = new Set(['sshd', 'sshd-session', 'sshd-auth']);
+
+/** The messages an sshd matcher looks at; a line with none is never decoded. */
+const SSHD_KEYWORDS = [
+  'Failed ',
+  'Invalid user ',
+  'Accepted ',
+  'PAM: ',
+  'maximum authentication attempts exceeded',
+  ' by authenticating user ',
+  ' by invalid user ',
+  'Disconnected from ',
+  'message repeated ',
+];
+
 /**
- * OpenSSH's sshd (syslog, journald export or a container's stdout):
- * - `Failed <method> for [invalid user] <user> from <ip> port <n> ssh2`: one rejected
- *   credential (password, publickey, keyboard-interactive/pam, none...) → failure;
- * - `Invalid user <user> from <ip> port <n>`: a connection naming an unknown user → failure
- *   (on key-only servers it is the only trace of a scan);
- * - `error: PAM: Authentication failure for <user> from <ip>` → failure;
- * - `Accepted <method> for <user> from <ip> port <n> ssh2` → success.
- * pam_unix's own `authentication failure; ... rhost=<ip>` line is NOT counted: sshd logs
- * `Failed password` for the same attempt, and counting both would double every failure.
+ * Where sshd's message starts in a line, or -1 when the line is not sshd's. A syslog,
+ * journald or rsyslog line names its program before the first ": " (`host sshd[123]: `);
+ * only sshd's lines count, so a local user cannot plant "Failed password for root from
+ * 6.6.6.6" through sudo, su or logger under another name. A bare line (sshd -e writing to
+ * a container's stdout) starts with the message itself.
  */
-export const matchSshd: LineMatcher = (line: string): LineMatch | undefined => {
-  let i = line.indexOf('Failed ');
-  if (i >= 0) {
-    const forAt = line.indexOf(' for ', i + 7);
-    // The method is one word: "Failed password for", "Failed keyboard-interactive/pam for".
-    if (forAt < 0 || line.lastIndexOf(' ', forAt - 1) >= i + 7) return undefined;
-    return auth('failure', clientAfterFrom(line, forAt));
+export function sshdMessageStart(line: string): number {
+  for (const k of SSHD_BARE_STARTS) if (line.startsWith(k)) return 0;
+  const colon = line.indexOf(': ');
+  if (colon < 0) return -1;
+  const tagStart = line.lastIndexOf(' ', colon - 1) + 1;
+  let tag = line.slice(tagStart, colon);
+  const bracket = tag.indexOf('[');
+  if (bracket >= 0 && tag.endsWith(']')) tag = tag.slice(0, bracket);
+  return SSHD_PROGRAMS.has(tag) ? colon + 2 : -1;
+}
+const SSHD_BARE_STARTS = [
+  'Failed ',
+  'Invalid user ',
+  'Accepted ',
+  'error: ',
+  'PAM: ',
+  'maximum authentication attempts exceeded',
+  'Connection closed by ',
+  'Connection reset by ',
+  'Disconnected from ',
+];
+
+/** "<ip> port <n>" at the end of `text` (after " [preauth]" is cut): the client and port. */
+function clientPortAtEnd(text: string): { client: string | undefined; port: string } | undefined {
+  const p = text.lastIndexOf(' port ');
+  if (p < 0) return undefined;
+  const port = text.slice(p + 6);
+  if (!/^\d{1,5}$/.test(port)) return undefined;
+  const sp = text.lastIndexOf(' ', p - 1);
+  return { client: cleanClient(text.slice(sp + 1, p)), port };
+}
+
+/** "... from <ip> port <n>[ ssh2[: extra]]": the LAST " from " (a user name cannot fake it). */
+function fromClientPort(
+  msg: string,
+  after: number,
+): { client: string | undefined; port: string; at: number } | undefined {
+  const at = msg.lastIndexOf(' from ');
+  if (at < after) return undefined;
+  const start = at + 6;
+  let end = msg.indexOf(' ', start);
+  if (end < 0) end = msg.length;
+  const client = cleanClient(msg.slice(start, end));
+  const m = / port (\d{1,5})/y;
+  m.lastIndex = end;
+  const pm = m.exec(msg);
+  return { client, port: pm ? pm[1]! : '', at };
+}
+
+/** Pending credits and per-connection state expire: sshd writes the lines of one attempt within milliseconds. */
+const SSHD_STATE_TTL_MS = 120_000;
+const SSHD_STATE_MAX = 4096;
+
+/** A Map used as a bounded, expiring multiset of keys. */
+class ExpiringCounts {
+  private readonly m = new Map<string, { n: number; at: number }>();
+  constructor(private readonly now: () => number) {}
+  get(key: string): number {
+    const e = this.m.get(key);
+    if (!e) return 0;
+    if (this.now() - e.at > SSHD_STATE_TTL_MS) {
+      this.m.delete(key);
+      return 0;
+    }
+    return e.n;
   }
-  i = line.indexOf('Invalid user ');
-  if (i >= 0) return auth('failure', clientAfterFrom(line, i));
-  i = line.indexOf('Accepted ');
-  if (i >= 0) {
-    const forAt = line.indexOf(' for ', i + 9);
-    if (forAt < 0 || line.lastIndexOf(' ', forAt - 1) >= i + 9) return undefined;
-    return auth('success', clientAfterFrom(line, forAt));
+  add(key: string, n = 1): void {
+    const cur = this.get(key);
+    this.m.delete(key);
+    this.m.set(key, { n: cur + n, at: this.now() });
+    if (this.m.size > SSHD_STATE_MAX) this.m.delete(this.m.keys().next().value as string);
   }
-  i = line.indexOf('uthentication failure for ');
-  if (i >= 0 && (line[i - 1] === 'A' || line[i - 1] === 'a'))
-    return auth('failure', clientAfterFrom(line, i));
-  return undefined;
-};
-matchSshd.keywords = ['Failed ', 'Invalid user ', 'Accepted ', 'uthentication failure for '];
+  take(key: string): boolean {
+    const cur = this.get(key);
+    if (cur <= 0) return false;
+    if (cur === 1) this.m.delete(key);
+    else this.m.get(key)!.n = cur - 1;
+    return true;
+  }
+}
+
+/**
+ * OpenSSH's sshd (syslog, journald export or a container's stdout): one failure per
+ * authentication attempt, after OpenSSH's auth2.c (userauth_finish: every failed request
+ * but the initial "none" is one attempt) and auth.c (auth_log, getpwnamallow,
+ * auth_maxtries_exceeded). The rule per line shape, with the messages sshd writes, is in
+ * docs/log-formats.md. In short:
+ * - `Failed <method> for [invalid user ]<user> from <ip> port <n> ssh2`: one attempt,
+ *   unless an earlier line of the same attempt was counted (`Invalid user`, `PAM:`);
+ *   `Failed none` is the free first request, not an attempt;
+ * - `Invalid user <user> from <ip> port <n>`: the connection's first attempt (counted here,
+ *   so a scanner that stops before a `Failed` line is still seen);
+ * - `error: PAM: Authentication failure for [illegal user ]<user> from <ip>`: the attempt
+ *   whose `Failed keyboard-interactive/pam` line follows (counted once);
+ * - `maximum authentication attempts exceeded ...` and `Connection closed by / Disconnected
+ *   from / Connection reset by authenticating|invalid user <user> <ip> port <n> [preauth]`:
+ *   the end of a connection's attempts: one failure if none of them was logged (sshd logs a
+ *   failed publickey only at VERBOSE until half of MaxAuthTries is used, so a key-only
+ *   scanner leaves nothing else), nothing otherwise;
+ * - `message repeated N times: [ <message>]` (rsyslog): the message, N times;
+ * - `Accepted <method> for <user> from <ip> port <n> ssh2`: success.
+ * Only lines of sshd (sshd, sshd-session, sshd-auth) count.
+ */
+export function sshdMatcher(now: () => number = Date.now): LineMatcher {
+  /** Attempts counted early by `Invalid user`, by ip+port: the connection's next `Failed` line is that attempt. */
+  const invalidPending = new ExpiringCounts(now);
+  /** Attempts counted early by a PAM failure, by ip+user: the next `Failed ... for <user> from <ip>` is that attempt. */
+  const pamPending = new ExpiringCounts(now);
+  /** Failures counted per connection (ip+port), to decide what an end-of-attempts line adds. */
+  const counted = new ExpiringCounts(now);
+
+  const failure = (client: string | undefined, port: string, n = 1): LineMatch | undefined => {
+    if (n <= 0) return undefined;
+    if (client !== undefined && port !== '') counted.add(`${client} ${port}`, n);
+    return auth('failure', client, n);
+  };
+
+  const message = (msg: string): LineMatch | undefined => {
+    if (msg.startsWith('error: ')) msg = msg.slice(7);
+    if (msg.startsWith('Failed ') || msg.startsWith('Accepted ')) {
+      const ok = msg.charCodeAt(0) === 65; // 'A'
+      const methodStart = ok ? 9 : 7;
+      const forAt = msg.indexOf(' for ', methodStart);
+      // The method is one word: "Failed password for", "Failed keyboard-interactive/pam for".
+      if (forAt < 0 || msg.lastIndexOf(' ', forAt - 1) >= methodStart) return undefined;
+      const where = fromClientPort(msg, forAt);
+      if (!where) return undefined;
+      if (ok) return auth('success', where.client);
+      const method = msg.slice(methodStart, forAt);
+      if (method === 'none') return undefined;
+      let userStart = forAt + 5;
+      const invalid = msg.startsWith('invalid user ', userStart);
+      if (invalid) userStart += 13;
+      const user = msg.slice(userStart, where.at);
+      const client = where.client;
+      if (client !== undefined) {
+        if (invalid && invalidPending.take(`${client} ${where.port}`)) {
+          pamPending.take(`${client} ${user}`);
+          return undefined;
+        }
+        if (pamPending.take(`${client} ${user}`)) return undefined;
+      }
+      return failure(client, where.port);
+    }
+    if (msg.startsWith('Invalid user ')) {
+      const where = fromClientPort(msg, 12);
+      if (!where) return undefined;
+      if (where.client !== undefined) invalidPending.add(`${where.client} ${where.port}`);
+      return failure(where.client, where.port);
+    }
+    if (msg.startsWith('PAM: ')) {
+      const forAt = msg.indexOf(' for ', 5);
+      if (forAt < 0 || !/^PAM: [Aa]uthentication failure$/.test(msg.slice(0, forAt))) return undefined;
+      const at = msg.lastIndexOf(' from ');
+      if (at < forAt) return undefined;
+      const client = cleanClient(msg.slice(at + 6).split(' ')[0]);
+      // For an unknown user, sshd's `Invalid user` line counted this attempt already.
+      if (msg.startsWith('illegal user ', forAt + 5)) return undefined;
+      const user = msg.slice(forAt + 5, at);
+      if (client !== undefined) pamPending.add(`${client} ${user}`);
+      return auth('failure', client);
+    }
+    if (msg.startsWith('maximum authentication attempts exceeded for ')) {
+      const body = msg.endsWith(' [preauth]') ? msg.slice(0, -10) : msg;
+      const where = fromClientPort(body, 40);
+      if (!where) return undefined;
+      return endOfAttempts(where.client, where.port);
+    }
+    if (
+      msg.startsWith('Connection closed by ') ||
+      msg.startsWith('Connection reset by ') ||
+      msg.startsWith('Disconnected from ')
+    ) {
+      if (!msg.endsWith(' [preauth]')) return undefined;
+      const body = msg.slice(0, -10);
+      if (!body.includes(' by authenticating user ') && !body.includes(' by invalid user ') &&
+          !body.startsWith('Disconnected from authenticating user ') && !body.startsWith('Disconnected from invalid user '))
+        return undefined; // prettier-ignore
+      const where = clientPortAtEnd(body);
+      if (!where) return undefined;
+      return endOfAttempts(where.client, where.port);
+    }
+    return undefined;
+  };
+
+  /** The end of a connection's attempts: one failure if none was logged, else nothing new. */
+  const endOfAttempts = (client: string | undefined, port: string): LineMatch | undefined => {
+    if (client !== undefined && counted.get(`${client} ${port}`) > 0) return undefined;
+    return failure(client, port);
+  };
+
+  const matcher: LineMatcher = (line: string) => {
+    const start = sshdMessageStart(line);
+    if (start < 0) return undefined;
+    let msg = start === 0 ? line : line.slice(start);
+    let times = 1;
+    if (msg.startsWith('message repeated ')) {
+      // rsyslog: "message repeated 4 times: [ Failed password for root from ... ssh2]"
+      const m = /^message repeated (\d{1,6}) times: \[ ?(.*)\]$/.exec(msg);
+      if (!m) return undefined;
+      times = Number(m[1]);
+      msg = m[2]!;
+    }
+    if (times === 1) return message(msg);
+    let total = 0;
+    let last: LineMatch | undefined;
+    for (let i = 0; i < times; i++) {
+      const r = message(msg);
+      if (r?.auth === undefined) continue;
+      last = r;
+      total += r.count ?? 1;
+    }
+    if (!last || total === 0) return undefined;
+    return auth(last.auth!, last.client, total);
+  };
+  matcher.keywords = SSHD_KEYWORDS;
+  return matcher;
+}
+
+/** An sshd matcher with its own state, for callers that match one stream of lines. */
+export const matchSshd: LineMatcher = sshdMatcher();
 
 /** Whether `path` (query string removed) is one of `loginPaths` or below one. */
 function isLoginPath(path: string, loginPaths: readonly string[]): boolean {
@@ -233,7 +438,8 @@ export interface FormatConfig {
 export function matcherFor(c: FormatConfig): LineMatcher {
   switch (c.format) {
     case 'sshd':
-      return matchSshd;
+      // Its own state per source: lines of one attempt are paired within one log.
+      return sshdMatcher();
     case 'nginx':
       return nginxMatcher(c.login_paths);
     case 'json':
