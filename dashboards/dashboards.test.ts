@@ -196,6 +196,16 @@ describe('dashboards', () => {
     }
     assert.equal(dashboardPath('overview'), 'd/watchpost-overview/watchpost-overview');
   });
+  it('docs/dashboards.md lists every panel of every dashboard, by id and title', () => {
+    const doc = readFileSync(join(root, 'docs', 'dashboards.md'), 'utf8');
+    for (const d of all) {
+      const section = doc.split(`### ${d.title}\n`)[1]?.split('\n### ')[0] ?? '';
+      assert.ok(section, `docs/dashboards.md has a "### ${d.title}" section`);
+      for (const p of panels(d).filter((x) => x.type !== 'row')) {
+        assert.ok(section.includes(`| ${p.id} | ${p.title} |`), `${d.title}: | ${p.id} | ${p.title} |`);
+      }
+    }
+  });
 });
 
 describe('Grafana provisioning files', () => {
