@@ -6,11 +6,20 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCompose } from '../bootstrap/compose.js';
 import { renderWatchpostConfig } from '../bootstrap/detect.js';
-import { copyFixture, FIXTURES_DIR, fixtureNames, GOLDEN_CONFIG } from '../bootstrap/fixture-stacks.js';
+import {
+  copyFixture,
+  FIXTURES_DIR,
+  fixtureNames,
+  GOLDEN_CONFIG,
+  GOLDEN_FINDINGS,
+} from '../bootstrap/fixture-stacks.js';
+import { audit } from '../audit/index.js';
+import { formatJson } from '../audit/format.js';
 
 for (const name of fixtureNames()) {
   const dir = copyFixture(name);
   const project = await readCompose({ files: [], cwd: dir, env: {} });
   writeFileSync(join(FIXTURES_DIR, name, GOLDEN_CONFIG), renderWatchpostConfig(project));
-  process.stdout.write(`${name}: ${GOLDEN_CONFIG}\n`);
+  writeFileSync(join(FIXTURES_DIR, name, GOLDEN_FINDINGS), formatJson(audit(project)));
+  process.stdout.write(`${name}: ${GOLDEN_CONFIG}, ${GOLDEN_FINDINGS}\n`);
 }
