@@ -41,6 +41,7 @@ export function formatText(findings: Finding[], opts: { colour: boolean; title: 
     groups.set(key, [...(groups.get(key) ?? []), f]);
   }
   const keys = [...groups.keys()].sort((a, b) => (a === '' ? -1 : b === '' ? 1 : 0));
+  const explained = new Set<string>();
   for (const key of keys) {
     lines.push('', c('bold', key === '' ? 'project files' : `service ${key}`));
     for (const f of groups.get(key)!) {
@@ -48,7 +49,8 @@ export function formatText(findings: Finding[], opts: { colour: boolean; title: 
       lines.push(
         `  ${c(f.severity, f.severity.padEnd(7))} ${f.file}:${f.line}  ${f.message}  ${c('dim', `[${f.rule}]`)}`,
       );
-      if (rule) {
+      if (rule && !explained.has(rule.id)) {
+        explained.add(rule.id);
         lines.push(`          ${c('dim', 'why:')} ${rule.rationale}`);
         lines.push(`          ${c('dim', 'fix:')} ${rule.fix}`);
       }

@@ -9,6 +9,15 @@ import { hostProblems, planCollectors } from '../exporter/collectors/index.js';
 import { startExporter } from '../exporter/run.js';
 import { notifyTest } from '../notifier/notify-test.js';
 import { startNotifier } from '../notifier/run.js';
+import {
+  auditCompose,
+  checkInstallationFiles,
+  formatJson,
+  formatText,
+  toolFindings,
+} from '../audit/check.js';
+import type { Finding } from '../audit/index.js';
+import { ComposeError } from '../bootstrap/compose.js';
 import { packageVersion } from './version.js';
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 usage or config error. */
@@ -24,7 +33,10 @@ Commands:
   start      Run this package's services on this host (the exporter and the notifier)
   exporter   Run the Prometheus exporter
   notifier   Run the notifier: Alertmanager's webhook receiver, relaying to Slack and email
-  check      Validate a config file and print every problem
+  check      Validate a config file and print every problem (--config); with promtool and
+             amtool on the PATH, also the Prometheus and Alertmanager files beside it;
+             audit the app's compose files for unsafe settings (--compose, repeatable);
+             exit 1 if any finding is an error
   notify-test
              Send a test notification through each notifier channel (or --channel NAME)
              and print one line per channel; exit 1 if any failed
@@ -38,11 +50,15 @@ Options:
       --notifier-listen ADDR
                         Listen address of the notifier under start; overrides the config
       --channel NAME    Only this notifier channel (notify-test)
+      --compose FILE    An app compose file to audit (check); several merge as compose
+                        merges them
+      --format FORMAT   text (default) or json (check)
   -h, --help            Show help
   -v, --version         Show the version
 
 Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.
-Docs: docs/configuration.md (config), docs/metrics.md (metrics), docs/notifier.md.
+Docs: docs/configuration.md (config), docs/metrics.md (metrics), docs/notifier.md,
+docs/check.md (every audit rule).
 `;
 
 class UsageError extends Error {}
@@ -51,12 +67,16 @@ interface Io {
   out: (text: string) => void;
   err: (text: string) => void;
   env: Record<string, string | undefined>;
+  /** Colour the output (stdout is a terminal and NO_COLOR is unset). */
+  colour?: boolean;
+  cwd?: string;
 }
 
 const defaultIo: Io = {
   out: (t) => process.stdout.write(t),
   err: (t) => process.stderr.write(t),
   env: process.env,
+  colour: process.stdout.isTTY === true && !process.env.NO_COLOR,
 };
 
 function parse(argv: string[]) {
@@ -70,6 +90,8 @@ function parse(argv: string[]) {
         listen: { type: 'string', short: 'l' },
         'notifier-listen': { type: 'string' },
         channel: { type: 'string' },
+        compose: { type: 'string', multiple: true },
+        format: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -121,17 +143,50 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
 
     switch (command) {
       case 'check': {
-        const path = values.config ?? io.env.WATCHPOST_CONFIG;
-        if (!path) throw new UsageError('check needs a config file: watchpost check --config FILE');
-        const config = loadConfigFile(path, io.env, { warn: (w) => io.err(`warning: ${w}\n`) });
-        assertHostFits(config, path);
-        const notifier = config.notifier;
-        const plan = planCollectors(config);
-        const started = plan.filter((c) => c.start).map((c) => c.name);
-        io.out(`${path}: OK (collectors: ${started.join(', ') || 'none'})\n`);
-        for (const c of plan.filter((p) => !p.start)) io.out(`  ${c.name}: not started (${c.reason})\n`);
-        io.out(`  notifier: channels ${notifier.channels.map((c) => `${c.name} (${c.type})`).join(', ')}\n`);
-        return EXIT_OK;
+        const format = values.format ?? 'text';
+        if (format !== 'text' && format !== 'json')
+          throw new UsageError(`unknown --format "${format}": expected text or json`);
+        const composeFiles = values.compose ?? [];
+        const path = values.config ?? (composeFiles.length === 0 ? io.env.WATCHPOST_CONFIG : undefined);
+        if (!path && composeFiles.length === 0)
+          throw new UsageError(
+            'check needs a config file, compose files, or both: watchpost check [--config FILE] [--compose FILE]...',
+          );
+        const cwd = io.cwd ?? process.cwd();
+        const text = format === 'text';
+        const findings: Finding[] = [];
+        if (path) {
+          const config = loadConfigFile(path, io.env, { warn: (w) => io.err(`warning: ${w}\n`) });
+          assertHostFits(config, path);
+          if (text) {
+            const notifier = config.notifier;
+            const plan = planCollectors(config);
+            const started = plan.filter((c) => c.start).map((c) => c.name);
+            io.out(`${path}: OK (collectors: ${started.join(', ') || 'none'})\n`);
+            for (const c of plan.filter((p) => !p.start)) io.out(`  ${c.name}: not started (${c.reason})\n`);
+            io.out(
+              `  notifier: channels ${notifier.channels.map((c) => `${c.name} (${c.type})`).join(', ')}\n`,
+            );
+          }
+          const tools = checkInstallationFiles(path, io.env, cwd);
+          if (text)
+            for (const t of tools)
+              io.out(
+                `  ${t.tool} ${t.file}: ${t.status === 'failed' ? `FAILED\n${indent(t.detail)}` : t.detail}\n`,
+              );
+          findings.push(...toolFindings(tools).filter((f) => !text || f.severity === 'error'));
+        }
+        if (composeFiles.length > 0) {
+          const result = await auditCompose(composeFiles, cwd, io.env);
+          for (const w of result.warnings) io.err(`warning: ${w}\n`);
+          findings.push(...result.findings);
+          if (text)
+            io.out(
+              `${path ? '\n' : ''}${formatText(result.findings, { colour: io.colour === true, title: result.title })}`,
+            );
+        }
+        if (!text) io.out(formatJson(findings));
+        return findings.some((f) => f.severity === 'error') ? EXIT_FAILURE : EXIT_OK;
       }
       case 'notify-test': {
         const { config } = loadConfig(values.config, io, 'notifier');
@@ -205,9 +260,20 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       io.err(`watchpost: invalid config:\n${err.message}\n${hint}`);
       return EXIT_USAGE;
     }
+    if (err instanceof ComposeError) {
+      io.err(`watchpost: cannot read the compose files:\n${err.message}\n`);
+      return EXIT_USAGE;
+    }
     io.err(`watchpost: ${(err as Error).message}\n`);
     return EXIT_FAILURE;
   }
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
 }
 
 interface Service {
