@@ -132,6 +132,34 @@ export function notifierSchema(ctx: SchemaContext) {
         .positive({ error: 'expected a positive number' })
         .default(10000)
         .describe('Undelivered notifications kept; beyond it new ones are refused with 503.'),
+      outbox_max_bytes: byteSize
+        .prefault('64MiB')
+        .describe(
+          'Bytes of undelivered notifications kept in the outbox; beyond it new ones are refused with 503.',
+        ),
+      max_delivery_age: duration('the maximum delivery age')
+        .prefault('1h')
+        .describe(
+          'A notification not delivered to a channel this long after it was accepted is given up on for that channel.',
+        ),
+      retry: z
+        .strictObject({
+          base: duration('the first retry wait')
+            .prefault('1s')
+            .describe(
+              'The first retry waits up to this long; each further one up to twice as long (full jitter).',
+            ),
+          cap: duration('the longest retry wait')
+            .prefault('5m')
+            .describe("No retry waits longer, a server's Retry-After included."),
+          max_attempts: z
+            .number({ error: 'expected a whole number' })
+            .int({ error: 'expected a whole number' })
+            .positive({ error: 'expected a positive number' })
+            .default(50)
+            .describe('Attempts per notification and channel before it is given up on.'),
+        })
+        .prefault({}),
       dedupe_window: duration('the dedupe window')
         .prefault('10m')
         .describe('An identical webhook body within this window is a retry and is not delivered again.'),
@@ -159,6 +187,12 @@ export function notifierSchema(ctx: SchemaContext) {
         .describe('Where notifications go; one "log" channel by default.'),
     })
     .superRefine((c, zctx) => {
+      if (c.retry.cap < c.retry.base)
+        zctx.addIssue({
+          code: 'custom',
+          path: ['retry', 'cap'],
+          message: 'expected retry.cap to be at least retry.base',
+        });
       const names = new Set<string>();
       c.channels.forEach((ch, i) => {
         if (names.has(ch.name))

@@ -2,14 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
   closeSync,
-  existsSync,
   fdatasyncSync,
+  fstatSync,
   fsyncSync,
+  ftruncateSync,
   mkdirSync,
   openSync,
-  readFileSync,
+  readSync,
   renameSync,
-  truncateSync,
+  rmSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -23,13 +24,21 @@ import type { WebhookPayload } from './payload.js';
  * request. Records:
  *
  *   {"t":"enq","id":…,"at":ms,"hash":…,"channels":[…],"msg":{…}}   a notification to deliver
- *   {"t":"done","id":…,"ch":…,"r":"delivered"|"failed_permanent"}   one channel finished it
+ *   {"t":"done","id":…,"ch":…,"r":"delivered"|"failed_permanent"|"superseded"}   one channel finished it
  *   {"t":"seen","hash":…,"at":ms}                                    dedupe memory (after compaction)
  *
  * Synchronous I/O on purpose: one small append plus fdatasync costs about 0.25 ms on the
  * ext4 virtio disk it was measured on (a few ms on a slow SD card), notifications arrive a
  * few per minute, and it keeps "on disk before the 2xx" obviously true without any
  * interleaving to reason about.
+ *
+ * A bad day: a write that fails (ENOSPC, EIO) may leave part of a line behind. The file is
+ * cut back to the end of the last complete record before anything else is appended, so the
+ * next acknowledged record is never glued onto a torn one. A failed enqueue throws (the
+ * webhook gets a 5xx and Alertmanager retries); a failed "done" record is kept in memory
+ * and written again later (until then a restart would deliver that notification again,
+ * which is better than losing one). Replay streams the file line by line, so its size is
+ * bounded by the disk, not by what fits in one string.
  * When finished entries dominate, the file is rewritten (temp file, fsync, rename, fsync dir).
  */
 
@@ -38,9 +47,14 @@ export interface Notification {
   payload: WebhookPayload;
   /** The notifier's own messages (the pipeline is silent) go to every channel, whatever its severities. */
   allChannels?: boolean;
+  /**
+   * What is true now, filled in just before a send and never stored: the current value of a
+   * resolved alert's expression, by the alert's fingerprint (see notifier/current.ts).
+   */
+  current?: Record<string, string>;
 }
 
-export type DoneResult = 'delivered' | 'failed_permanent';
+export type DoneResult = 'delivered' | 'failed_permanent' | 'superseded';
 
 export interface OutboxEntry {
   id: string;
@@ -50,6 +64,10 @@ export interface OutboxEntry {
   /** The channels it is for, chosen by routing when it was accepted. */
   channels: string[];
   done: Map<string, DoneResult>;
+  /** Alertmanager's group key: a later notification for the same group replaces this one. */
+  group: string;
+  /** Bytes of its record in the file (what outbox_max_bytes counts). */
+  bytes: number;
 }
 
 type EnqRecord = { t: 'enq'; id: string; at: number; hash?: string; channels: string[]; msg: Notification };
@@ -60,6 +78,8 @@ type OutboxRecord = EnqRecord | DoneRecord | SeenRecord;
 export interface OutboxOptions {
   dir: string;
   maxEntries: number;
+  /** Bytes of undelivered records kept; unlimited when not set. */
+  maxBytes?: number;
   dedupeWindowMs: number;
   log: Logger;
   /** Compaction waits until at least this many finished entries sit in the file. */
@@ -67,14 +87,26 @@ export interface OutboxOptions {
   now?: () => number;
 }
 
-export type EnqueueResult = { ok: true; entry: OutboxEntry } | { ok: false; reason: 'outbox_full' };
+export type EnqueueResult =
+  { ok: true; entry: OutboxEntry } | { ok: false; reason: 'outbox_full'; detail: string };
+
+/** Replay reads the file in chunks of this size; a record may be longer (it is then joined). */
+const READ_CHUNK = 1 << 20;
 
 export class Outbox extends EventEmitter {
   readonly file: string;
   readonly #opts: OutboxOptions;
   readonly #live = new Map<string, OutboxEntry>();
   readonly #seen = new Map<string, number>();
+  /** The newest live entry of each Alertmanager group. */
+  readonly #latest = new Map<string, string>();
+  /** Done records whose write failed: kept and written again before the next append. */
+  readonly #pending: DoneRecord[] = [];
   #fd: number;
+  /** Bytes of the file that hold complete records; what lies beyond is a torn write. */
+  #size = 0;
+  #torn = false;
+  #liveBytes = 0;
   #finishedInFile = 0;
   #closed = false;
 
@@ -85,9 +117,9 @@ export class Outbox extends EventEmitter {
     this.#opts = opts;
     mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
     this.file = join(opts.dir, 'outbox.jsonl');
+    this.#fd = openSync(this.file, 'a+', 0o600);
     this.#replay();
-    this.#fd = openSync(this.file, 'a', 0o600);
-    if (this.#shouldCompact()) this.compact();
+    if (this.#shouldCompact()) this.#tryCompact();
   }
 
   /** Opens (or creates) the outbox in `dir` and replays what a previous run left undelivered. */
@@ -99,40 +131,60 @@ export class Outbox extends EventEmitter {
     return (this.#opts.now ?? Date.now)();
   }
 
+  /** Reads the file line by line in chunks (never the whole file at once) and applies each record. */
   #replay(): void {
-    if (!existsSync(this.file)) return;
-    let buf = readFileSync(this.file);
-    // A crash mid-append can leave a last line without its newline (a record never acknowledged:
-    // the 2xx follows the fdatasync of a whole line). Cut it off before appending again, or the
-    // next record would be glued onto it and lost with it at the following replay.
-    const end = buf.lastIndexOf(0x0a) + 1;
-    if (end < buf.length) {
-      truncateSync(this.file, end);
-      const fd = openSync(this.file, 'r+');
-      try {
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      this.#opts.log.warn('outbox: cut off a torn last line (a crash mid-write; never acknowledged)', {
-        file: this.file,
-        bytes: buf.length - end,
-      });
-      buf = buf.subarray(0, end);
-    }
-    const lines = buf.toString('utf8').split('\n');
+    const chunk = Buffer.allocUnsafe(READ_CHUNK);
+    let carry: Buffer[] = [];
+    let carryLen = 0;
+    let pos = 0;
+    let end = 0; // end of the last complete line
     let bad = 0;
-    for (const line of lines) {
-      if (line.trim() === '') continue;
+    const line = (buf: Buffer) => {
+      if (buf.length === 0) return;
       let rec: OutboxRecord;
       try {
-        rec = JSON.parse(line) as OutboxRecord;
+        rec = JSON.parse(buf.toString('utf8')) as OutboxRecord;
       } catch {
-        // A line torn by a crash mid-write: its 2xx was never sent, so Alertmanager retries it.
+        // A line torn by an earlier failed write: its 2xx was never sent, so Alertmanager retried it.
         bad++;
-        continue;
+        return;
       }
-      this.#apply(rec);
+      this.#apply(rec, buf.length + 1);
+    };
+    for (;;) {
+      const n = readSync(this.#fd, chunk, 0, READ_CHUNK, pos);
+      if (n === 0) break;
+      let from = 0;
+      for (;;) {
+        const nl = chunk.indexOf(0x0a, from);
+        if (nl === -1 || nl >= n) break;
+        const piece = chunk.subarray(from, nl);
+        if (carryLen > 0) {
+          carry.push(piece);
+          line(Buffer.concat(carry, carryLen + piece.length));
+          carry = [];
+          carryLen = 0;
+        } else line(piece);
+        end = pos + nl + 1;
+        from = nl + 1;
+      }
+      if (from < n) {
+        carry.push(Buffer.from(chunk.subarray(from, n)));
+        carryLen += n - from;
+      }
+      pos += n;
+    }
+    this.#size = end;
+    if (pos > end) {
+      // A crash or a failed write mid-append left a last line without its newline (a record never
+      // acknowledged: the 2xx follows the fdatasync of a whole line). Cut it off before appending
+      // again, or the next record would be glued onto it and lost with it at the following replay.
+      ftruncateSync(this.#fd, end);
+      fsyncSync(this.#fd);
+      this.#opts.log.warn('outbox: cut off a torn last line (a crash mid-write; never acknowledged)', {
+        file: this.file,
+        bytes: pos - end,
+      });
     }
     if (bad > 0) this.#opts.log.warn('outbox: skipped unreadable lines', { file: this.file, lines: bad });
     if (this.#live.size > 0)
@@ -141,39 +193,91 @@ export class Outbox extends EventEmitter {
       });
   }
 
-  #apply(rec: OutboxRecord): void {
+  #apply(rec: OutboxRecord, bytes: number): void {
     if (rec.t === 'enq') {
-      this.#live.set(rec.id, {
-        id: rec.id,
-        at: rec.at,
-        message: rec.msg,
-        channels: rec.channels,
-        done: new Map(),
-      });
-      if (rec.hash) this.#seen.set(rec.hash, rec.at);
+      this.#add(
+        {
+          id: rec.id,
+          at: rec.at,
+          message: rec.msg,
+          channels: rec.channels,
+          done: new Map(),
+          group: groupOf(rec.msg),
+          bytes,
+        },
+        rec.hash,
+      );
+      if (rec.channels.length === 0) this.#finish(this.#live.get(rec.id)!);
     } else if (rec.t === 'done') {
       const entry = this.#live.get(rec.id);
       if (!entry) return;
       entry.done.set(rec.ch, rec.r);
-      if (this.#finished(entry)) {
-        this.#live.delete(entry.id);
-        this.#finishedInFile++;
-      }
+      if (this.#finished(entry)) this.#finish(entry);
     } else if (rec.t === 'seen') {
       this.#seen.set(rec.hash, rec.at);
     }
+  }
+
+  #add(entry: OutboxEntry, hash: string | undefined): void {
+    this.#live.set(entry.id, entry);
+    this.#liveBytes += entry.bytes;
+    if (entry.group) this.#latest.set(entry.group, entry.id);
+    if (hash) this.#seen.set(hash, entry.at);
+  }
+
+  #finish(entry: OutboxEntry): void {
+    this.#live.delete(entry.id);
+    this.#liveBytes -= entry.bytes;
+    if (entry.group && this.#latest.get(entry.group) === entry.id) this.#latest.delete(entry.group);
+    this.#finishedInFile++;
   }
 
   #finished(entry: OutboxEntry): boolean {
     return entry.channels.every((ch) => entry.done.has(ch));
   }
 
-  #append(rec: OutboxRecord): void {
+  /** Writes a whole buffer at the end of the file and fdatasyncs; on failure cuts the torn part off. */
+  #write(buf: Buffer): void {
     if (this.#closed) throw new Error('outbox is closed');
-    const buf = Buffer.from(JSON.stringify(rec) + '\n');
+    if (this.#torn) this.#cut();
     let off = 0;
-    while (off < buf.length) off += writeSync(this.#fd, buf, off);
+    try {
+      while (off < buf.length) off += writeSync(this.#fd, buf, off);
+      fdatasyncSync(this.#fd);
+    } catch (err) {
+      if (off > 0) {
+        this.#torn = true;
+        try {
+          this.#cut();
+        } catch {
+          // Still torn: cut again before the next append.
+        }
+      }
+      throw err;
+    }
+    this.#size += buf.length;
+  }
+
+  /** Truncates the file to its last complete record. */
+  #cut(): void {
+    ftruncateSync(this.#fd, this.#size);
     fdatasyncSync(this.#fd);
+    this.#torn = false;
+    this.#opts.log.warn('outbox: cut off a partly written record after a failed write', { file: this.file });
+  }
+
+  /** Writes the done records that could not be written before; true when none is left. */
+  flushPending(): boolean {
+    if (this.#pending.length === 0 || this.#closed) return this.#pending.length === 0;
+    const buf = Buffer.from(this.#pending.map((r) => JSON.stringify(r) + '\n').join(''));
+    try {
+      this.#write(buf);
+    } catch {
+      return false;
+    }
+    this.#pending.length = 0;
+    this.#opts.log.info('outbox: wrote the delivery records that had failed to write', { file: this.file });
+    return true;
   }
 
   /** True when an identical body was accepted within the dedupe window (an Alertmanager retry). */
@@ -187,21 +291,50 @@ export class Outbox extends EventEmitter {
     return this.#live.size;
   }
 
-  /** Writes the notification durably. Refused, never dropped, when the outbox is full. */
+  /** Bytes of the undelivered entries' records. */
+  bytes(): number {
+    return this.#liveBytes;
+  }
+
+  /**
+   * Writes the notification durably. Refused, never dropped, when the outbox is full (by
+   * entries or by bytes). Throws when the write fails (the disk is full): nothing was acknowledged.
+   */
   enqueue(message: Notification, channels: string[], hash?: string): EnqueueResult {
-    if (this.#live.size >= this.#opts.maxEntries) return { ok: false, reason: 'outbox_full' };
+    if (this.#live.size >= this.#opts.maxEntries)
+      return {
+        ok: false,
+        reason: 'outbox_full',
+        detail: `${this.#live.size} undelivered notifications (outbox_max_entries ${this.#opts.maxEntries})`,
+      };
     const rec: EnqRecord = { t: 'enq', id: randomUUID(), at: this.#now(), channels, msg: message };
     if (hash) rec.hash = hash;
-    this.#append(rec);
-    const entry: OutboxEntry = { id: rec.id, at: rec.at, message, channels, done: new Map() };
-    if (hash) this.#seen.set(hash, rec.at);
+    const buf = Buffer.from(JSON.stringify(rec) + '\n');
+    const max = this.#opts.maxBytes;
+    if (max !== undefined && channels.length > 0 && this.#liveBytes + buf.length > max)
+      return {
+        ok: false,
+        reason: 'outbox_full',
+        detail: `${this.#liveBytes} bytes undelivered, ${buf.length} more would pass outbox_max_bytes ${max}`,
+      };
+    this.flushPending();
+    this.#write(buf);
+    const entry: OutboxEntry = {
+      id: rec.id,
+      at: rec.at,
+      message,
+      channels,
+      done: new Map(),
+      group: groupOf(message),
+      bytes: buf.length,
+    };
+    this.#add(entry, hash);
     if (channels.length === 0) {
       // Routed nowhere: nothing to deliver, but the dedupe memory is kept.
-      this.#finishedInFile++;
-      if (this.#shouldCompact()) this.compact();
+      this.#finish(entry);
+      if (this.#shouldCompact()) this.#tryCompact();
       return { ok: true, entry };
     }
-    this.#live.set(entry.id, entry);
     this.emit('enqueue', entry);
     return { ok: true, entry };
   }
@@ -209,6 +342,15 @@ export class Outbox extends EventEmitter {
   /** The undelivered entries, oldest first. */
   entries(): OutboxEntry[] {
     return [...this.#live.values()];
+  }
+
+  /** The undelivered entries, oldest first, without a copy. */
+  live(): IterableIterator<OutboxEntry> {
+    return this.#live.values();
+  }
+
+  get(id: string): OutboxEntry | undefined {
+    return this.#live.get(id);
   }
 
   /** The oldest entry still waiting for `channel`. */
@@ -219,16 +361,46 @@ export class Outbox extends EventEmitter {
     return undefined;
   }
 
+  /**
+   * True when a newer notification of the same Alertmanager group waits for `channel`: each
+   * webhook carries the group's whole state, so the newer one says all this one would.
+   */
+  isSuperseded(entry: OutboxEntry, channel: string): boolean {
+    if (!entry.group) return false;
+    const latest = this.#latest.get(entry.group);
+    if (latest === undefined || latest === entry.id) return false;
+    const newer = this.#live.get(latest);
+    return newer !== undefined && newer.channels.includes(channel) && !newer.done.has(channel);
+  }
+
+  /**
+   * Records that `channel` is finished with the entry. Never throws: when the record cannot be
+   * written it is kept and written before the next append (see flushPending).
+   */
   markDone(id: string, channel: string, result: DoneResult): void {
     const entry = this.#live.get(id);
     if (!entry || entry.done.has(channel)) return;
-    this.#append({ t: 'done', id, ch: channel, r: result });
+    const rec: DoneRecord = { t: 'done', id, ch: channel, r: result };
     entry.done.set(channel, result);
-    if (this.#finished(entry)) {
-      this.#live.delete(id);
-      this.#finishedInFile++;
-      if (this.#shouldCompact()) this.compact();
+    if (this.#finished(entry)) this.#finish(entry);
+    if (this.#closed) return;
+    try {
+      if (this.#pending.length > 0 && !this.flushPending())
+        throw new Error('earlier records still unwritten');
+      this.#write(Buffer.from(JSON.stringify(rec) + '\n'));
+    } catch (err) {
+      this.#pending.push(rec);
+      this.#opts.log.error(
+        'outbox: could not record a delivery; will write it again (a restart before then may send it twice)',
+        {
+          file: this.file,
+          err,
+          pending: this.#pending.length,
+        },
+      );
+      return;
     }
+    if (this.#shouldCompact()) this.#tryCompact();
   }
 
   #shouldCompact(): boolean {
@@ -236,37 +408,69 @@ export class Outbox extends EventEmitter {
     return this.#finishedInFile >= min && this.#finishedInFile >= this.#live.size;
   }
 
+  #tryCompact(): void {
+    try {
+      this.compact();
+    } catch (err) {
+      // The old file is intact (the new one is renamed over it only once complete): try again later.
+      this.#finishedInFile = Math.floor(this.#finishedInFile / 2);
+      this.#opts.log.error('outbox: compaction failed; the outbox keeps its old file', {
+        file: this.file,
+        err,
+      });
+    }
+  }
+
   /** Rewrites the file with only the live entries and the dedupe memory still inside its window. */
   compact(): void {
+    if (this.#closed) return;
     const now = this.#now();
-    const lines: string[] = [];
-    for (const [hash, at] of this.#seen) {
-      if (now - at >= this.#opts.dedupeWindowMs) this.#seen.delete(hash);
-      else lines.push(JSON.stringify({ t: 'seen', hash, at } satisfies SeenRecord));
-    }
-    for (const e of this.#live.values()) {
-      lines.push(
-        JSON.stringify({
-          t: 'enq',
-          id: e.id,
-          at: e.at,
-          channels: e.channels,
-          msg: e.message,
-        } satisfies EnqRecord),
-      );
-      for (const [ch, r] of e.done)
-        lines.push(JSON.stringify({ t: 'done', id: e.id, ch, r } satisfies DoneRecord));
-    }
     const tmp = `${this.file}.tmp`;
     const fd = openSync(tmp, 'w', 0o600);
+    let size = 0;
+    const sizes = new Map<string, number>();
     try {
-      const buf = Buffer.from(lines.length > 0 ? lines.join('\n') + '\n' : '');
-      let off = 0;
-      while (off < buf.length) off += writeSync(fd, buf, off);
+      const parts: string[] = [];
+      let partsLen = 0;
+      const put = (text: string) => {
+        parts.push(text);
+        partsLen += text.length;
+        if (partsLen > READ_CHUNK) flush();
+      };
+      const flush = () => {
+        const buf = Buffer.from(parts.join(''));
+        let off = 0;
+        while (off < buf.length) off += writeSync(fd, buf, off);
+        size += buf.length;
+        parts.length = 0;
+        partsLen = 0;
+      };
+      for (const [hash, at] of this.#seen) {
+        if (now - at >= this.#opts.dedupeWindowMs) this.#seen.delete(hash);
+        else put(JSON.stringify({ t: 'seen', hash, at } satisfies SeenRecord) + '\n');
+      }
+      for (const e of this.#live.values()) {
+        const line =
+          JSON.stringify({
+            t: 'enq',
+            id: e.id,
+            at: e.at,
+            channels: e.channels,
+            msg: e.message,
+          } satisfies EnqRecord) + '\n';
+        sizes.set(e.id, Buffer.byteLength(line));
+        put(line);
+        for (const [ch, r] of e.done)
+          put(JSON.stringify({ t: 'done', id: e.id, ch, r } satisfies DoneRecord) + '\n');
+      }
+      flush();
       fsyncSync(fd);
-    } finally {
+    } catch (err) {
       closeSync(fd);
+      rmSync(tmp, { force: true });
+      throw err;
     }
+    closeSync(fd);
     renameSync(tmp, this.file);
     const dirFd = openSync(this.#opts.dir, 'r');
     try {
@@ -275,14 +479,27 @@ export class Outbox extends EventEmitter {
       closeSync(dirFd);
     }
     closeSync(this.#fd);
-    this.#fd = openSync(this.file, 'a', 0o600);
+    this.#fd = openSync(this.file, 'a+', 0o600);
+    this.#size = fstatSync(this.#fd).size || size;
+    this.#torn = false;
+    this.#pending.length = 0; // their done state is in the new file
+    this.#liveBytes = 0;
+    for (const e of this.#live.values()) {
+      e.bytes = sizes.get(e.id) ?? e.bytes;
+      this.#liveBytes += e.bytes;
+    }
     this.#opts.log.debug('outbox compacted', { finished: this.#finishedInFile, live: this.#live.size });
     this.#finishedInFile = 0;
   }
 
   close(): void {
     if (this.#closed) return;
+    this.flushPending();
     this.#closed = true;
     closeSync(this.#fd);
   }
+}
+
+function groupOf(message: Notification): string {
+  return typeof message.payload?.groupKey === 'string' ? message.payload.groupKey : '';
 }

@@ -75,7 +75,8 @@ export function parsePayload(body: string): ParseResult {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, reason: 'expected a JSON object (an Alertmanager webhook payload)' };
   }
-  const result = payloadSchema.safeParse(value);
+  // Decoded UTF-8 never holds a lone surrogate; only a \uD800-\uDFFF escape can make one.
+  const result = payloadSchema.safeParse(/\\u[dD][89a-fA-F]/.test(body) ? wellFormed(value) : value);
   if (result.success) return { ok: true, payload: result.data };
   const issues = result.error.issues.slice(0, 5).map((issue) => {
     const path = issue.path.reduce<string>(
@@ -93,6 +94,42 @@ export function parsePayload(body: string): ParseResult {
   });
   const more = result.error.issues.length > 5 ? ` (and ${result.error.issues.length - 5} more)` : '';
   return { ok: false, reason: issues.join('; ') + more };
+}
+
+/**
+ * Replaces lone UTF-16 surrogates (JSON allows `"\\ud800"`, Go's encoder never writes one) with
+ * U+FFFD in every string, keys included: a lone surrogate makes encodeURIComponent throw
+ * "URI malformed" and cannot be sent as UTF-8, so it would fail every render of the message.
+ */
+export function wellFormed(value: unknown): unknown {
+  if (typeof value === 'string') return toWellFormed(value);
+  // In place and without recursion: JSON.parse made these objects, and nesting may be deep.
+  const stack: object[] = typeof value === 'object' && value !== null ? [value] : [];
+  while (stack.length > 0) {
+    const node = stack.pop() as Record<string, unknown>;
+    for (const key of Object.keys(node)) {
+      const v = node[key];
+      const fixed = typeof v === 'string' ? toWellFormed(v) : v;
+      if (typeof fixed === 'object' && fixed !== null) stack.push(fixed);
+      const fixedKey = toWellFormed(key);
+      if (fixedKey !== key) {
+        delete node[key];
+        // defineProperty: a "__proto__" key stays an own property (and is rejected by the schema).
+        Object.defineProperty(node, fixedKey, {
+          value: fixed,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      } else if (fixed !== v) node[key] = fixed;
+    }
+  }
+  return value;
+}
+
+/** String.prototype.toWellFormed (Node 20; not in the ES2022 typings). */
+export function toWellFormed(text: string): string {
+  return (text as unknown as { toWellFormed(): string }).toWellFormed();
 }
 
 /** Alertmanager's "still firing" marker for endsAt. */

@@ -1,5 +1,6 @@
-import type { Alert, WebhookPayload } from './payload.js';
-import { isZeroTime } from './payload.js';
+import type { WebhookPayload } from './payload.js';
+import { parseDuration } from '../config/duration.js';
+import { isZeroTime, toWellFormed, type Alert } from './payload.js';
 
 /**
  * Pure functions from an Alertmanager notification to what a person reads: a Slack Block
@@ -17,6 +18,8 @@ export interface RenderOptions {
 
 export interface RenderContext extends RenderOptions {
   now: Date;
+  /** What is true now: the current value of resolved alerts' expressions, by fingerprint. */
+  current?: Record<string, string> | undefined;
 }
 
 /** Slack: https://api.slack.com/reference/block-kit/blocks */
@@ -41,8 +44,12 @@ export interface AlertView {
   value?: string;
   labels: [string, string][];
   startsAt: string;
-  /** "2h 5m": since when it fires, or how long it was broken once resolved. */
+  /** When the problem began (see problemStart); startsAt when the alert does not say. */
+  since: string;
+  /** "2h 5m": how long the problem has lasted, or lasted once resolved. */
   duration: string;
+  /** A resolved alert's expression's value now, queried from Prometheus. */
+  now?: string;
   endsAt?: string;
   links: Link[];
   /** A relative runbook path that could not be made a link (no runbook_base_url). */
@@ -100,21 +107,61 @@ export function silenceUrl(base: string, labels: Record<string, string>): string
     .sort(([a], [b]) => (a === 'alertname' ? -1 : b === 'alertname' ? 1 : a.localeCompare(b)))
     .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`)
     .join(',');
-  return `${base.replace(/\/+$/, '')}/#/silences/new?filter=${encodeURIComponent(`{${matchers}}`)}`;
+  // toWellFormed: a lone surrogate (from an outbox written before payloads were cleaned) would
+  // make encodeURIComponent throw "URI malformed".
+  return `${base.replace(/\/+$/, '')}/#/silences/new?filter=${encodeURIComponent(toWellFormed(`{${matchers}}`))}`;
+}
+
+/**
+ * When the problem began, which is earlier than Alertmanager's startsAt (when the alert fired)
+ * by the rule's `for:`. The rules say so with annotations (docs/notifier.md, "Annotations the
+ * alert rules set"): `started_at`, an RFC 3339 time the exporter knows (empty: unknown), used
+ * when it is not after startsAt; else `for`, the rule's `for:` (the problem began that long
+ * before startsAt); else startsAt.
+ */
+export function problemStart(alert: Alert): Date {
+  const fired = new Date(alert.startsAt);
+  const a = alert.annotations;
+  const started = a.started_at?.trim();
+  if (started) {
+    const ms = Date.parse(started);
+    if (Number.isFinite(ms) && ms > 0 && ms <= fired.getTime()) return new Date(ms);
+  }
+  const forText = a.for?.trim();
+  if (forText) {
+    const ms = parseDuration(forText);
+    if (ms !== undefined) return new Date(fired.getTime() - ms);
+  }
+  return fired;
+}
+
+/**
+ * When a resolved problem went away: an alert with `keep_firing_for` kept firing that long after
+ * its condition stopped, so the problem ended about `endsAt` minus it (never before it began).
+ */
+export function problemEnd(alert: Alert, start: Date): Date | undefined {
+  if (alert.status !== 'resolved' || isZeroTime(alert.endsAt)) return undefined;
+  const ends = Date.parse(alert.endsAt);
+  const keep = alert.annotations.keep_firing_for?.trim();
+  const ms = keep ? parseDuration(keep) : undefined;
+  return new Date(Math.max(start.getTime(), ms !== undefined ? ends - ms : ends));
 }
 
 function alertView(alert: Alert, payload: WebhookPayload, ctx: RenderContext): AlertView {
   const a = alert.annotations;
   const labels = alert.labels;
-  const start = new Date(alert.startsAt);
+  const start = problemStart(alert);
   const resolved = alert.status === 'resolved';
-  const end = resolved && !isZeroTime(alert.endsAt) ? new Date(alert.endsAt) : undefined;
+  const end = problemEnd(alert, start);
+  const summary = a.summary ?? a.message ?? labels.alertname ?? 'alert';
   const view: AlertView = {
     status: alert.status,
     alertname: labels.alertname ?? 'alert',
     severity: labels.severity ?? 'none',
-    summary: a.summary ?? a.message ?? labels.alertname ?? 'alert',
-    description: a.description ?? '',
+    // The annotations were rendered when the alert fired: once resolved they describe the past.
+    summary: resolved ? `No longer: ${summary}` : summary,
+    description: resolved ? '' : (a.description ?? ''),
+    since: start.getTime() === Date.parse(alert.startsAt) ? alert.startsAt : start.toISOString(),
     labels: Object.entries(labels)
       .filter(([k]) => !HIDDEN_LABELS.has(k) && !k.startsWith('__'))
       .sort(([x], [y]) => x.localeCompare(y)),
@@ -123,7 +170,9 @@ function alertView(alert: Alert, payload: WebhookPayload, ctx: RenderContext): A
     links: [],
   };
   if (a.value !== undefined && a.value !== '') view.value = a.value;
-  if (end) view.endsAt = alert.endsAt;
+  const now = resolved ? ctx.current?.[alert.fingerprint] : undefined;
+  if (now !== undefined) view.now = now;
+  if (end) view.endsAt = end.getTime() === Date.parse(alert.endsAt) ? alert.endsAt : end.toISOString();
   if (a.runbook_url) {
     const url = resolveUrl(a.runbook_url, ctx.runbookBaseUrl);
     if (url) view.links.push({ label: 'Runbook', url });
@@ -176,10 +225,13 @@ export function buildView(payload: WebhookPayload, ctx: RenderContext): Notifica
   return { status, title, firing, resolved, truncatedAlerts: payload.truncatedAlerts };
 }
 
-function truncate(text: string, max: number): string {
+function truncate(text: string, max: number, note = '… (truncated)'): string {
   if (text.length <= max) return text;
-  const note = '… (truncated)';
-  return text.slice(0, max - note.length) + note;
+  let cut = Math.max(0, max - note.length);
+  // Never split a surrogate pair: half of one is a lone surrogate that Slack and mail reject.
+  const code = text.charCodeAt(cut - 1);
+  if (code >= 0xd800 && code <= 0xdbff) cut--;
+  return text.slice(0, cut) + note;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -197,23 +249,41 @@ function slackLink(link: Link): string {
 
 const EMOJI = { firing: ':rotating_light:', resolved: ':white_check_mark:' } as const;
 
-function slackAlertText(a: AlertView): string {
+/** At most this share of a section goes to links; longer links are left out, the longest first. */
+const SLACK_MAX_LINKS_TEXT = 1500;
+
+/**
+ * One alert as a section's mrkdwn text, never longer than Slack's 3000 characters (a longer
+ * one makes Slack answer `invalid_blocks` and the whole message is lost). Links say what to
+ * do, so they are kept before prose, but a link too long to fit (a generatorURL of several
+ * KB) is left out with a note saying so; then the prose is cut with a note.
+ */
+export function slackAlertText(a: AlertView): string {
   const lines: string[] = [];
   lines.push(`${EMOJI[a.status]} *${slackEscape(a.alertname)}* · ${slackEscape(a.severity)}`);
   lines.push(`*${slackEscape(a.summary)}*`);
   if (a.description) lines.push(slackEscape(a.description));
-  if (a.value !== undefined) lines.push(`*Value:* ${slackEscape(a.value)}`);
-  if (a.status === 'firing') lines.push(`*Since:* ${a.duration} (${a.startsAt})`);
-  else lines.push(`*Resolved* after ${a.duration} (from ${a.startsAt} to ${a.endsAt ?? 'now'})`);
+  if (a.now !== undefined) lines.push(`*Value now:* ${slackEscape(a.now)}`);
+  if (a.value !== undefined)
+    lines.push(`*${a.status === 'firing' ? 'Value' : 'Value when it fired'}:* ${slackEscape(a.value)}`);
+  if (a.status === 'firing') lines.push(`*Since:* ${a.duration} (${a.since})`);
+  else lines.push(`*Resolved* after ${a.duration} (from ${a.since} to ${a.endsAt ?? 'now'})`);
   if (a.labels.length > 0) lines.push(a.labels.map(([k, v]) => `\`${slackEscape(`${k}=${v}`)}\``).join(' '));
-  const links = a.links.map(slackLink);
-  if (a.runbookPath) links.unshift(`Runbook: ${slackEscape(a.runbookPath)}`);
-  if (links.length > 0) lines.push(links.join(' · '));
-  const text = lines.join('\n');
-  if (text.length <= SLACK_MAX_SECTION_TEXT) return text;
-  // Too long (a huge description): keep the links, which say what to do, and cut the prose.
-  const tail = links.length > 0 ? '\n' + links.join(' · ') : '';
-  return truncate(lines.slice(0, -1).join('\n'), SLACK_MAX_SECTION_TEXT - tail.length) + tail;
+  const links = a.links.map((l) => ({ label: l.label, text: slackLink(l) }));
+  if (a.runbookPath) links.unshift({ label: 'Runbook', text: `Runbook: ${slackEscape(a.runbookPath)}` });
+  const dropped: string[] = [];
+  const linksLength = () => links.reduce((n, l) => n + l.text.length + 3, 0);
+  while (links.length > 0 && linksLength() > SLACK_MAX_LINKS_TEXT) {
+    let longest = 0;
+    links.forEach((l, i) => {
+      if (l.text.length > links[longest]!.text.length) longest = i;
+    });
+    dropped.push(links.splice(longest, 1)[0]!.label);
+  }
+  const tailParts = links.map((l) => l.text);
+  if (dropped.length > 0) tailParts.push(`_(${slackEscape(dropped.join(', '))}: link too long to show)_`);
+  const tail = tailParts.length > 0 ? '\n' + tailParts.join(' · ') : '';
+  return truncate(lines.join('\n'), SLACK_MAX_SECTION_TEXT - tail.length) + tail;
 }
 
 export interface SlackMessage {
@@ -269,9 +339,11 @@ export function escapeHtml(text: string): string {
 function textAlert(a: AlertView): string {
   const lines = [`* ${a.alertname} (${a.severity}): ${a.summary}`];
   if (a.description) lines.push(`  ${a.description.replace(/\n/g, '\n  ')}`);
-  if (a.value !== undefined) lines.push(`  Value: ${a.value}`);
-  if (a.status === 'firing') lines.push(`  Since: ${a.duration} (${a.startsAt})`);
-  else lines.push(`  Resolved after ${a.duration} (from ${a.startsAt} to ${a.endsAt ?? 'now'})`);
+  if (a.now !== undefined) lines.push(`  Value now: ${a.now}`);
+  if (a.value !== undefined)
+    lines.push(`  ${a.status === 'firing' ? 'Value' : 'Value when it fired'}: ${a.value}`);
+  if (a.status === 'firing') lines.push(`  Since: ${a.duration} (${a.since})`);
+  else lines.push(`  Resolved after ${a.duration} (from ${a.since} to ${a.endsAt ?? 'now'})`);
   if (a.labels.length > 0) lines.push(`  Labels: ${a.labels.map(([k, v]) => `${k}=${v}`).join(', ')}`);
   if (a.runbookPath) lines.push(`  Runbook: ${a.runbookPath}`);
   for (const l of a.links) lines.push(`  ${l.label}: ${l.url}`);
@@ -287,12 +359,13 @@ function htmlAlert(a: AlertView): string {
   if (a.description)
     rows.push(`<p style="margin:4px 0">${escapeHtml(a.description).replace(/\n/g, '<br>')}</p>`);
   const items: string[] = [];
-  if (a.value !== undefined) items.push(`<li>Value: ${escapeHtml(a.value)}</li>`);
-  if (a.status === 'firing')
-    items.push(`<li>Since: ${escapeHtml(a.duration)} (${escapeHtml(a.startsAt)})</li>`);
+  if (a.now !== undefined) items.push(`<li>Value now: ${escapeHtml(a.now)}</li>`);
+  if (a.value !== undefined)
+    items.push(`<li>${a.status === 'firing' ? 'Value' : 'Value when it fired'}: ${escapeHtml(a.value)}</li>`);
+  if (a.status === 'firing') items.push(`<li>Since: ${escapeHtml(a.duration)} (${escapeHtml(a.since)})</li>`);
   else
     items.push(
-      `<li>Resolved after ${escapeHtml(a.duration)} (from ${escapeHtml(a.startsAt)} to ${escapeHtml(a.endsAt ?? 'now')})</li>`,
+      `<li>Resolved after ${escapeHtml(a.duration)} (from ${escapeHtml(a.since)} to ${escapeHtml(a.endsAt ?? 'now')})</li>`,
     );
   if (a.labels.length > 0)
     items.push(

@@ -83,7 +83,7 @@ test('routing: without matchers it is the severity routing it always was', () =>
 test('routing: matchers from the config decide where an accepted notification goes', async () => {
   const base = mkdtempSync(join(tmpdir(), 'watchpost-routing-'));
   const tokenFile = join(base, 'token');
-  writeFileSync(tokenFile, 'routing-token\n', { mode: 0o600 });
+  writeFileSync(tokenFile, 'routing-token-0123456789\n', { mode: 0o600 });
   const config = notifierSchema({ baseDir: base }).parse({
     listen: '127.0.0.1:0',
     bearer_token_file: tokenFile,
@@ -98,7 +98,7 @@ test('routing: matchers from the config decide where an accepted notification go
     const post = async (p: WebhookPayload) => {
       const res = await fetch(`${n.url}/alerts`, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json', Authorization: 'Bearer routing-token' },
+        headers: { 'Content-Type': 'application/json', Authorization: 'Bearer routing-token-0123456789' },
         body: JSON.stringify(p),
       });
       assert.equal(res.status, 200);

@@ -1,8 +1,18 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Logger } from '../config/log.js';
 import type { NotifierConfig } from '../config/notifier-schema.js';
 import { parseListen } from '../config/schema.js';
@@ -12,7 +22,7 @@ import { EmailChannel } from './channels/email.js';
 import { LogChannel } from './channels/log.js';
 import { SlackChannel } from './channels/slack.js';
 import { Delivery, route, type DeliveryOptions } from './delivery.js';
-import { NotifierMetrics } from './metrics.js';
+import { NotifierMetrics, type OutboxStats } from './metrics.js';
 import { Outbox, type Notification } from './outbox.js';
 import { parsePayload, type WebhookPayload } from './payload.js';
 import type { RenderOptions } from './render.js';
@@ -58,23 +68,106 @@ export function buildChannels(config: NotifierConfig, log: Logger): Channel[] {
 
 export { route } from './delivery.js';
 
-/** The configured token, or one generated on first start into state_dir/token (0600). Never logged. */
+/** Shorter tokens are refused: a token is the only thing between the network and the pager. */
+export const MIN_TOKEN_LENGTH = 16;
+
+/** Writes `text` to `path` atomically: a temp file (0600), fsync, rename, fsync of the folder. */
+export function writeFileAtomic(path: string, text: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  rmSync(tmp, { force: true });
+  const fd = openSync(tmp, 'wx', 0o600);
+  try {
+    const buf = Buffer.from(text);
+    let off = 0;
+    while (off < buf.length) off += writeSync(fd, buf, off);
+    fsyncSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  closeSync(fd);
+  try {
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  const dirFd = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
+}
+
+/**
+ * The configured token, or one generated on first start into state_dir/token (0600, written
+ * atomically). Never logged. An empty or short token is refused: comparing an empty token with
+ * a missing header would let anyone in. An empty generated file (a first start on a full disk
+ * with an older version) was never given to anyone and is replaced.
+ */
 export function bearerToken(config: NotifierConfig, log: Logger): Secret {
-  if (config.bearer_token_file) return config.bearer_token_file;
+  if (config.bearer_token_file) {
+    const value = config.bearer_token_file.reveal().trim();
+    if (value.length < MIN_TOKEN_LENGTH)
+      throw new Error(
+        `notifier.bearer_token_file: the token is ${value.length === 0 ? 'empty' : `${value.length} characters long`}; expected at least ${MIN_TOKEN_LENGTH} (generate one with: openssl rand -hex 32)`,
+      );
+    return value === config.bearer_token_file.reveal() ? config.bearer_token_file : new Secret(value);
+  }
   const path = join(config.state_dir, 'token');
   mkdirSync(config.state_dir, { recursive: true, mode: 0o700 });
+  let existing: string | undefined;
   try {
-    return new Secret(readFileSync(path, 'utf8').trim());
+    existing = readFileSync(path, 'utf8').trim();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
+  if (existing !== undefined && existing.length >= MIN_TOKEN_LENGTH) return new Secret(existing);
+  if (existing !== undefined && existing.length > 0)
+    throw new Error(
+      `${path}: the generated token is ${existing.length} characters long; expected at least ${MIN_TOKEN_LENGTH}. Delete the file to generate a new one, and give the new one to Alertmanager.`,
+    );
+  if (existing !== undefined)
+    log.warn('the generated token file is empty (an interrupted first start); generating a new one', {
+      path,
+    });
   const token = randomBytes(32).toString('hex');
-  writeFileSync(path, `${token}\n`, { mode: 0o600, flag: 'wx' });
+  writeFileAtomic(path, `${token}\n`);
   const secret = new Secret(token);
   log.info('generated a bearer token for the notifier; give this file to Alertmanager (credentials_file)', {
     path,
   });
   return secret;
+}
+
+/** The dead-man's switch's state, kept in state_dir so a restart does not disarm it. */
+interface HeartbeatState {
+  /** ms since the epoch of the last heartbeat. */
+  last: number;
+  /** The "pipeline is silent" notification was sent and not yet resolved. */
+  silent: boolean;
+}
+
+function readHeartbeat(path: string, log: Logger): HeartbeatState | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      log.warn('could not read the last heartbeat; the switch arms at the next one', { path, err });
+    return undefined;
+  }
+  try {
+    const v = JSON.parse(text) as Partial<HeartbeatState>;
+    if (typeof v.last === 'number' && Number.isFinite(v.last) && v.last > 0)
+      return { last: v.last, silent: v.silent === true };
+  } catch {
+    // fall through
+  }
+  log.warn('the last-heartbeat file is unreadable; the switch arms at the next heartbeat', { path });
+  return undefined;
 }
 
 function pipelineNotification(
@@ -121,6 +214,21 @@ function pipelineNotification(
   return { payload, allChannels: true };
 }
 
+/** Per channel: undelivered entries and the age of the oldest (the per-channel gauges). */
+function outboxStats(outbox: Outbox, channels: readonly string[], now: number): OutboxStats {
+  const out: OutboxStats['channels'] = new Map(channels.map((c) => [c, { depth: 0, oldestAgeSeconds: 0 }]));
+  for (const entry of outbox.live()) {
+    for (const ch of entry.channels) {
+      if (entry.done.has(ch)) continue;
+      const s = out.get(ch);
+      if (!s) continue;
+      if (s.depth === 0) s.oldestAgeSeconds = Math.max(0, (now - entry.at) / 1000);
+      s.depth++;
+    }
+  }
+  return { bytes: outbox.bytes(), channels: out };
+}
+
 /** Starts the notifier: replays the outbox, starts delivery, then listens. */
 export async function startNotifier(opts: NotifierOptions): Promise<NotifierHandle> {
   const { config, log } = opts;
@@ -128,14 +236,18 @@ export async function startNotifier(opts: NotifierOptions): Promise<NotifierHand
   const outbox = Outbox.open({
     dir: config.state_dir,
     maxEntries: config.outbox_max_entries,
+    maxBytes: config.outbox_max_bytes,
     dedupeWindowMs: config.dedupe_window,
     log,
     ...(opts.compactMinFinished !== undefined ? { compactMinFinished: opts.compactMinFinished } : {}),
   });
-  const metrics = new NotifierMetrics(() => outbox.depth());
   const channels = opts.channels ?? buildChannels(config, log);
-  for (const c of channels) metrics.initChannel(c.name);
   const allNames = channels.map((c) => c.name);
+  const metrics = new NotifierMetrics(
+    () => outbox.depth(),
+    () => outboxStats(outbox, allNames, Date.now()),
+  );
+  for (const c of channels) metrics.initChannel(c.name);
   const matchers = new Map(config.channels.map((c) => [c.name, c.matchers]));
 
   // Entries for a channel removed from the config since they were accepted can never be delivered there.
@@ -151,44 +263,104 @@ export async function startNotifier(opts: NotifierOptions): Promise<NotifierHand
     }
   }
 
+  /** Never throws: a full outbox is a 503, a failed write (a full disk) a 503 too; Alertmanager retries both. */
   const enqueue = (message: Notification, targets: string[], hash?: string): Answer => {
-    const result = outbox.enqueue(message, targets, hash);
-    if (!result.ok) {
-      metrics.rejected.inc({ reason: 'outbox_full' });
-      log.error('outbox full: notification refused (Alertmanager will retry)', {
-        undelivered: outbox.depth(),
-        max: config.outbox_max_entries,
+    let result;
+    try {
+      result = outbox.enqueue(message, targets, hash);
+    } catch (err) {
+      metrics.rejected.inc({ reason: 'write_failed' });
+      log.error('outbox write failed: notification refused (Alertmanager will retry)', {
+        err,
         status: message.payload.status,
         alertname: message.payload.commonLabels.alertname,
       });
-      return { status: 503, body: { error: `outbox full: ${outbox.depth()} undelivered notifications` } };
+      return {
+        status: 503,
+        body: {
+          error: `outbox write failed: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        },
+      };
+    }
+    if (!result.ok) {
+      metrics.rejected.inc({ reason: 'outbox_full' });
+      log.error('outbox full: notification refused (Alertmanager will retry)', {
+        detail: result.detail,
+        status: message.payload.status,
+        alertname: message.payload.commonLabels.alertname,
+      });
+      return { status: 503, body: { error: `outbox full: ${result.detail}` } };
     }
     return { status: 200, body: { status: 'accepted', id: result.entry.id, channels: targets } };
   };
 
-  // Dead-man's switch.
-  let lastBeat: number | undefined;
-  let silent = false;
+  // Dead-man's switch. Its state is kept in state_dir, so a restart (or a crash loop) does not
+  // disarm it: a silence that began before the restart still raises the alarm on time.
+  const heartbeatFile = join(config.state_dir, 'heartbeat.json');
+  const stored = readHeartbeat(heartbeatFile, log);
+  let lastBeat: number | undefined = stored?.last;
+  let silent = stored?.silent ?? false;
+  if (lastBeat !== undefined) metrics.lastHeartbeat.set(lastBeat / 1000);
+  let persistFailed = false;
+  const persist = () => {
+    if (lastBeat === undefined) return;
+    try {
+      writeFileSync(
+        `${heartbeatFile}.tmp`,
+        JSON.stringify({ last: lastBeat, silent } satisfies HeartbeatState),
+        {
+          mode: 0o600,
+        },
+      );
+      renameSync(`${heartbeatFile}.tmp`, heartbeatFile);
+      if (persistFailed) log.info('the last heartbeat is written again', { path: heartbeatFile });
+      persistFailed = false;
+    } catch (err) {
+      // Kept in memory; only a restart before the next successful write would forget it.
+      if (!persistFailed) log.error('could not write the last heartbeat', { path: heartbeatFile, err });
+      persistFailed = true;
+    }
+  };
   const beat = () => {
     const now = Date.now();
+    const previous = lastBeat;
+    if (silent && previous !== undefined) {
+      // Built from the previous heartbeat: the silence ran from previous + timeout until now.
+      const answer = enqueue(
+        pipelineNotification('resolved', previous, config.heartbeat.timeout, now),
+        allNames,
+      );
+      if (answer.status === 200) {
+        silent = false;
+        log.info('heartbeat is back: the monitoring pipeline works again');
+      }
+    }
     lastBeat = now;
     metrics.lastHeartbeat.set(now / 1000);
-    if (silent) {
-      silent = false;
-      log.info('heartbeat is back: the monitoring pipeline works again');
-      enqueue(pipelineNotification('resolved', now, config.heartbeat.timeout, now), allNames);
-    }
+    persist();
   };
   const checkEvery = Math.max(20, Math.min(config.heartbeat.timeout / 4, 10_000));
   const heartbeatTimer = setInterval(() => {
-    if (lastBeat === undefined || silent) return;
-    const now = Date.now();
-    if (now - lastBeat > config.heartbeat.timeout) {
-      silent = true;
-      log.error('no heartbeat from Alertmanager: the monitoring pipeline is silent', {
-        last_heartbeat: new Date(lastBeat).toISOString(),
-      });
-      enqueue(pipelineNotification('firing', lastBeat, config.heartbeat.timeout, now), allNames);
+    try {
+      outbox.flushPending();
+      if (lastBeat === undefined || silent) return;
+      const now = Date.now();
+      if (now - lastBeat > config.heartbeat.timeout) {
+        log.error('no heartbeat from Alertmanager: the monitoring pipeline is silent', {
+          last_heartbeat: new Date(lastBeat).toISOString(),
+        });
+        // On a write failure (a full disk) the alarm is tried again at the next tick.
+        const answer = enqueue(
+          pipelineNotification('firing', lastBeat, config.heartbeat.timeout, now),
+          allNames,
+        );
+        if (answer.status === 200) {
+          silent = true;
+          persist();
+        }
+      }
+    } catch (err) {
+      log.error('heartbeat check failed; trying again', { err });
     }
   }, checkEvery);
   heartbeatTimer.unref();
@@ -211,12 +383,7 @@ export async function startNotifier(opts: NotifierOptions): Promise<NotifierHand
       log.debug('identical webhook within the dedupe window: a retry, not delivered again');
       return { status: 200, body: { status: 'duplicate' } };
     }
-    try {
-      return enqueue({ payload }, route(payload, channels, matchers), hash);
-    } catch (err) {
-      log.error('outbox write failed', { err });
-      return { status: 500, body: { error: `outbox write failed: ${(err as Error).message}` } };
-    }
+    return enqueue({ payload }, route(payload, channels, matchers), hash);
   };
 
   const onHeartbeat = (raw: Buffer): Answer => {
@@ -233,7 +400,13 @@ export async function startNotifier(opts: NotifierOptions): Promise<NotifierHand
     return { status: 200, body: { status: 'heartbeat' } };
   };
 
-  const delivery = new Delivery(outbox, channels, metrics, log, opts.delivery);
+  const delivery = new Delivery(outbox, channels, metrics, log, {
+    backoffBaseMs: config.retry.base,
+    backoffCapMs: config.retry.cap,
+    maxAttempts: config.retry.max_attempts,
+    maxAgeMs: config.max_delivery_age,
+    ...opts.delivery,
+  });
   delivery.start();
 
   const app = createNotifierApp({

@@ -13,8 +13,8 @@ export interface Answer {
 }
 
 export interface NotifierServerOptions {
-  /** Required on POST /alerts and /heartbeat as `Authorization: Bearer <token>`; undefined turns auth off. */
-  bearerToken: Secret | undefined;
+  /** Required on POST /alerts and /heartbeat as `Authorization: Bearer <token>`; never empty. */
+  bearerToken: Secret;
   maxBodyBytes: number;
   metrics: NotifierMetrics;
   registry: Registry;
@@ -36,15 +36,19 @@ function safeEqual(a: string, b: string): boolean {
  * a body that is not a v4 payload, 503 when the outbox is full, 200 once it is on disk.
  */
 export function createNotifierApp(opts: NotifierServerOptions): express.Express {
+  // An empty token would equal the empty token of a request without a header.
+  if (!opts.bearerToken || opts.bearerToken.reveal().trim() === '')
+    throw new Error('the notifier needs a non-empty bearer token');
+  const expected = opts.bearerToken.reveal();
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
 
   const auth = (req: Request, res: Response, next: NextFunction) => {
-    if (opts.bearerToken) {
+    {
       const header = req.get('authorization') ?? '';
       const token = /^bearer /i.test(header) ? header.slice(7).trim() : '';
-      if (!safeEqual(token, opts.bearerToken.reveal())) {
+      if (token === '' || !safeEqual(token, expected)) {
         opts.metrics.rejected.inc({ reason: 'unauthorized' });
         res
           .status(401)

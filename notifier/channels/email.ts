@@ -2,7 +2,7 @@ import nodemailer from 'nodemailer';
 import type { Secret } from '../../config/secret.js';
 import type { Notification } from '../outbox.js';
 import { renderEmail, type RenderOptions } from '../render.js';
-import type { Channel, SendResult } from './channel.js';
+import { renderFailed, tlsCertificateError, type Channel, type SendResult } from './channel.js';
 
 export interface EmailSettings {
   host: string;
@@ -59,7 +59,13 @@ export class EmailChannel implements Channel {
       greetingTimeout: this.timeoutMs,
       socketTimeout: this.timeoutMs,
     });
-    const mail = renderEmail(message.payload, { ...this.render, now: new Date() });
+    let mail;
+    try {
+      mail = renderEmail(message.payload, { ...this.render, now: new Date(), current: message.current });
+    } catch (err) {
+      transport.close();
+      return renderFailed(err);
+    }
     const onAbort = () => transport.close();
     signal.addEventListener('abort', onAbort, { once: true });
     try {
@@ -88,6 +94,8 @@ export function classifySmtp(err: unknown): SendResult {
     const reason = e.code === 'EAUTH' ? 'auth_failed' : retryable ? 'smtp_4xx' : 'smtp_5xx';
     return { ok: false, retryable, reason, detail: `SMTP ${e.responseCode}: ${detail}` };
   }
+  const cert = tlsCertificateError(err);
+  if (cert) return { ok: false, retryable: false, reason: 'tls_certificate', detail };
   if (e.code && TRANSIENT_CODES.has(e.code)) return { ok: false, retryable: true, reason: 'network', detail };
   if (e.code === 'EAUTH' || e.code === 'ENOAUTH')
     return { ok: false, retryable: false, reason: 'auth_failed', detail };

@@ -1,7 +1,7 @@
 import type { Logger } from '../../config/log.js';
 import type { Notification } from '../outbox.js';
 import { renderText, type RenderOptions } from '../render.js';
-import type { Channel, SendResult } from './channel.js';
+import { renderFailed, type Channel, type SendResult } from './channel.js';
 
 /** Writes each notification to the log: the default channel, and a record of what was sent. */
 export class LogChannel implements Channel {
@@ -14,7 +14,13 @@ export class LogChannel implements Channel {
   ) {}
 
   async send(message: Notification): Promise<SendResult> {
-    const { subject, text } = renderText(message.payload, { ...this.render, now: new Date() });
+    let rendered;
+    try {
+      rendered = renderText(message.payload, { ...this.render, now: new Date(), current: message.current });
+    } catch (err) {
+      return renderFailed(err);
+    }
+    const { subject, text } = rendered;
     this.log.info('notification', { channel: this.name, subject, text });
     return { ok: true };
   }

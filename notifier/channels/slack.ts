@@ -2,7 +2,7 @@ import { IncomingWebhook, IncomingWebhookHTTPError, type IncomingWebhookSendArgu
 import type { Secret } from '../../config/secret.js';
 import type { Notification } from '../outbox.js';
 import { renderSlack, type RenderOptions } from '../render.js';
-import type { Channel, SendResult } from './channel.js';
+import { renderFailed, tlsCertificateError, type Channel, type SendResult } from './channel.js';
 
 /**
  * Slack through an incoming webhook (@slack/webhook). The library reports an HTTP error
@@ -37,20 +37,28 @@ export class SlackChannel implements Channel {
       fetch: fetchFn,
       timeout: this.timeoutMs,
     });
+    let body: IncomingWebhookSendArguments;
     try {
       // render.ts builds plain Block Kit JSON; its shape is asserted by tests against the fake Slack.
-      await webhook.send(
-        renderSlack(message.payload, {
-          ...this.render,
-          now: new Date(),
-        }) as unknown as IncomingWebhookSendArguments,
-      );
+      body = renderSlack(message.payload, {
+        ...this.render,
+        now: new Date(),
+        current: message.current,
+      }) as unknown as IncomingWebhookSendArguments;
+    } catch (err) {
+      return renderFailed(err);
+    }
+    try {
+      await webhook.send(body);
       return { ok: true };
     } catch (err) {
       if (err instanceof IncomingWebhookHTTPError) return classifyHttp(err.statusCode, err.body, retryAfter);
       if (signal.aborted) return { ok: false, retryable: true, reason: 'aborted' };
       // A request error's message may carry the cause; the URL is a known secret and is redacted in logs.
       const cause = (err as { original?: Error }).original ?? (err as Error);
+      const cert = tlsCertificateError(cause);
+      if (cert)
+        return { ok: false, retryable: false, reason: 'tls_certificate', detail: networkDetail(cause) };
       const timeout = cause.name === 'TimeoutError' || cause.name === 'AbortError';
       return {
         ok: false,
@@ -69,6 +77,8 @@ function networkDetail(err: Error): string {
 
 const PERMANENT_BODIES = new Set([
   'invalid_payload',
+  'invalid_blocks',
+  'invalid_blocks_format',
   'no_text',
   'invalid_token',
   'no_service',
@@ -81,12 +91,18 @@ const PERMANENT_BODIES = new Set([
   'user_not_found',
 ]);
 
-/** Parses Retry-After: seconds, or an HTTP date. */
+/**
+ * The longest Retry-After honoured: 1 hour. A larger one (say 3000000 s) would overflow
+ * Node's 32-bit timer into a 1 ms busy loop; delivery caps it further at retry.cap.
+ */
+export const MAX_RETRY_AFTER_MS = 3_600_000;
+
+/** Parses Retry-After: seconds, or an HTTP date; capped at MAX_RETRY_AFTER_MS. */
 export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
   if (value === null) return undefined;
-  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000;
+  if (/^\s*\d+\s*$/.test(value)) return Math.min(MAX_RETRY_AFTER_MS, Number(value) * 1000);
   const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+  return Number.isNaN(at) ? undefined : Math.min(MAX_RETRY_AFTER_MS, Math.max(0, at - now));
 }
 
 export function classifyHttp(status: number, body: string, retryAfter: string | null): SendResult {
