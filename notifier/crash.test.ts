@@ -33,7 +33,8 @@ async function run(config: string): Promise<{ proc: ChildProcess; port: number; 
       const m = /msg="notifier listening" address=\S*:(\d+)/.exec(err);
       return m ? Number(m[1]) : undefined;
     },
-    20_000,
+    // tsx compiles on start: slow when the machine is busy.
+    60_000,
     `notifier listening (${err})`,
   );
   return { proc, port, exited };
