@@ -134,6 +134,45 @@ collectors:
     assert.equal(logged.filter((l) => l.includes('cannot read stream server statistics')).length, 1);
   });
 
+  it('reports a MediaMTX camera pulled from a source that is down as not publishing, with no uptime', async () => {
+    mtx.paths = [
+      // A pull source whose camera does not answer: online (attached), not available.
+      { name: 'gate', ready: false, pullSource: 'rtsp://192.0.2.50:554/stream1' },
+      // A pull source that delivers, read by one client and MediaMTX's own HLS muxer.
+      {
+        name: 'lobby',
+        ready: true,
+        pullSource: 'rtsp://192.0.2.51:554/stream1',
+        readers: 1,
+        hiddenReaders: 1,
+      },
+    ];
+    const c = new StreamsCollector({
+      config: config(`
+collectors:
+  streams:
+    servers:
+      - { name: mtx, kind: mediamtx, url: "${mtx.url}", username: watchpost, password_file: mtx-pass }
+    expected:
+      - { server: mtx, stream: gate }
+      - { server: mtx, stream: lobby }
+`),
+      log: silentLogger,
+    });
+    const s = await run(c);
+    assert.equal(s.get('watchpost_stream_publishing{server="mtx",app="",stream="gate"}'), 0);
+    assert.equal(s.has('watchpost_stream_uptime_seconds{server="mtx",app="",stream="gate"}'), false);
+    assert.equal(s.get('watchpost_stream_publishing{server="mtx",app="",stream="lobby"}'), 1);
+    assert.equal(
+      s.get('watchpost_stream_readers{server="mtx",app="",stream="lobby"}'),
+      1,
+      'hidden readers are not clients',
+    );
+    const uptime = s.get('watchpost_stream_uptime_seconds{server="mtx",app="",stream="lobby"}')!;
+    assert.ok(uptime >= 0 && uptime < 3600, `uptime ${uptime}`);
+    assert.equal(s.get('watchpost_streams_publishing{server="mtx",app=""}'), 1);
+  });
+
   it('reports a MediaMTX with wrong credentials as down with "authentication failed"', async () => {
     const logged: string[] = [];
     const dir = mkdtempSync(join(tmpdir(), 'watchpost-streams-'));

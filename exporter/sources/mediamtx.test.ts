@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
 import { FakeMediamtx } from '../../test/e2e/fake-mediamtx.js';
 import { fetchMediamtxPaths, parsePathList } from './mediamtx.js';
@@ -109,6 +110,68 @@ describe('parsePathList', () => {
     ]);
   });
 
+  it('a pulled source that is down: online but not available, zero onlineTime, is not publishing', () => {
+    const body = JSON.stringify({
+      itemCount: 3,
+      pageCount: 1,
+      items: [
+        {
+          name: 'gate',
+          confName: 'gate',
+          source: { type: 'rtspSource', id: '' },
+          ready: false,
+          readyTime: null,
+          available: false,
+          availableTime: null,
+          online: true,
+          onlineTime: '0001-01-01T00:00:00Z',
+          tracks: [],
+          readers: [],
+          inboundBytes: 0,
+          outboundBytes: 0,
+          inboundFramesInError: 0,
+        },
+        {
+          // alwaysAvailable with no publisher: an offline placeholder stream, no source.
+          name: 'placeholder',
+          confName: 'placeholder',
+          source: null,
+          ready: true,
+          readyTime: '2026-01-01T00:00:00Z',
+          available: true,
+          availableTime: '2026-01-01T00:00:00Z',
+          online: false,
+          onlineTime: null,
+          readers: [{ type: 'hidden', id: '' }],
+        },
+        {
+          name: 'lobby',
+          confName: 'lobby',
+          source: { type: 'rtspSource', id: '' },
+          ready: true,
+          readyTime: '2026-01-01T00:00:00Z',
+          available: true,
+          availableTime: '2026-01-01T00:00:00Z',
+          online: true,
+          onlineTime: '2026-01-01T00:00:00Z',
+          readers: [
+            { type: 'hidden', id: '' },
+            { type: 'keepalive', id: 'k' },
+            { type: 'webRTCSession', id: 'w' },
+          ],
+        },
+      ],
+    });
+    const [gate, placeholder, lobby] = parsePathList(body, NOW).streams;
+    assert.equal(gate!.publishing, false);
+    assert.equal(gate!.uptimeSeconds, undefined, 'no uptime of 63 billion seconds from the zero time');
+    assert.equal(placeholder!.publishing, false);
+    assert.equal(placeholder!.readers, 0);
+    assert.equal(lobby!.publishing, true);
+    assert.equal(lobby!.uptimeSeconds, 60);
+    assert.equal(lobby!.readers, 1, 'hidden and keepalive readers are MediaMTX itself');
+  });
+
   it('rejects what is not a path list', () => {
     assert.throws(() => parsePathList('<html>'), /not JSON/);
     assert.throws(() => parsePathList('{"items": []}'), /not a MediaMTX path list: pageCount/);
@@ -151,7 +214,8 @@ describe('fetchMediamtxPaths against the fake MediaMTX API', () => {
     assert.equal(fake.requests.length, 1);
   });
 
-  it('says "authentication failed" on a 401, without the password', async () => {
+  it('says "authentication failed" on a 401, without the password (after MediaMTX\'s 2 s pause)', async () => {
+    const started = performance.now();
     await assert.rejects(
       fetchMediamtxPaths(fake.url, { signal: signal(), authorization: basic('watchpost', 'wrong') }),
       (err: Error) => {
@@ -160,7 +224,25 @@ describe('fetchMediamtxPaths against the fake MediaMTX API', () => {
         return true;
       },
     );
+    // Wrong credentials are answered only after auth.PauseAfterError: a timeout below 2 s would hide the reason.
+    assert.ok(performance.now() - started >= 1900);
     await assert.rejects(fetchMediamtxPaths(fake.url, { signal: signal() }), /authentication failed/);
+  });
+
+  it('reads pulled sources from the fake as MediaMTX describes them', async () => {
+    fake.paths = [
+      { name: 'gate', ready: false, pullSource: 'rtsp://192.0.2.50/stream' },
+      { name: 'lobby', ready: true, pullSource: 'rtsp://192.0.2.51/stream', readers: 2, hiddenReaders: 3 },
+    ];
+    const stat = await fetchMediamtxPaths(fake.url, {
+      signal: signal(),
+      authorization: basic('watchpost', 's3cret-pass'),
+    });
+    const byName = new Map(stat.streams.map((x) => [x.stream, x]));
+    assert.equal(byName.get('gate')!.publishing, false);
+    assert.equal(byName.get('gate')!.uptimeSeconds, undefined);
+    assert.equal(byName.get('lobby')!.publishing, true);
+    assert.equal(byName.get('lobby')!.readers, 2);
   });
 
   it('rejects on an unreachable server', async () => {

@@ -12,8 +12,23 @@ import type { ServerStat, StreamStat } from './stream-stat.js';
  *          tracks, readers: [{type, id}], bytesReceived, bytesSent,
  *          inboundBytes, outboundBytes, inboundFramesInError,            (v1.15 and later)
  *          available, availableTime, online, onlineTime }                (v1.17 and later)
- * Newer fields win when present; ready/readyTime/bytesReceived/bytesSent are the
- * deprecated names that older servers send alone. Unknown fields are ignored.
+ *
+ * What they mean comes from internal/core/path.go, which fills them:
+ * - `online` is `source != nil`: a source is attached. A path with a configured pull
+ *   source (`source: rtsp://camera/...`) has one from the start, whether the camera
+ *   answers or not; a publisher path has one while a publisher is connected.
+ * - `available` (and the deprecated `ready`, its copy) is `stream != nil`: media is
+ *   flowing. With `alwaysAvailable`, the stream exists (an offline placeholder) with no
+ *   source at all.
+ * - `onlineTime` is set when media starts (or, with alwaysAvailable, when the source
+ *   connects); for a pull source that never delivered media it is Go's zero time,
+ *   "0001-01-01T00:00:00Z", which means "never", not a time.
+ * - readers of type `hidden` (and `keepalive`) are MediaMTX's own: the HLS muxer,
+ *   forwarding and push targets, delay hubs, snapshots. They are not clients.
+ * So a stream is publishing when media is flowing from an attached source:
+ * `available && online` (`ready` alone on servers older than v1.17). A dead camera
+ * behind a pull source is `online: true, available: false`: not publishing.
+ * Newer byte fields win when present; unknown fields are ignored.
  */
 
 const timestamp = z.string().nullable().optional();
@@ -22,6 +37,8 @@ const pathSchema = z.object({
   name: z.string(),
   ready: z.boolean().optional(),
   readyTime: timestamp,
+  available: z.boolean().optional(),
+  availableTime: timestamp,
   online: z.boolean().optional(),
   onlineTime: timestamp,
   readers: z.array(z.unknown()).nullable().optional(),
@@ -37,6 +54,26 @@ const pageSchema = z.object({
   pageCount: z.number().int().nonnegative(),
   items: z.array(pathSchema).nullable(),
 });
+
+/** Reader types that are MediaMTX's own components, not clients (internal/defs/api_path.go). */
+const INTERNAL_READERS = new Set(['hidden', 'keepalive']);
+
+/** A time MediaMTX reports, in ms; undefined for null, garbage and Go's zero time ("0001-01-01T00:00:00Z"). */
+export function mediamtxTime(t: string | null | undefined): number | undefined {
+  if (!t || t.startsWith('0001-01-01')) return undefined;
+  const ms = Date.parse(t);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+function clientReaders(readers: readonly unknown[] | null | undefined): number {
+  let n = 0;
+  for (const r of readers ?? []) {
+    const type = r !== null && typeof r === 'object' ? (r as { type?: unknown }).type : undefined;
+    if (typeof type === 'string' && INTERNAL_READERS.has(type)) continue;
+    n++;
+  }
+  return n;
+}
 
 export interface PathPage {
   pageCount: number;
@@ -61,17 +98,18 @@ export function parsePathList(body: string, now = Date.now()): PathPage {
     throw new Error(`not a MediaMTX path list: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
   }
   const streams = (r.data.items ?? []).map((p): StreamStat => {
-    const publishing = p.online ?? p.ready ?? false;
-    const since = p.onlineTime ?? p.readyTime;
-    const sinceMs = since ? Date.parse(since) : NaN;
+    const publishing = p.available !== undefined ? p.available && (p.online ?? true) : (p.ready ?? false);
+    // Since media started: onlineTime (with alwaysAvailable, when the source connected),
+    // else availableTime / readyTime; a zero time is no time.
+    const sinceMs = mediamtxTime(p.onlineTime) ?? mediamtxTime(p.availableTime) ?? mediamtxTime(p.readyTime);
     return {
       app: '',
       stream: p.name,
       publishing,
-      readers: p.readers?.length ?? 0,
+      readers: clientReaders(p.readers),
       bytesIn: p.inboundBytes ?? p.bytesReceived ?? 0,
       bytesOut: p.outboundBytes ?? p.bytesSent ?? 0,
-      uptimeSeconds: publishing && !Number.isNaN(sinceMs) ? Math.max(0, (now - sinceMs) / 1000) : undefined,
+      uptimeSeconds: publishing && sinceMs !== undefined ? Math.max(0, (now - sinceMs) / 1000) : undefined,
       framesInError: p.inboundFramesInError,
     };
   });
