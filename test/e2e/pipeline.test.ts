@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -10,7 +10,8 @@ import { Secret } from '../../config/secret.js';
 import { startExporter, type ExporterHandle } from '../../exporter/run.js';
 import { startNotifier, type NotifierHandle } from '../../notifier/run.js';
 import { startAlertmanager, startReceiver, type RunningAlertmanager } from './alertmanager.js';
-import { ROOT, eventually, freePort, requireBinary, skipWithout } from './helpers.js';
+import { startPrometheus, type RunningPrometheus } from './prometheus.js';
+import { eventually, requireBinary, skipWithout } from './helpers.js';
 
 /**
  * The whole chain with the shipped files: the exporter (bearer token on /metrics) scraped by
@@ -22,7 +23,7 @@ const skip = skipWithout('prometheus', 'prometheus-alertmanager', 'promtool');
 describe('pipeline: exporter → Prometheus → Alertmanager → webhook', { skip }, () => {
   let exporter: ExporterHandle | undefined;
   let notifier: NotifierHandle | undefined;
-  let prometheus: ChildProcess | undefined;
+  let prometheus: RunningPrometheus | undefined;
   let am: RunningAlertmanager | undefined;
   let receiver: Awaited<ReturnType<typeof startReceiver>> | undefined;
   let promUrl = '';
@@ -59,46 +60,21 @@ describe('pipeline: exporter → Prometheus → Alertmanager → webhook', { ski
     receiver = await startReceiver();
     am = await startAlertmanager(amBin, receiver.url, 'notifier-token-77d1');
 
-    writeFileSync(join(dir, 'metrics-token'), `${metricsToken}\n`);
-    writeFileSync(join(dir, 'notifier-token'), 'notifier-scrape-token-5b1f\n');
-    promConfig = join(dir, 'prometheus.yml');
-    writeFileSync(
-      promConfig,
-      readFileSync(join(ROOT, 'provisioning', 'prometheus', 'prometheus.yml'), 'utf8')
-        .replace(/scrape_interval: \d+s/, 'scrape_interval: 1s')
-        .replace(/evaluation_interval: \d+s/, 'evaluation_interval: 1s')
-        .replace('/etc/prometheus/rules/*.rules.yml', join(ROOT, 'alerts', '*.rules.yml'))
-        .replace('watchpost-alertmanager:9093', am.url.replace('http://', ''))
-        .replace('watchpost-exporter:9850', `127.0.0.1:${exporter.address.port}`)
-        .replace('/run/secrets/watchpost_metrics_token', join(dir, 'metrics-token'))
-        .replace('watchpost-notifier:9851', `127.0.0.1:${notifier.address.port}`)
-        .replace('/run/secrets/watchpost_notifier_token', join(dir, 'notifier-token')),
-    );
-    const port = await freePort();
-    promUrl = `http://127.0.0.1:${port}`;
-    prometheus = spawn(
-      promBin,
-      [
-        `--config.file=${promConfig}`,
-        `--storage.tsdb.path=${join(dir, 'data')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--rules.alert.resend-delay=1s',
-      ],
-      { stdio: 'ignore' },
-    );
-    await eventually(
-      async () => ((await fetch(`${promUrl}/-/ready`)).ok ? true : undefined),
-      30_000,
-      'prometheus ready',
-    );
+    prometheus = await startPrometheus(promBin, {
+      exporter: `127.0.0.1:${exporter.address.port}`,
+      notifier: `127.0.0.1:${notifier.address.port}`,
+      alertmanager: am.url,
+      metricsToken,
+      notifierToken: 'notifier-scrape-token-5b1f',
+      scrapeInterval: '1s',
+      evaluationInterval: '1s',
+    });
+    promUrl = prometheus.url;
+    promConfig = prometheus.configFile;
   });
 
   after(async () => {
-    if (prometheus && prometheus.exitCode === null) {
-      const exited = new Promise((r) => prometheus!.once('exit', r));
-      prometheus.kill('SIGTERM');
-      await exited;
-    }
+    await prometheus?.stop();
     await am?.stop();
     await receiver?.close();
     await exporter?.close();
