@@ -60,14 +60,16 @@ export function dashboardPath(key: DashboardKey): string {
  * panels draw them as series.
  */
 export const ALERT_THRESHOLDS = {
+  /** DiskSpaceLow, critical tier: used ratio > 0.97 whatever the mount's own threshold */
+  'DiskSpaceLow (critical)': 0.97,
   /** HostHighCpu: avg_over_time(watchpost_host_cpu_usage_ratio[5m]) > 0.9 */
   HostHighCpu: 0.9,
   /** HostLowMemory: available / total < 0.1 */
   HostLowMemory: 0.1,
   /** ContainerRestartLoop: increase(restarts[15m]) >= 3 */
   ContainerRestartLoop: 3,
-  /** AuthFailureSpike: failures per minute per source > 10 */
-  AuthFailureSpike: 10,
+  /** AuthFailureSpike: failures of one source in 5 minutes > 30 */
+  AuthFailureSpike: 30,
   /** BruteForceFromClient: increase(failures by client[10m]) > 20 */
   BruteForceFromClient: 20,
   /** HttpErrorRatioHigh: 5xx / all > 0.05 */

@@ -33,10 +33,10 @@ export function securityDashboard(): dashboard.Dashboard {
     .withPanel(
       timeseriesPanel({
         id: 1,
-        title: 'Authentication attempts per minute',
+        title: 'Authentication attempts in 5 minutes',
         description:
-          'Logins found in each log source, by result. AuthFailureSpike fires when failures of one source stay above the dashed line for 5 minutes.',
-        unit: 'cpm',
+          'Logins found in each log source over the last 5 minutes, by result. AuthFailureSpike fires when the failures of one source stay above the dashed line for 5 minutes.',
+        unit: 'short',
         min: 0,
         steps: [
           [null, 'green'],
@@ -44,7 +44,7 @@ export function securityDashboard(): dashboard.Dashboard {
         ],
         queries: [
           {
-            expr: `sum by (instance, source, result) (rate(watchpost_auth_attempts_total{${S}}[$__rate_interval])) * 60`,
+            expr: `sum by (instance, source, result) (increase(watchpost_auth_attempts_total{${S}}[5m]))`,
             legend: '{{source}} {{result}}',
           },
         ],
