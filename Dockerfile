@@ -16,7 +16,8 @@ RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY . .
 RUN node node_modules/typescript/bin/tsc -p tsconfig.json \
  && npm prune --omit=dev --no-audit --no-fund --ignore-scripts \
- && rm -rf /root/.npm
+ && rm -rf /root/.npm \
+ && mkdir -p /out/state
 
 # --- runtime: dist/ and production node_modules only --------------------------------------------
 FROM ${NODE_IMAGE}
@@ -32,6 +33,8 @@ WORKDIR /app
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
+# The state folder, owned by the service user: a fresh named volume copies this ownership.
+COPY --from=build --chown=10001:10001 /out/state /var/lib/watchpost
 COPY --from=build /src/alerts ./alerts
 COPY --from=build /src/provisioning ./provisioning
 COPY --from=build /src/config/watchpost.schema.json ./config/watchpost.schema.json

@@ -57,6 +57,10 @@ export interface OverlayOptions {
   dir: string;
   /** The watchpost version whose image is the default. */
   version: string;
+  /** The overlay's path from the app's folder, for the header's `up` command. */
+  overlayFile?: string;
+  /** A watchpost source folder (with the Dockerfile), relative to the app's folder: compose builds the image from it when it is missing. */
+  buildContext?: string;
 }
 
 export const DEFAULT_OVERLAY_OPTIONS: OverlayOptions = {
@@ -82,7 +86,7 @@ export function renderOverlay(opts: OverlayOptions): string {
   const up = [
     'docker compose',
     ...opts.composeFiles.map((f) => `-f ${f}`),
-    '-f docker-compose.monitoring.yml',
+    `-f ${opts.overlayFile ?? 'docker-compose.monitoring.yml'}`,
     'up -d',
   ].join(' ');
   const secretsGid = `"\${WATCHPOST_SECRETS_GID:-${opts.secretsGid}}"`;
@@ -98,6 +102,10 @@ export function renderOverlay(opts: OverlayOptions): string {
   const list = (items: string[], indent: string) => items.map((i) => `${indent}- ${i}`).join('\n');
   const appNetworks = opts.appNetworks.map((n) => `      ${n}: {}`).join('\n');
   const appNetworkDecls = opts.appNetworks.filter((n) => n !== 'default');
+  const build = (indent: string) =>
+    opts.buildContext
+      ? `\n${indent}# Built from the watchpost sources when the image is not there yet.\n${indent}build: ${JSON.stringify(opts.buildContext)}`
+      : '';
 
   return `# watchpost monitoring overlay${opts.project ? ` for the compose project "${opts.project}"` : ''}.
 # Start it together with the app, from the app's folder:
@@ -123,7 +131,7 @@ x-watchpost-hardening: &hardening
 services:
   watchpost-exporter:
     <<: *hardening
-    image: \${WATCHPOST_IMAGE:-watchpost:${opts.version}}
+    image: \${WATCHPOST_IMAGE:-watchpost:${opts.version}}${build('    ')}
     command: ["exporter"]
     user: "${WATCHPOST_UID}:${WATCHPOST_UID}"
     # The secrets group, and the Docker socket's group (read access to the socket).
@@ -133,10 +141,10 @@ services:
     volumes:
       - { type: bind, source: ${d}/watchpost.yml, target: ${CONTAINER_PATHS.config}, read_only: true }
       # The host's / (disk usage, its /proc for host metrics and FFmpeg processes, its /sys for
-      # container CPU and memory), read-only, without joining the host's PID namespace.
-      - { type: bind, source: /, target: ${CONTAINER_PATHS.rootfs}, read_only: true, bind: { propagation: rslave } }
-      # Read-only here does not make the Docker API read-only: see docs/deploy.md and the
-      # watchpost-docker-proxy option below.
+      # container CPU and memory), read-only, without joining the host's PID namespace. No
+      # rslave propagation: it fails where / is not a shared mount (docs/deploy.md).
+      - { type: bind, source: /, target: ${CONTAINER_PATHS.rootfs}, read_only: true }
+      # Read-only here does not make the Docker API read-only: see docs/deploy.md.
       - { type: bind, source: /var/run/docker.sock, target: /var/run/docker.sock, read_only: true }
     tmpfs: ["/tmp:size=16m,mode=1777"]
     secrets: [watchpost_metrics_token]
@@ -155,7 +163,7 @@ ${appNetworks}
 
   watchpost-notifier:
     <<: *hardening
-    image: \${WATCHPOST_IMAGE:-watchpost:${opts.version}}
+    image: \${WATCHPOST_IMAGE:-watchpost:${opts.version}}${build('    ')}
     command: ["notifier"]
     user: "${WATCHPOST_UID}:${WATCHPOST_UID}"
     group_add: [${secretsGid}]
@@ -270,27 +278,6 @@ ${list(
       watchpost-monitoring: {}
       # A published port needs a network that is not internal.
       watchpost-ui: {}
-
-  # Optional: a socket proxy that lets only the GET endpoints the exporter uses through
-  # (docs/deploy.md). Enable it with --profile docker-proxy (Compose v2), then set
-  # collectors.containers.endpoint: tcp://watchpost-docker-proxy:2375 and remove the
-  # socket mount and its group from watchpost-exporter.
-  watchpost-docker-proxy:
-    <<: *hardening
-    profiles: [docker-proxy]
-    image: \${DOCKER_PROXY_IMAGE:-tecnativa/docker-socket-proxy:0.3.0}
-    environment:
-      CONTAINERS: "1"
-      EVENTS: "1"
-      PING: "1"
-      VERSION: "1"
-      POST: "0"
-    volumes:
-      - { type: bind, source: /var/run/docker.sock, target: /var/run/docker.sock, read_only: true }
-    tmpfs: ["/run:size=4m", "/tmp:size=4m", "/var/lib/haproxy:size=4m"]
-    pids_limit: 64
-    mem_limit: 64m
-    networks: [watchpost-monitoring]
 
 networks:
   # Prometheus, Alertmanager, the notifier and Grafana talk here; nothing on it reaches out.

@@ -2,6 +2,8 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { ComposeError } from '../bootstrap/compose.js';
+import { formatInitResult, runInit } from '../bootstrap/init.js';
 import { createLogger, type Logger } from '../config/log.js';
 import { ConfigError, defaultConfig, keyPosition, loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -33,6 +35,8 @@ Commands:
   start      Run this package's services on this host (the exporter and the notifier)
   exporter   Run the Prometheus exporter
   notifier   Run the notifier: Alertmanager's webhook receiver, relaying to Slack and email
+  init       Read the app's compose file(s) and write the monitoring overlay beside them:
+             docker-compose.monitoring.yml and watchpost/ (config, secrets, provisioning)
   check      Validate a config file and print every problem (--config); with promtool and
              amtool on the PATH, also the Prometheus and Alertmanager files beside it;
              audit the app's compose files for unsafe settings (--compose, repeatable);
@@ -50,9 +54,12 @@ Options:
       --notifier-listen ADDR
                         Listen address of the notifier under start; overrides the config
       --channel NAME    Only this notifier channel (notify-test)
-      --compose FILE    An app compose file to audit (check); several merge as compose
-                        merges them
+      --compose FILE    The app's compose file: audited by check, read by init; repeat to
+                        merge several as compose does (init's default: compose.yaml,
+                        compose.yml, docker-compose.yml, docker-compose.yaml)
       --format FORMAT   text (default) or json (check)
+      --dir DIR         Where init writes (default: the folder of the first compose file)
+      --force           init replaces files you edited (it prints what changes)
   -h, --help            Show help
   -v, --version         Show the version
 
@@ -69,6 +76,7 @@ interface Io {
   env: Record<string, string | undefined>;
   /** Colour the output (stdout is a terminal and NO_COLOR is unset). */
   colour?: boolean;
+  /** The working directory (init, check); process.cwd() when not set. */
   cwd?: string;
 }
 
@@ -92,6 +100,8 @@ function parse(argv: string[]) {
         channel: { type: 'string' },
         compose: { type: 'string', multiple: true },
         format: { type: 'string' },
+        dir: { type: 'string' },
+        force: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -142,6 +152,18 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
 
     switch (command) {
+      case 'init': {
+        const result = await runInit({
+          composeFiles: values.compose ?? [],
+          dir: values.dir,
+          force: values.force ?? false,
+          cwd: io.cwd ?? process.cwd(),
+          env: io.env,
+          out: io.out,
+        });
+        io.out(formatInitResult(result, { grafanaPort: io.env.GRAFANA_PORT }));
+        return EXIT_OK;
+      }
       case 'check': {
         const format = values.format ?? 'text';
         if (format !== 'text' && format !== 'json')
@@ -250,6 +272,10 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   } catch (err) {
     if (err instanceof UsageError) {
       io.err(`watchpost: ${err.message}\nRun "watchpost --help" for usage.\n`);
+      return EXIT_USAGE;
+    }
+    if (err instanceof ComposeError) {
+      io.err(`watchpost: cannot read the compose files:\n${err.message}\n`);
       return EXIT_USAGE;
     }
     if (err instanceof ConfigError) {

@@ -65,14 +65,18 @@ export interface LoadContext {
    * Read only the secret files of this service: `exporter` (exporter and collectors) or
    * `notifier`. Each container mounts only its own secrets; unset reads them all.
    */
-  secretsOf?: 'exporter' | 'notifier';
+  secretsOf?: 'exporter' | 'notifier' | 'none';
   /** Told what is allowed but unsafe (a secret file readable by others). */
   warn?: (message: string) => void;
 }
 
 export function buildSchema(load: LoadContext) {
   const warn = load.warn ? { warn: load.warn } : {};
-  const ctx: SchemaContext = { baseDir: load.baseDir, skipSecrets: load.secretsOf === 'notifier', ...warn };
+  const ctx: SchemaContext = {
+    baseDir: load.baseDir,
+    skipSecrets: load.secretsOf === 'notifier' || load.secretsOf === 'none',
+    ...warn,
+  };
   const exporter = z
     .strictObject({
       listen: listenAddress.default('127.0.0.1:9850'),
@@ -502,7 +506,7 @@ export function buildSchema(load: LoadContext) {
         .prefault({}),
       notifier: notifierSchema({
         baseDir: load.baseDir,
-        skipSecrets: load.secretsOf === 'exporter',
+        skipSecrets: load.secretsOf === 'exporter' || load.secretsOf === 'none',
         ...warn,
       }),
     })

@@ -12,7 +12,8 @@
 # (no default bridge network), so `docker build` runs with --network host: the build stage's
 # `npm ci` needs the npm registry.
 # Usage: scripts/build-local-images.sh [node|prometheus|alertmanager|watchpost]...  (default: all)
-# Each image is rebuilt only when missing, unless FORCE=1. Needs root (docker), node, ldd,
+# The base images are made only when missing (FORCE=1 remakes them); the watchpost image is
+# built every time, from Docker's layer cache when nothing changed. Needs root (docker), node, ldd,
 # prometheus and prometheus-alertmanager (scripts/install-system-deps.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -110,16 +111,24 @@ build_prometheus() {
 }
 
 build_alertmanager() {
+  # Debian's Alertmanager reads its default templates from here.
+  mkdir -p "$work/alertmanager/usr/share/prometheus"
+  cp -a /usr/share/prometheus/alertmanager "$work/alertmanager/usr/share/prometheus/"
   build_prom_like "$AM_IMAGE" /usr/bin/prometheus-alertmanager /usr/bin/amtool alertmanager /alertmanager \
     --change 'CMD ["--config.file=/etc/alertmanager/alertmanager.yml","--storage.path=/alertmanager"]'
 }
 
 build_watchpost() {
-  have "$WATCHPOST_IMAGE" && return 0
+  # Always built (the sources change; Docker's layer cache keeps an unchanged build quick),
+  # and the image it replaces is removed so rebuilds leave nothing dangling.
   build_node
+  local old new
+  old=$(docker image inspect -f '{{.Id}}' "$WATCHPOST_IMAGE" 2>/dev/null || true)
   docker build --network host --quiet \
     --build-arg "NODE_IMAGE=$NODE_IMAGE" \
     -t "$WATCHPOST_IMAGE" . >/dev/null
+  new=$(docker image inspect -f '{{.Id}}' "$WATCHPOST_IMAGE")
+  if [ -n "$old" ] && [ "$old" != "$new" ]; then docker rmi "$old" >/dev/null 2>&1 || true; fi
   echo "build-local-images: $WATCHPOST_IMAGE from the Dockerfile on $NODE_IMAGE"
 }
 

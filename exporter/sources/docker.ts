@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import type { CgroupStats } from './cgroup.js';
@@ -293,12 +294,38 @@ export class DockerSource {
       if (isNotFound(err)) throw err;
       const e = err as Error & { statusCode?: number };
       if (e.name === 'AbortError') throw err;
-      const wrapped = new Error(`Docker API at ${this.endpoint}: ${e.message ?? String(err)}`, {
-        cause: err,
-      });
+      const wrapped = new Error(
+        `Docker API at ${this.endpoint}: ${e.message ?? String(err)}${socketPermissionHint(this.endpoint, err)}`,
+        { cause: err },
+      );
       throw wrapped;
     }
   }
+}
+
+/**
+ * What to do when the socket refuses this process: in a container the usual cause is a
+ * missing group (the socket's group differs from host to host), so name both groups.
+ */
+export function socketPermissionHint(endpoint: string, err: unknown): string {
+  const e = err as NodeJS.ErrnoException | undefined;
+  const denied = e?.code === 'EACCES' || e?.code === 'EPERM' || /\bEACCES\b/.test(e?.message ?? '');
+  if (!denied || !endpoint.startsWith('unix://')) return '';
+  const path = endpoint.slice('unix://'.length);
+  let gid: number | undefined;
+  try {
+    gid = statSync(path).gid;
+  } catch {
+    // cannot even stat it: say what we know
+  }
+  const groups = process.getgroups?.() ?? [];
+  const uid = process.getuid?.();
+  return (
+    ` (permission denied: the socket belongs to group ${gid ?? 'unknown'} and this process` +
+    ` (uid ${uid ?? 'unknown'}, groups ${groups.join(',') || 'none'}) is not in it;` +
+    ` give it that group: WATCHPOST_DOCKER_GID=${gid ?? '<the socket group id>'} for docker-compose.monitoring.yml,` +
+    ` or --group-add; see docs/deploy.md)`
+  );
 }
 
 /** Delay before reconnect attempt `attempt` (0-based): 0.5 s doubling, capped. */
