@@ -2,7 +2,6 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ComposeError } from '../bootstrap/compose.js';
 import { formatInitResult, runInit } from '../bootstrap/init.js';
 import { createLogger, type Logger } from '../config/log.js';
 import { ConfigError, defaultConfig, keyPosition, loadConfigFile } from '../config/load.js';
@@ -284,10 +283,6 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         ? 'Create the missing files with "watchpost init" in the folder of your compose file (docs/deploy.md).\n'
         : '';
       io.err(`watchpost: invalid config:\n${err.message}\n${hint}`);
-      return EXIT_USAGE;
-    }
-    if (err instanceof ComposeError) {
-      io.err(`watchpost: cannot read the compose files:\n${err.message}\n`);
       return EXIT_USAGE;
     }
     io.err(`watchpost: ${(err as Error).message}\n`);
