@@ -186,6 +186,11 @@ export function buildSchema(load: LoadContext) {
     .strictObject({
       ...collectorBase({ interval: '15s', timeout: '5s' }),
       servers: z.array(streamServer).default([]),
+      max_body_size: byteSize
+        .prefault('4MiB')
+        .describe(
+          'The most bytes read from one server per run (the stat page, or all MediaMTX API pages together); a longer answer is a failure with reason too_large.',
+        ),
       expected: z
         .array(
           z.strictObject({
@@ -263,7 +268,7 @@ export function buildSchema(load: LoadContext) {
       .describe('Status codes that count as up; any 2xx when not set.'),
     body_regex: regex('the body match')
       .optional()
-      .describe('A regular expression the response body (its first 1 MiB) must match.'),
+      .describe('A regular expression the response body (its first max_body_size bytes) must match.'),
     headers: z
       .record(z.string(), z.string({ error: 'expected a header value as a string' }))
       .optional()
@@ -289,6 +294,11 @@ export function buildSchema(load: LoadContext) {
     .strictObject({
       ...collectorBase({ interval: '15s', timeout: '10s' }),
       targets: z.array(dependencyTarget).default([]).describe('The services to probe, in parallel.'),
+      max_body_size: byteSize
+        .prefault('1MiB')
+        .describe(
+          'The most bytes of a response body read to match body_regex; the rest is not read (the socket is closed).',
+        ),
     })
     .superRefine(checkTimeout)
     .superRefine((c, zctx) => {

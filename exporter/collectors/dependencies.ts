@@ -28,7 +28,7 @@ interface Checked {
 }
 
 /** Turns a validated config entry into what the probe needs. */
-export function probeTarget(t: TargetConfig): ProbeTarget {
+export function probeTarget(t: TargetConfig, maxBodyBytes?: number): ProbeTarget {
   const base = {
     kind: t.kind,
     tlsVerify: t.tls_verify,
@@ -45,6 +45,7 @@ export function probeTarget(t: TargetConfig): ProbeTarget {
     ...(t.body_regex !== undefined ? { bodyRegex: compileUserRegex(t.body_regex) } : {}),
     ...(t.headers ? { headers: t.headers } : {}),
     ...(t.bearer_token_file ? { bearerToken: t.bearer_token_file } : {}),
+    ...(maxBodyBytes !== undefined ? { maxBodyBytes } : {}),
   };
 }
 
@@ -75,7 +76,7 @@ export class DependenciesCollector implements Collector {
       name: t.name,
       kind: t.kind,
       slowThresholdSeconds: t.slow_threshold / 1000,
-      probe: probeTarget(t),
+      probe: probeTarget(t, cfg.max_body_size),
     }));
     for (const t of this.targets) this.lastSuccess.set(t.name, 0);
 

@@ -119,8 +119,9 @@ collectors:
     assert.equal(s.get('watchpost_stream_expected{server="rtmp1",app="live",stream="cam3"}'), 1);
     assert.equal(s.get('watchpost_stream_expected{server="mtx",app="",stream="door"}'), 1);
     assert.equal(s.has('watchpost_stream_publishing{server="rtmp1",app="live",stream="cam3"}'), false);
-    // Nothing from the broken server but its up and duration.
+    // Nothing from the broken server but its up, the reason and the duration.
     assert.deepEqual([...s.keys()].filter((k) => k.includes('server="broken"')).sort(), [
+      'watchpost_stream_server_failure_reason{server="broken",reason="invalid"}',
       'watchpost_stream_server_fetch_duration_seconds{server="broken"}',
       'watchpost_stream_server_up{server="broken",kind="nginx-rtmp"}',
     ]);

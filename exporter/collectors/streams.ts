@@ -4,6 +4,9 @@ import type { Logger } from '../../config/log.js';
 import { errorMessage, type ApplyResult, type Collector } from '../collector.js';
 import { fetchMediamtxPaths } from '../sources/mediamtx.js';
 import { fetchRtmpStat } from '../sources/nginx-rtmp.js';
+import { FetchFailure, type FetchFailureReason } from '../sources/http-get.js';
+import { stopParseWorker } from '../sources/parse-off-loop.js';
+import { classifyError } from '../sources/probes.js';
 import type { ServerStat, StreamStat } from '../sources/stream-stat.js';
 import type { CollectorDeps } from './index.js';
 
@@ -24,6 +27,20 @@ export interface ServerResult {
   durationSeconds: number;
   stat?: ServerStat;
   error?: string;
+  /** Why the fetch failed, from a fixed set (FETCH_FAILURE_REASONS). */
+  reason?: FetchFailureReason;
+}
+
+/** The bounded reason of a failed fetch: known where it failed, else from the socket error. */
+export function failureReason(err: unknown, timedOut: boolean): FetchFailureReason {
+  if (timedOut) return 'timeout';
+  if (err instanceof FetchFailure) return err.reason;
+  const cause = err instanceof Error && err.message === 'fetch failed' ? err.cause : err;
+  if ((cause as NodeJS.ErrnoException | undefined)?.code) {
+    const r = classifyError(cause);
+    return r === 'body' ? 'invalid' : r;
+  }
+  return 'invalid';
 }
 
 export interface StreamsCollectorOptions {
@@ -32,7 +49,10 @@ export interface StreamsCollectorOptions {
   maxStreamSeries?: number;
 }
 
-type Fetcher = (url: string, opts: { signal: AbortSignal; authorization?: string }) => Promise<ServerStat>;
+type Fetcher = (
+  url: string,
+  opts: { signal: AbortSignal; authorization?: string; maxBytes: number },
+) => Promise<ServerStat>;
 
 const FETCHERS: Record<StreamServer['kind'], Fetcher> = {
   'nginx-rtmp': fetchRtmpStat,
@@ -95,10 +115,12 @@ export class StreamsCollector implements Collector {
   private readonly serverTimeout: number;
   private readonly fetchers: Record<StreamServer['kind'], Fetcher>;
   private readonly cap: number;
+  private readonly maxBytes: number;
   /** Last error logged per server, so a lasting failure is logged once. */
   private readonly failing = new Map<string, string>();
 
   private readonly serverUp: Gauge<'server' | 'kind'>;
+  private readonly failureReasonGauge: Gauge<'server' | 'reason'>;
   private readonly fetchDuration: Gauge<'server'>;
   private readonly serverUptime: Gauge<'server'>;
   private readonly seriesDropped: Gauge<'server'>;
@@ -125,12 +147,19 @@ export class StreamsCollector implements Collector {
     this.serverTimeout = Math.max(1, Math.floor(cfg.timeout * 0.8));
     this.fetchers = { ...FETCHERS, ...opts.fetchers };
     this.cap = opts.maxStreamSeries ?? MAX_STREAM_SERIES;
+    this.maxBytes = cfg.max_body_size;
 
     const reg = [this.registry];
     this.serverUp = new Gauge({
       name: 'watchpost_stream_server_up',
       help: 'Whether the last fetch of the streaming server statistics (nginx-rtmp stat page, MediaMTX API) answered and parsed (1) or not (0).',
       labelNames: ['server', 'kind'],
+      registers: reg,
+    });
+    this.failureReasonGauge = new Gauge({
+      name: 'watchpost_stream_server_failure_reason',
+      help: 'Set to 1 for the reason the last fetch of the streaming server statistics failed (dns, connect, tls, timeout, status, auth, too_large or invalid); absent while it is up.',
+      labelNames: ['server', 'reason'],
       registers: reg,
     });
     this.fetchDuration = new Gauge({
@@ -219,6 +248,7 @@ export class StreamsCollector implements Collector {
       const stat = await this.fetchers[server.kind](server.url, {
         signal: both,
         authorization: authorization(server),
+        maxBytes: this.maxBytes,
       });
       if (this.failing.delete(server.name))
         this.log.info('stream server answers again', { server: server.name });
@@ -226,21 +256,28 @@ export class StreamsCollector implements Collector {
     } catch (err) {
       if (signal.aborted) throw err;
       const why = timeout.signal.aborted ? errorMessage(timeout.signal.reason) : describeFetchError(err);
+      const reason = failureReason(err, timeout.signal.aborted);
       const error = `${server.kind} server "${server.name}": ${why}`;
       if (this.failing.get(server.name) !== error) {
         this.failing.set(server.name, error);
         this.log.warn('cannot read stream server statistics', { server: server.name, err: error });
       }
-      return { server, durationSeconds: seconds(), error };
+      return { server, durationSeconds: seconds(), error, reason };
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Stops the thread that parses large answers. */
+  async close(): Promise<void> {
+    await stopParseWorker();
   }
 
   /** The only place metrics are written: synchronous, so a late run cannot interleave. */
   private apply(results: ServerResult[]): void {
     for (const m of [
       this.serverUp,
+      this.failureReasonGauge,
       this.fetchDuration,
       this.serverUptime,
       this.seriesDropped,
@@ -259,9 +296,10 @@ export class StreamsCollector implements Collector {
     for (const e of this.expected)
       this.streamExpected.set({ server: e.server, app: e.app, stream: e.stream }, 1);
 
-    for (const { server, durationSeconds, stat } of results) {
+    for (const { server, durationSeconds, stat, reason } of results) {
       const name = server.name;
       this.serverUp.set({ server: name, kind: server.kind }, stat ? 1 : 0);
+      if (!stat && reason) this.failureReasonGauge.set({ server: name, reason }, 1);
       this.fetchDuration.set({ server: name }, durationSeconds);
       if (server.max_streams !== undefined) this.maxPublishing.set({ server: name }, server.max_streams);
       if (!stat) continue;

@@ -250,7 +250,7 @@ describe('fetchMediamtxPaths against the fake MediaMTX API', () => {
     await gone.start();
     const url = gone.url;
     await gone.stop();
-    await assert.rejects(fetchMediamtxPaths(url, { signal: signal() }), /fetch failed/);
+    await assert.rejects(fetchMediamtxPaths(url, { signal: signal() }), /ECONNREFUSED/);
   });
 
   it('reports a 404 (a base URL that is not the API)', async () => {

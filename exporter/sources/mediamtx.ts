@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { DEFAULT_MAX_BODY_BYTES, FetchFailure, httpGet } from './http-get.js';
+import { parseOffLoop } from './parse-off-loop.js';
 import type { ServerStat, StreamStat } from './stream-stat.js';
 
 /**
@@ -120,34 +122,48 @@ export interface MediamtxOptions {
   signal: AbortSignal;
   /** The value of an Authorization header (HTTP basic auth of a user with the `api` permission). */
   authorization?: string;
+  /** The most bytes read, all pages together (collectors.streams.max_body_size). */
+  maxBytes?: number;
   /** Paths asked for per request (MediaMTX's default is 100). */
   itemsPerPage?: number;
   /** Stop after this many pages: a server cannot keep the collector paging forever. */
   maxPages?: number;
 }
 
-/** GETs every page of {base}/v3/paths/list. Rejects with a message that says what failed. */
+/**
+ * GETs every page of {base}/v3/paths/list. Rejects with a FetchFailure saying what failed
+ * and why (auth, status, too_large, invalid), or with the socket error.
+ */
 export async function fetchMediamtxPaths(base: string, opts: MediamtxOptions): Promise<ServerStat> {
   const itemsPerPage = opts.itemsPerPage ?? 100;
   const maxPages = opts.maxPages ?? 100;
   const streams: StreamStat[] = [];
+  let budget = opts.maxBytes ?? DEFAULT_MAX_BODY_BYTES;
   for (let page = 0; page < maxPages; page++) {
     const url = new URL('v3/paths/list', base.endsWith('/') ? base : `${base}/`);
     url.searchParams.set('page', String(page));
     url.searchParams.set('itemsPerPage', String(itemsPerPage));
-    const res = await fetch(url, {
+    const res = await httpGet(url, {
       signal: opts.signal,
+      maxBytes: budget,
       headers: opts.authorization ? { authorization: opts.authorization } : {},
-      redirect: 'error',
     });
-    const body = await res.text();
+    budget -= Buffer.byteLength(res.body);
     if (res.status === 401 || res.status === 403) {
-      throw new Error(
+      throw new FetchFailure(
+        'auth',
         `authentication failed (HTTP ${res.status}): check username and password_file, and that the user has the "api" permission`,
       );
     }
-    if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText} from ${url.pathname}`.trim());
-    const parsed = parsePathList(body);
+    if (res.status < 200 || res.status > 299)
+      throw new FetchFailure('status', `HTTP ${res.status} ${res.statusText} from ${url.pathname}`.trim());
+    let parsed: PathPage;
+    try {
+      parsed = await parseOffLoop('mediamtx', res.body, opts.signal, (body) => parsePathList(body));
+    } catch (err) {
+      if (opts.signal.aborted) throw err;
+      throw new FetchFailure('invalid', (err as Error).message);
+    }
     streams.push(...parsed.streams);
     if (page + 1 >= parsed.pageCount) break;
   }

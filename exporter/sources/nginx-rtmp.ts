@@ -1,4 +1,6 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { DEFAULT_MAX_BODY_BYTES, FetchFailure, httpGet } from './http-get.js';
+import { parseOffLoop } from './parse-off-loop.js';
 import type { ServerStat, StreamStat } from './stream-stat.js';
 
 /**
@@ -99,19 +101,29 @@ export interface FetchOptions {
   signal: AbortSignal;
   /** The value of an Authorization header, when the page is behind basic auth. */
   authorization?: string;
+  /** The most bytes of the page read (collectors.streams.max_body_size). */
+  maxBytes?: number;
 }
 
-/** GETs the stat page and parses it. Rejects with a message that says what failed. */
+/**
+ * GETs the stat page and parses it. Rejects with a FetchFailure saying what failed and
+ * why (auth, status, too_large, invalid), or with the socket error.
+ */
 export async function fetchRtmpStat(url: string, opts: FetchOptions): Promise<ServerStat> {
-  const res = await fetch(url, {
+  const res = await httpGet(url, {
     signal: opts.signal,
+    maxBytes: opts.maxBytes ?? DEFAULT_MAX_BODY_BYTES,
     headers: opts.authorization ? { authorization: opts.authorization } : {},
-    redirect: 'error',
   });
-  const body = await res.text();
   if (res.status === 401 || res.status === 403) {
-    throw new Error(`authentication failed (HTTP ${res.status})`);
+    throw new FetchFailure('auth', `authentication failed (HTTP ${res.status})`);
   }
-  if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`.trim());
-  return parseRtmpStat(body);
+  if (res.status < 200 || res.status > 299)
+    throw new FetchFailure('status', `HTTP ${res.status} ${res.statusText}`.trim());
+  try {
+    return await parseOffLoop('nginx-rtmp', res.body, opts.signal, parseRtmpStat);
+  } catch (err) {
+    if (opts.signal.aborted) throw err;
+    throw new FetchFailure('invalid', (err as Error).message);
+  }
 }

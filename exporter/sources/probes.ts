@@ -49,6 +49,8 @@ export interface ProbeTarget {
   bodyRegex?: TextPattern;
   headers?: Readonly<Record<string, string>>;
   bearerToken?: Secret;
+  /** The most bytes of body read to match bodyRegex (default MAX_BODY_BYTES). */
+  maxBodyBytes?: number;
   tlsVerify: boolean;
   timeoutMs: number;
 }
@@ -57,7 +59,7 @@ export interface ProbeTarget {
 type Outcome = Omit<ProbeResult, 'durationSeconds'>;
 type Prober = (target: ProbeTarget, abort: AbortSignal) => Promise<Outcome>;
 
-/** Only this much of a body is read to match body_regex. */
+/** Only this much of a body is read to match body_regex, unless configured otherwise. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NODATA', 'EAI_NONAME']);
@@ -158,21 +160,23 @@ const probeHttp: Prober = (target, abort) =>
       }
       const chunks: Buffer[] = [];
       let size = 0;
+      const limit = target.maxBodyBytes ?? MAX_BODY_BYTES;
       const check = () => {
-        const body = Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES).toString('utf8');
+        const body = Buffer.concat(chunks).subarray(0, limit).toString('utf8');
         if (regex.test(body)) finish({ ok: true, statusCode, message: `HTTP ${statusCode}, body matched` });
         else
           finish({
             ok: false,
             reason: 'body',
             statusCode,
-            message: `HTTP ${statusCode}, but the body (${Buffer.byteLength(body)} bytes read) does not match ${String(regex)}`,
+            message: `HTTP ${statusCode}, but the body (${Buffer.byteLength(body)} bytes read) does not match body_regex`,
           });
       };
       res.on('data', (chunk: Buffer) => {
         chunks.push(chunk);
         size += chunk.length;
-        if (size >= MAX_BODY_BYTES) check();
+        // The limit reached: match what was read and close the socket (finish destroys it).
+        if (size >= limit) check();
       });
       res.once('end', check);
       res.on('error', (err) =>
