@@ -6,8 +6,8 @@ import { commandLine, imageBase, notLongRunning, type Contribution, type Detecto
  * process group — matched on the command line by what makes it unique (the URL it writes
  * to, else its last argument) and expecting as many processes as the service has replicas
  * — and every rtmp/rtsp/srt URL it reads or writes on a detected stream server becomes an
- * expected stream. The exporter sees the processes of other containers only with the host's
- * PID namespace (the overlay's `pid: host`).
+ * expected stream. The exporter sees the processes of other containers through the host's
+ * /proc, which the overlay mounts.
  */
 export const detectFfmpeg: Detector = (svc, { project, so_far }) => {
   const cmd = commandLine(svc);
