@@ -80,6 +80,8 @@ export const ALERT_THRESHOLDS = {
   TlsCertificateExpiringCritical: 3,
   /** NotifierOutboxGrowing: outbox depth > 100 */
   NotifierOutboxGrowing: 100,
+  /** NotifierDeliveryRetrying: oldest undelivered notification of a channel older than 300 s */
+  NotifierDeliveryRetrying: 300,
 } as const;
 
 // ---------------------------------------------------------------------------------------

@@ -171,12 +171,33 @@ export function selfDashboard(): dashboard.Dashboard {
     )
     .withPanel(
       timeseriesPanel({
+        id: 12,
+        title: 'Oldest undelivered notification',
+        description:
+          'Per channel, how long the oldest notification still waiting for it has waited (0 when none waits). NotifierDeliveryRetrying fires above the dashed line for 5 minutes.',
+        unit: 's',
+        min: 0,
+        width: 12,
+        steps: [
+          [null, 'green'],
+          [ALERT_THRESHOLDS.NotifierDeliveryRetrying, 'red'],
+        ],
+        queries: [
+          {
+            expr: `max by (instance, channel) (watchpost_notifier_oldest_undelivered_age_seconds{${I}})`,
+            legend: '{{channel}}',
+          },
+        ],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
         id: 10,
         title: 'Delivery time (99th percentile)',
         description: 'Time one delivery attempt to each channel took, successful or not, 99th percentile.',
         unit: 's',
         min: 0,
-        width: 24,
+        width: 12,
         queries: [
           {
             expr: `histogram_quantile(0.99, sum by (instance, channel, le) (rate(watchpost_notifier_delivery_duration_seconds_bucket{${I}}[$__rate_interval])))`,
