@@ -44,6 +44,7 @@ describe('overlay: docker-compose.monitoring.yml', () => {
     };
     assert.deepEqual(Object.keys(doc.services).sort(), [
       'watchpost-alertmanager',
+      'watchpost-docker-proxy',
       'watchpost-exporter',
       'watchpost-grafana',
       'watchpost-notifier',
@@ -74,6 +75,8 @@ describe('overlay: docker-compose.monitoring.yml', () => {
     ]);
     assert.deepEqual(networksOf(svc['watchpost-prometheus']!), ['watchpost-monitoring']);
     assert.deepEqual(networksOf(svc['watchpost-alertmanager']!), ['watchpost-monitoring']);
+    assert.deepEqual(networksOf(svc['watchpost-docker-proxy']!), ['watchpost-monitoring']);
+    assert.deepEqual(svc['watchpost-docker-proxy']!.profiles, ['docker-proxy'], 'optional');
     // Each service gets only the secrets it reads.
     assert.deepEqual(svc['watchpost-exporter']!.secrets, ['watchpost_metrics_token']);
     assert.deepEqual(svc['watchpost-notifier']!.secrets, ['watchpost_notifier_token']);

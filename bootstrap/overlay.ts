@@ -279,6 +279,30 @@ ${list(
       # A published port needs a network that is not internal.
       watchpost-ui: {}
 
+  # Optional: a read-only proxy of the Docker socket (only the GET endpoints the collectors
+  # use; docs/deploy.md). Start it with --profile docker-proxy, set
+  # collectors.containers.endpoint: tcp://watchpost-docker-proxy:2375 in ${d}/watchpost.yml,
+  # and remove the socket mount and the socket's group from watchpost-exporter.
+  watchpost-docker-proxy:
+    <<: *hardening
+    profiles: [docker-proxy]
+    image: \${WATCHPOST_IMAGE:-watchpost:${opts.version}}${build('    ')}
+    command: ["docker-proxy", "--listen", "0.0.0.0:2375"]
+    user: "${WATCHPOST_UID}:${WATCHPOST_UID}"
+    group_add: [${dockerGid}]
+    volumes:
+      - { type: bind, source: /var/run/docker.sock, target: /var/run/docker.sock, read_only: true }
+    tmpfs: ["/tmp:size=4m,mode=1777"]
+    pids_limit: 64
+    mem_limit: 96m
+    healthcheck:
+      test: ["CMD", "node", "dist/cli/healthcheck.js", "http://127.0.0.1:2375/_ping"]
+      interval: 30s
+      timeout: 5s
+      retries: 3
+      start_period: 10s
+    networks: [watchpost-monitoring]
+
 networks:
   # Prometheus, Alertmanager, the notifier and Grafana talk here; nothing on it reaches out.
   watchpost-monitoring:

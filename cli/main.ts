@@ -7,6 +7,7 @@ import { createLogger, type Logger } from '../config/log.js';
 import { ConfigError, defaultConfig, keyPosition, loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { hostProblems, planCollectors } from '../exporter/collectors/index.js';
+import { startDockerProxy } from '../exporter/docker-proxy.js';
 import { startExporter } from '../exporter/run.js';
 import { notifyTest } from '../notifier/notify-test.js';
 import { startNotifier } from '../notifier/run.js';
@@ -40,6 +41,9 @@ Commands:
              amtool on the PATH, also the Prometheus and Alertmanager files beside it;
              audit the app's compose files for unsafe settings (--compose, repeatable);
              exit 1 if any finding is an error
+  docker-proxy
+             A read-only proxy of the Docker socket for the exporter: only the GET endpoints
+             the collectors use (--listen, default 0.0.0.0:2375; --socket PATH)
   notify-test
              Send a test notification through each notifier channel (or --channel NAME)
              and print one line per channel; exit 1 if any failed
@@ -57,6 +61,7 @@ Options:
                         merge several as compose does (init's default: compose.yaml,
                         compose.yml, docker-compose.yml, docker-compose.yaml)
       --format FORMAT   text (default) or json (check)
+      --socket PATH     The Docker socket (docker-proxy; default /var/run/docker.sock)
       --dir DIR         Where init writes (default: the folder of the first compose file)
       --force           init replaces files you edited (it prints what changes)
   -h, --help            Show help
@@ -100,6 +105,7 @@ function parse(argv: string[]) {
         compose: { type: 'string', multiple: true },
         format: { type: 'string' },
         dir: { type: 'string' },
+        socket: { type: 'string' },
         force: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
@@ -208,6 +214,15 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         }
         if (!text) io.out(formatJson(findings));
         return findings.some((f) => f.severity === 'error') ? EXIT_FAILURE : EXIT_OK;
+      }
+      case 'docker-proxy': {
+        const log = createLogger({ level: 'info' });
+        const proxy = await startDockerProxy({
+          listen: values.listen ?? '0.0.0.0:2375',
+          socketPath: values.socket ?? '/var/run/docker.sock',
+          log,
+        });
+        return await runUntilSignal([proxy], log);
       }
       case 'notify-test': {
         const { config } = loadConfig(values.config, io, 'notifier');

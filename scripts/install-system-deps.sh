@@ -10,10 +10,11 @@
 #                                nginx-rtmp and FFmpeg for the streams and ffmpeg collectors
 #   mtail                        the reference the logs benchmark measures against (not run as a service)
 #   time                         /usr/bin/time -v: peak memory of the programs a benchmark compares
+#   docker-compose               Compose 1.29: the overlay's e2e test and benchmark bring the stack up with it
 # Debian/Ubuntu, as root (or through sudo). Safe to run again.
 set -euo pipefail
 
-PACKAGES=(prometheus prometheus-alertmanager prometheus-node-exporter docker.io busybox-static nginx-light libnginx-mod-rtmp ffmpeg mtail time)
+PACKAGES=(prometheus prometheus-alertmanager prometheus-node-exporter docker.io docker-compose busybox-static nginx-light libnginx-mod-rtmp ffmpeg mtail time)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
