@@ -361,3 +361,58 @@ test('Slack: a 4.5 KB generatorURL and huge alerts stay within Block Kit limits 
   assert.match(text, /Source: link too long to show/);
   assert.ok(slack.received[1]!.body.blocks.length <= 50);
 });
+
+// --- issue 12 item 10: the dead-man's switch ------------------------------------------------
+
+test('the recovery message says how long the pipeline was silent, from before to after', async () => {
+  const base = dir();
+  const slack = await fakeSlack();
+  const { log } = captureLogger();
+  const n = await start(
+    base,
+    { heartbeat: { timeout: '300ms' }, channels: [slackChannel(base, slack)] },
+    log,
+  );
+  assert.equal((await post(n.url, '/heartbeat', {})).status, 200);
+  await eventually(() => slack.received.length === 1 || undefined, 10_000, 'silent message');
+  await new Promise((r) => setTimeout(r, 1200));
+  assert.equal((await post(n.url, '/heartbeat', {})).status, 200);
+  await eventually(() => slack.received.length === 2 || undefined, 10_000, 'recovery message');
+  const text = (slack.received[1]!.body.blocks[1] as { text: { text: string } }).text.text;
+  const m = /\*Resolved\* after (.+) \(from (\S+) to (\S+)\)/.exec(text);
+  assert.ok(m, text);
+  const [, took, from, to] = m;
+  assert.ok(Date.parse(from!) < Date.parse(to!), `from ${from} to ${to}`);
+  // Silent from the first heartbeat + 300 ms until the second, about 1.2 s later.
+  assert.notEqual(took, 'less than a second', text);
+});
+
+test('a restart does not disarm the switch: silence that began before it still raises the alarm', async () => {
+  const base = dir();
+  const slack = await fakeSlack();
+  const { log } = captureLogger();
+  const raw = {
+    state_dir: join(base, 'state'),
+    heartbeat: { timeout: '500ms' },
+    channels: [slackChannel(base, slack)],
+  };
+  const a = await start(base, raw, log);
+  assert.equal((await post(a.url, '/heartbeat', {})).status, 200);
+  await a.close();
+  assert.equal(slack.received.length, 0);
+  // Prometheus or Alertmanager died too: no heartbeat ever reaches the restarted notifier.
+  const b = await start(base, raw, log);
+  await eventually(() => slack.received.length === 1 || undefined, 10_000, 'the alarm after the restart');
+  assert.match(slack.received[0]!.body.text, /^\[FIRING:1\] critical MonitoringPipelineSilent/);
+  assert.match(await metricsText(b), /watchpost_notifier_last_heartbeat_timestamp_seconds 1\d{9}/);
+  // And a restart while silent still sends the recovery when heartbeats come back.
+  await b.close();
+  const c = await start(base, raw, log);
+  assert.equal((await post(c.url, '/heartbeat', {})).status, 200);
+  await eventually(
+    () => slack.received.length === 2 || undefined,
+    10_000,
+    'the recovery after another restart',
+  );
+  assert.match(slack.received[1]!.body.text, /^\[RESOLVED:1\] critical MonitoringPipelineSilent/);
+});
