@@ -452,3 +452,91 @@ test('fuzz: malformed POST /alerts bodies get a 4xx, never a 5xx or a reset; not
     await n.close();
   }
 });
+
+/** A string of hostile but valid JSON content: lone surrogates, emoji, markup, control characters, length. */
+function hostileString(rng: Rng, max: number): string {
+  const parts = [
+    '\ud800',
+    '\udfff',
+    'a\ud83d',
+    '😀',
+    '<script>',
+    '&amp;',
+    '|>',
+    '`',
+    '*_~',
+    '\u0000',
+    '\n',
+    '"\\',
+    'é',
+    'x'.repeat(rng.int(max)),
+  ];
+  let s = '';
+  for (let i = rng.int(6); i >= 0; i--) s += rng.pick(parts);
+  return s.slice(0, max + 8);
+}
+
+test('fuzz: valid webhooks with lone surrogates, long links and hostile text are all delivered within Slack limits', async () => {
+  const { mkdtempSync: mk } = await import('node:fs');
+  const { startFakeSlack } = await import('./fixtures/fakes.js');
+  const slack = await startFakeSlack();
+  const base = mk(join(tmpdir(), 'watchpost-fuzz-valid-'));
+  writeFileSync(join(base, 'token'), TOKEN, { mode: 0o600 });
+  writeFileSync(join(base, 'slack'), slack.url, { mode: 0o600 });
+  const n = await startNotifier({
+    config: notifierSchema({ baseDir: base }).parse({
+      listen: '127.0.0.1:0',
+      bearer_token_file: 'token',
+      state_dir: 'state',
+      max_body_bytes: '256KiB',
+      alertmanager_url: 'http://am.example:9093',
+      channels: [{ name: 'slack', type: 'slack', slack: { webhook_url_file: 'slack' } }],
+    }),
+    log: silentLogger,
+    delivery: { backoffBaseMs: 10, backoffCapMs: 100, sendTimeoutMs: 5000 },
+  });
+  try {
+    const rng = prng(SEED ^ 0x51ac);
+    const count = Math.min(COUNT, 300);
+    let accepted = 0;
+    for (let i = 0; i < count; i++) {
+      const p = samplePayload({ groupKey: `fuzz-${i}` });
+      const alerts = Array.from({ length: 1 + rng.int(rng.next() < 0.1 ? 70 : 3) }, (_, j) => ({
+        ...p.alerts[0]!,
+        labels: {
+          ...p.alerts[0]!.labels,
+          [hostileString(rng, 20) || 'k']: hostileString(rng, 200),
+          j: String(j),
+        },
+        annotations: {
+          summary: hostileString(rng, 300),
+          description: hostileString(rng, 4000),
+          runbook_url:
+            rng.next() < 0.5 ? `https://runbooks.example/${hostileString(rng, 3000)}` : 'docs/runbooks/X.md',
+          dashboard_url: `d/${hostileString(rng, 2000)}`,
+        },
+        generatorURL: `http://prometheus.example:9090/graph?g0.expr=${hostileString(rng, 4600)}`,
+      }));
+      p.groupLabels = { alertname: hostileString(rng, 400) || 'A' };
+      p.alerts = alerts;
+      const res = await fetch(`${n.url}/alerts`, {
+        method: 'POST',
+        headers: { ...JSON_HEADERS, ...AUTH },
+        body: JSON.stringify(p),
+      });
+      const body = (await res.json()) as { status?: string; error?: string };
+      if (res.status === 200 && body.status === 'accepted') accepted++;
+      else assert.equal(res.status, 413, `#${i}: ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
+    }
+    assert.ok(accepted >= count * 0.9, `accepted ${accepted} of ${count}`);
+    const end = Date.now() + 120_000;
+    while (slack.received.length < accepted && Date.now() < end && slack.rejected.length === 0)
+      await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(slack.rejected, [], 'Slack refused none (Block Kit limits kept)');
+    assert.equal(slack.received.length, accepted, 'every accepted webhook delivered');
+    assert.match(await (await fetch(`${n.url}/metrics`)).text(), /failed_permanent"\} 0/);
+  } finally {
+    await n.close();
+    await slack.close();
+  }
+});

@@ -5,6 +5,7 @@ import type { Alert } from './payload.js';
 import {
   humanizeDuration,
   renderEmail,
+  renderText,
   renderSlack,
   resolveUrl,
   silenceUrl,
@@ -115,4 +116,54 @@ test('email: subject, and text and HTML parts with the same content, HTML-escape
   const resolved = renderEmail(resolvedPayload(), ctx);
   assert.equal(resolved.subject, '[RESOLVED:1] critical DiskSpaceLow (mountpoint=/srv)');
   assert.match(resolved.text, /Resolved after 1h 25m/);
+});
+
+test('"Since" is when the problem began: started_at, else startsAt minus the for annotation', () => {
+  const p = samplePayload();
+  const a = p.alerts[0]!;
+  a.startsAt = '2026-11-22T05:00:00Z';
+  a.annotations.for = '5m';
+  const text = (m: ReturnType<typeof renderSlack>) => (m.blocks[1] as { text: { text: string } }).text.text;
+  // DiskSpaceLow was above its threshold for 5 minutes before it fired 5 minutes ago: 10 minutes.
+  assert.match(text(renderSlack(p, ctx)), /\*Since:\* 10m \(2026-11-22T04:55:00\.000Z\)/);
+  a.annotations.started_at = '2026-11-22T03:05:00Z';
+  assert.match(text(renderSlack(p, ctx)), /\*Since:\* 2h \(2026-11-22T03:05:00.000Z\)/);
+  // Empty or later than startsAt: not a start; back to for.
+  a.annotations.started_at = '';
+  assert.match(text(renderSlack(p, ctx)), /\*Since:\* 10m/);
+  a.annotations.started_at = '2026-11-22T06:00:00Z';
+  assert.match(renderText(p, ctx).text, /Since: 10m \(2026-11-22T04:55:00\.000Z\)/);
+});
+
+test('a resolved message says what is true now: no firing summary as fact, the value as it was, the duration', () => {
+  const p = resolvedPayload();
+  const a = p.alerts[0]!;
+  a.startsAt = '2026-11-22T03:00:00Z';
+  a.endsAt = '2026-11-22T04:25:00Z';
+  a.annotations.for = '5m';
+  a.annotations.keep_firing_for = '10m';
+  const text = (renderSlack(p, ctx).blocks[1] as { text: { text: string } }).text.text;
+  assert.match(text, /\*No longer: Disk \/srv is 93% full on host1\*/);
+  assert.doesNotMatch(text, /\*Value:\*/);
+  assert.match(text, /\*Value when it fired:\* 93%/);
+  assert.doesNotMatch(text, /Only 7 GiB left/, 'the description describes the firing state');
+  // Began 5 minutes before startsAt, ended 10 minutes (keep_firing_for) before endsAt.
+  assert.match(
+    text,
+    /\*Resolved\* after 1h 20m \(from 2026-11-22T02:55:00\.000Z to 2026-11-22T04:15:00\.000Z\)/,
+  );
+  const withNow = (
+    renderSlack(p, { ...ctx, current: { [a.fingerprint]: '71.5' } }).blocks[1] as { text: { text: string } }
+  ).text.text;
+  assert.match(withNow, /\*Value now:\* 71\.5/);
+  const mail = renderEmail(p, { ...ctx, current: { [a.fingerprint]: '71.5' } });
+  assert.match(mail.text, /Value now: 71\.5\n  Value when it fired: 93%/);
+});
+
+test('a lone surrogate does not make rendering throw (an outbox written before payloads were cleaned)', () => {
+  const p = samplePayload();
+  p.alerts[0]!.labels.mountpoint = '/srv\ud800';
+  assert.doesNotThrow(() => renderSlack(p, ctx));
+  assert.doesNotThrow(() => renderEmail(p, ctx));
+  assert.match(silenceUrl('http://am', { a: '\udfff' }), /%EF%BF%BD/);
 });
