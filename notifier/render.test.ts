@@ -157,7 +157,7 @@ test('a resolved message says what is true now: no firing summary as fact, the v
   ).text.text;
   assert.match(withNow, /\*Value now:\* 71\.5/);
   const mail = renderEmail(p, { ...ctx, current: { [a.fingerprint]: '71.5' } });
-  assert.match(mail.text, /Value now: 71\.5\n  Value when it fired: 93%/);
+  assert.match(mail.text, /Value now: 71\.5\n {2}Value when it fired: 93%/);
 });
 
 test('a lone surrogate does not make rendering throw (an outbox written before payloads were cleaned)', () => {
