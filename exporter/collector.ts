@@ -38,6 +38,8 @@ export interface Collector {
    * Calls are coalesced: many events in a burst make one or two runs, never overlapping.
    */
   setRefresh?(request: () => void): void;
+  /** Optional. Warnings for the status page about what the last run saw (e.g. partial statistics). */
+  notes?(): string[];
   /** Release timers, sockets and file handles. Optional. */
   close?(): Promise<void> | void;
 }

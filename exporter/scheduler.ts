@@ -19,6 +19,8 @@ export interface CollectorStatus {
   lastError?: string;
   runs: number;
   failures: number;
+  /** Warnings from the collector about its last run (Collector.notes). */
+  notes?: string[];
 }
 
 interface Entry {
@@ -122,7 +124,10 @@ export class Scheduler {
   }
 
   statuses(): CollectorStatus[] {
-    return [...this.#entries.values()].map((e) => ({ ...e.status }));
+    return [...this.#entries.values()].map((e) => {
+      const notes = e.collector.notes?.() ?? [];
+      return notes.length > 0 ? { ...e.status, notes } : { ...e.status };
+    });
   }
 
   /** True once every collector has finished its first run, successful or not. */

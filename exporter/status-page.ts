@@ -35,6 +35,11 @@ export function renderStatusPage(statuses: CollectorStatus[], version: string, n
     })
     .join('\n');
   const failing = statuses.filter((s) => s.success === false).length;
+  const notes = statuses.flatMap((s) =>
+    (s.notes ?? []).map((n) => `<li>${escapeHtml(s.name)}: ${escapeHtml(n)}</li>`),
+  );
+  const notesHtml =
+    notes.length > 0 ? `<h2>Warnings</h2>\n<ul class="notes">\n${notes.join('\n')}\n</ul>\n` : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>watchpost exporter</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -51,6 +56,6 @@ Metrics: <a href="metrics">/metrics</a> · health: <a href="-/healthy">/-/health
 <tbody>
 ${rows}
 </tbody></table>
-</body></html>
+${notesHtml}</body></html>
 `;
 }

@@ -29,6 +29,8 @@ export interface ServerResult {
   error?: string;
   /** Why the fetch failed, from a fixed set (FETCH_FAILURE_REASONS). */
   reason?: FetchFailureReason;
+  /** nginx-rtmp: distinct worker processes (<pid>) seen within WORKER_WINDOW_MS. */
+  workersSeen?: number;
 }
 
 /** The bounded reason of a failed fetch: known where it failed, else from the socket error. */
@@ -43,10 +45,48 @@ export function failureReason(err: unknown, timedOut: boolean): FetchFailureReas
   return 'invalid';
 }
 
+/**
+ * nginx-rtmp with several workers: how long what one worker's stat page showed is kept
+ * and merged with the others'. A stream that stops on a worker no fetch reaches again
+ * reads as publishing for at most this long.
+ */
+export const WORKER_WINDOW_MS = 5 * 60_000;
+/** Stat pages fetched at once from a multi-worker server, each on its own connection, to reach every worker. */
+const MAX_PARALLEL_STAT_FETCHES = 8;
+
+/**
+ * One view of a multi-worker nginx-rtmp from the last page of each worker: a stream
+ * publishes when a worker shows its publisher (each stream lives on the worker its
+ * publisher connected to); readers are added up, bytes and uptime come from the worker
+ * that has the publisher.
+ */
+export function mergeWorkerStats(stats: readonly ServerStat[]): ServerStat {
+  const byKey = new Map<string, StreamStat>();
+  const apps: string[] = [];
+  let uptimeSeconds: number | undefined;
+  for (const stat of stats) {
+    for (const app of stat.apps ?? []) if (!apps.includes(app)) apps.push(app);
+    if (stat.uptimeSeconds !== undefined) uptimeSeconds = Math.max(uptimeSeconds ?? 0, stat.uptimeSeconds);
+    for (const s of stat.streams) {
+      const k = streamKey(s.app, s.stream);
+      const prev = byKey.get(k);
+      if (!prev) {
+        byKey.set(k, { ...s });
+        continue;
+      }
+      const readers = prev.readers + s.readers;
+      byKey.set(k, s.publishing && !prev.publishing ? { ...s, readers } : { ...prev, readers });
+    }
+  }
+  return { ...(uptimeSeconds !== undefined ? { uptimeSeconds } : {}), apps, streams: [...byKey.values()] };
+}
+
 export interface StreamsCollectorOptions {
   /** Replaces the per-kind fetchers, for tests. */
   fetchers?: Partial<Record<StreamServer['kind'], Fetcher>>;
   maxStreamSeries?: number;
+  /** Clock in ms (tests of the worker window). */
+  now?: () => number;
 }
 
 type Fetcher = (
@@ -118,6 +158,11 @@ export class StreamsCollector implements Collector {
   private readonly maxBytes: number;
   /** Last error logged per server, so a lasting failure is logged once. */
   private readonly failing = new Map<string, string>();
+  /** nginx-rtmp: the last stat page of each worker (by <pid>) per server, and when it was read. */
+  private readonly workers = new Map<string, Map<number, { stat: ServerStat; at: number }>>();
+  /** Servers seen with several workers in the last run, for the status page. */
+  private partial: { server: string; workers: number }[] = [];
+  private readonly now: () => number;
 
   private readonly serverUp: Gauge<'server' | 'kind'>;
   private readonly failureReasonGauge: Gauge<'server' | 'reason'>;
@@ -133,6 +178,7 @@ export class StreamsCollector implements Collector {
   private readonly framesInError: Counter<StreamLabel>;
   private readonly streamExpected: Gauge<StreamLabel>;
   private readonly appPublishing: Gauge<'server' | 'app'>;
+  private readonly workersSeen: Gauge<'server'>;
 
   constructor(deps: CollectorDeps, opts: StreamsCollectorOptions = {}) {
     const cfg = deps.config.collectors.streams;
@@ -148,6 +194,7 @@ export class StreamsCollector implements Collector {
     this.fetchers = { ...FETCHERS, ...opts.fetchers };
     this.cap = opts.maxStreamSeries ?? MAX_STREAM_SERIES;
     this.maxBytes = cfg.max_body_size;
+    this.now = opts.now ?? Date.now;
 
     const reg = [this.registry];
     this.serverUp = new Gauge({
@@ -222,10 +269,24 @@ export class StreamsCollector implements Collector {
     );
     this.appPublishing = new Gauge({
       name: 'watchpost_streams_publishing',
-      help: 'Number of streams publishing on the server, per application (app is empty for MediaMTX), counted before the series cap.',
+      help: 'Number of streams publishing on the server, per application (app is empty for MediaMTX), counted before the series cap; 0 for an application with none.',
       labelNames: ['server', 'app'],
       registers: reg,
     });
+    this.workersSeen = new Gauge({
+      name: 'watchpost_stream_server_workers_seen',
+      help: 'Number of distinct nginx worker processes (<pid> of the stat page) seen answering in the last 5 minutes; above 1 each page shows one worker and the stats are partial (merged across workers).',
+      labelNames: ['server'],
+      registers: reg,
+    });
+  }
+
+  /** For the status page: servers whose statistics are partial. */
+  notes(): string[] {
+    return this.partial.map(
+      ({ server, workers }) =>
+        `nginx-rtmp server "${server}": multi-worker nginx-rtmp: stats are partial (${workers} worker processes seen in the last 5 minutes; each stat page shows one worker, so streams are merged from the pages of each). Run nginx-rtmp with worker_processes 1.`,
+    );
   }
 
   async collect(signal: AbortSignal): Promise<ApplyResult> {
@@ -245,14 +306,27 @@ export class StreamsCollector implements Collector {
     const both = AbortSignal.any([signal, timeout.signal]);
     const seconds = () => (performance.now() - started) / 1000;
     try {
-      const stat = await this.fetchers[server.kind](server.url, {
-        signal: both,
-        authorization: authorization(server),
-        maxBytes: this.maxBytes,
-      });
+      const fetchOnce = () =>
+        this.fetchers[server.kind](server.url, {
+          signal: both,
+          authorization: authorization(server),
+          maxBytes: this.maxBytes,
+        });
+      let stat: ServerStat;
+      let workersSeen: number | undefined;
+      if (server.kind === 'nginx-rtmp') {
+        ({ stat, workersSeen } = await this.fetchRtmpWorkers(server.name, fetchOnce));
+      } else {
+        stat = await fetchOnce();
+      }
       if (this.failing.delete(server.name))
         this.log.info('stream server answers again', { server: server.name });
-      return { server, durationSeconds: seconds(), stat };
+      return {
+        server,
+        durationSeconds: seconds(),
+        stat,
+        ...(workersSeen !== undefined ? { workersSeen } : {}),
+      };
     } catch (err) {
       if (signal.aborted) throw err;
       const why = timeout.signal.aborted ? errorMessage(timeout.signal.reason) : describeFetchError(err);
@@ -273,6 +347,31 @@ export class StreamsCollector implements Collector {
     await stopParseWorker();
   }
 
+  /**
+   * nginx-rtmp: one stat page, or, once several workers have been seen, several pages at
+   * once (each on its own connection, so they reach different workers), merged with the
+   * last page of each worker seen within WORKER_WINDOW_MS.
+   */
+  private async fetchRtmpWorkers(
+    name: string,
+    fetchOnce: () => Promise<ServerStat>,
+  ): Promise<{ stat: ServerStat; workersSeen: number }> {
+    let seen = this.workers.get(name);
+    if (!seen) this.workers.set(name, (seen = new Map()));
+    const now = this.now();
+    for (const [pid, w] of seen) if (now - w.at > WORKER_WINDOW_MS) seen.delete(pid);
+    const parallel = seen.size > 1 ? Math.min(MAX_PARALLEL_STAT_FETCHES, seen.size * 2) : 1;
+    const settled = await Promise.allSettled(Array.from({ length: parallel }, fetchOnce));
+    const pages = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    if (pages.length === 0) throw (settled[0] as PromiseRejectedResult).reason;
+    for (const page of pages) {
+      if (page.pid === undefined) return { stat: page, workersSeen: 1 };
+      seen.set(page.pid, { stat: page, at: now });
+    }
+    if (seen.size <= 1) return { stat: pages[0]!, workersSeen: 1 };
+    return { stat: mergeWorkerStats([...seen.values()].map((w) => w.stat)), workersSeen: seen.size };
+  }
+
   /** The only place metrics are written: synchronous, so a late run cannot interleave. */
   private apply(results: ServerResult[]): void {
     for (const m of [
@@ -290,13 +389,15 @@ export class StreamsCollector implements Collector {
       this.framesInError,
       this.streamExpected,
       this.appPublishing,
+      this.workersSeen,
     ])
       m.reset();
+    this.partial = [];
 
     for (const e of this.expected)
       this.streamExpected.set({ server: e.server, app: e.app, stream: e.stream }, 1);
 
-    for (const { server, durationSeconds, stat, reason } of results) {
+    for (const { server, durationSeconds, stat, reason, workersSeen } of results) {
       const name = server.name;
       this.serverUp.set({ server: name, kind: server.kind }, stat ? 1 : 0);
       if (!stat && reason) this.failureReasonGauge.set({ server: name, reason }, 1);
@@ -304,8 +405,15 @@ export class StreamsCollector implements Collector {
       if (server.max_streams !== undefined) this.maxPublishing.set({ server: name }, server.max_streams);
       if (!stat) continue;
       if (stat.uptimeSeconds !== undefined) this.serverUptime.set({ server: name }, stat.uptimeSeconds);
+      if (workersSeen !== undefined) {
+        this.workersSeen.set({ server: name }, workersSeen);
+        if (workersSeen > 1) this.partial.push({ server: name, workers: workersSeen });
+      }
 
-      const perApp = new Map<string, number>();
+      // Every application the server lists has a count, 0 when nothing publishes in it.
+      const perApp = new Map<string, number>(
+        (stat.apps ?? (server.kind === 'mediamtx' ? [''] : [])).map((a) => [a, 0]),
+      );
       for (const s of stat.streams) perApp.set(s.app, (perApp.get(s.app) ?? 0) + (s.publishing ? 1 : 0));
       for (const [app, n] of perApp) this.appPublishing.set({ server: name, app }, n);
 

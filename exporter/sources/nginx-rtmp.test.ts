@@ -16,6 +16,8 @@ describe('parseRtmpStat', () => {
   it('reads two publishing streams and a reader from a real stat page', () => {
     assert.deepEqual(parseRtmpStat(fixture('rtmp-stat-two-streams.xml')), {
       uptimeSeconds: 5,
+      pid: 14089,
+      apps: ['live'],
       streams: [
         {
           app: 'live',
@@ -40,7 +42,12 @@ describe('parseRtmpStat', () => {
   });
 
   it('reads an idle server as no streams', () => {
-    assert.deepEqual(parseRtmpStat(fixture('rtmp-stat-idle.xml')), { uptimeSeconds: 0, streams: [] });
+    assert.deepEqual(parseRtmpStat(fixture('rtmp-stat-idle.xml')), {
+      uptimeSeconds: 0,
+      pid: 14089,
+      apps: ['live'],
+      streams: [],
+    });
   });
 
   it('counts a stream with readers and no publisher as not publishing', () => {

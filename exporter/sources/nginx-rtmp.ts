@@ -8,7 +8,8 @@ import type { ServerStat, StreamStat } from './stream-stat.js';
  * pure parser of its XML, tested on pages captured from the real module (fixtures/).
  *
  * The page shows only the worker that answered it: with `worker_processes` above 1 the
- * numbers are one worker's share, so nginx-rtmp is run with one worker.
+ * numbers are one worker's share. Its <pid> says which worker answered, so the streams
+ * collector can tell (and merge what several workers showed).
  */
 
 /** Elements that repeat; the parser otherwise turns a single one into an object. */
@@ -64,12 +65,14 @@ export function parseRtmpStat(xml: string): ServerStat {
   const rtmp = isNode(doc) ? doc.rtmp : undefined;
   if (!isNode(rtmp)) throw new Error('not an nginx-rtmp stat page: no <rtmp> root element');
   const streams: StreamStat[] = [];
+  const apps: string[] = [];
   for (const server of list(rtmp.server)) {
     for (const application of list(server.application)) {
       const app = text(application.name);
       if (app === undefined) throw new Error('an <application> without a <name>');
       const live = application.live;
       if (!isNode(live)) continue;
+      if (!apps.includes(app)) apps.push(app);
       for (const s of list(live.stream)) {
         const stream = text(s.name);
         if (stream === undefined) throw new Error(`a <stream> without a <name> in application "${app}"`);
@@ -94,7 +97,13 @@ export function parseRtmpStat(xml: string): ServerStat {
       }
     }
   }
-  return { uptimeSeconds: optionalCount(rtmp.uptime, 'uptime'), streams };
+  const pid = optionalCount(rtmp.pid, 'pid');
+  return {
+    uptimeSeconds: optionalCount(rtmp.uptime, 'uptime'),
+    ...(pid !== undefined ? { pid } : {}),
+    apps,
+    streams,
+  };
 }
 
 export interface FetchOptions {

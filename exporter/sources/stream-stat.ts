@@ -23,5 +23,9 @@ export interface StreamStat {
 export interface ServerStat {
   /** Seconds since the server started (nginx-rtmp's <uptime>); undefined when not reported. */
   uptimeSeconds?: number;
+  /** The process that answered (nginx-rtmp's <pid>: one worker of possibly several). */
+  pid?: number;
+  /** Every application the page lists, also those with no stream (nginx-rtmp). */
+  apps?: string[];
   streams: StreamStat[];
 }

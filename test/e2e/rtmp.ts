@@ -13,12 +13,22 @@ import { freePort } from './helpers.js';
 
 export const RTMP_MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
 
-/** The nginx config: one worker (the stat page shows only the worker that answers it). */
-export function nginxConfig(dir: string, rtmpPort: number, httpPort: number): string {
+/**
+ * The nginx config: one worker by default (the stat page shows only the worker that
+ * answers it); `workers` above 1 for tests of that case. `apps` are extra live
+ * applications besides `live`.
+ */
+export function nginxConfig(
+  dir: string,
+  rtmpPort: number,
+  httpPort: number,
+  opts: { workers?: number; apps?: string[] } = {},
+): string {
+  const apps = (opts.apps ?? []).map((a) => `    application ${a} { live on; record off; }\n`).join('');
   return `load_module ${RTMP_MODULE};
 daemon off;
 master_process on;
-worker_processes 1;
+worker_processes ${opts.workers ?? 1};
 pid ${join(dir, 'nginx.pid')};
 error_log ${join(dir, 'error.log')} warn;
 events { worker_connections 256; }
@@ -26,7 +36,7 @@ rtmp {
   server {
     listen 127.0.0.1:${rtmpPort};
     application live { live on; record off; }
-  }
+${apps}  }
 }
 http {
   access_log off;
@@ -107,12 +117,12 @@ export class RtmpLab {
   }
 
   /** Starts nginx in the foreground and waits until the stat page answers. */
-  async startNginx(): Promise<void> {
+  async startNginx(opts: { workers?: number; apps?: string[] } = {}): Promise<void> {
     this.rtmpPort = await freePort();
     this.httpPort = await freePort();
     mkdirSync(join(this.dir, 'tmp'), { recursive: true });
     const conf = join(this.dir, 'nginx.conf');
-    writeFileSync(conf, nginxConfig(this.dir, this.rtmpPort, this.httpPort));
+    writeFileSync(conf, nginxConfig(this.dir, this.rtmpPort, this.httpPort, opts));
     const proc = spawn(this.nginxBin, ['-c', conf, '-p', this.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.nginx = track(proc);
     this.procs.push(this.nginx);
@@ -151,6 +161,25 @@ export class RtmpLab {
       '20',
       '-c:a',
       'aac',
+      '-f',
+      'flv',
+      this.publishUrl(stream, app),
+    ]);
+  }
+
+  /** A cheap FFmpeg publisher (small Sorenson video, no sound), for tests with many streams. */
+  publishLight(stream: string, app = 'live'): Process {
+    return this.ffmpeg([
+      '-nostdin',
+      '-loglevel',
+      'error',
+      '-re',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=160x120:rate=5',
+      '-c:v',
+      'flv1',
       '-f',
       'flv',
       this.publishUrl(stream, app),

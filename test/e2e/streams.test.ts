@@ -9,6 +9,7 @@ import type { Collector } from '../../exporter/collector.js';
 import { FakeMediamtx } from './fake-mediamtx.js';
 import { eventually, promtoolCheckMetrics, requireBinary } from './helpers.js';
 import { RtmpLab } from './rtmp.js';
+import { fetchRtmpStat } from '../../exporter/sources/nginx-rtmp.js';
 import { samples } from '../samples.js';
 
 /** Runs one collection and returns the samples, keyed by `name{labels}`. */
@@ -159,6 +160,92 @@ collectors:
         assert.equal(s.get('watchpost_stream_publishing{server="mtx",app="",stream="door"}'), 1);
         assert.equal(s.get('watchpost_stream_readers{server="mtx",app="",stream="door"}'), 1);
       },
+    );
+  });
+
+  it("nginx-rtmp with 2 workers: merges the workers' pages, counts the workers, exports empty applications", async (t) => {
+    const nginxBin = requireBinary(t, 'nginx');
+    const ffmpegBin = nginxBin && requireBinary(t, 'ffmpeg');
+    if (!nginxBin || !ffmpegBin) return;
+    const lab = new RtmpLab(nginxBin, ffmpegBin);
+    t.after(() => lab.stop());
+    await lab.startNginx({ workers: 2, apps: ['mosaic'] });
+
+    /** Which worker (<pid>) carries which publishing streams, from a few pages on fresh connections. */
+    const byWorker = async () => {
+      const out = new Map<number, Set<string>>();
+      for (let i = 0; i < 4; i++) {
+        const pages = await Promise.all(
+          Array.from({ length: 4 }, () => fetchRtmpStat(lab.statUrl, { signal: AbortSignal.timeout(5_000) })),
+        );
+        for (const p of pages) {
+          const set = out.get(p.pid!) ?? new Set<string>();
+          for (const st of p.streams) if (st.publishing) set.add(st.stream);
+          out.set(p.pid!, set);
+        }
+      }
+      return out;
+    };
+    // Publishers land on whichever worker accepts them: add them until both workers carry one.
+    const names: string[] = [];
+    await eventually(
+      async () => {
+        const workers = await byWorker();
+        const carrying = [...workers.values()].filter((set) => set.size > 0).length;
+        const all = new Set([...workers.values()].flatMap((set) => [...set]));
+        if (carrying >= 2 && names.every((n) => all.has(n))) return true;
+        if (names.length < 12 && names.every((n) => all.has(n))) {
+          const name = `w${names.length + 1}`;
+          names.push(name);
+          lab.publishLight(name);
+        }
+        return undefined;
+      },
+      60_000,
+      'publishers on both workers',
+    );
+
+    const config = parseConfigText(
+      `
+collectors:
+  streams:
+    timeout: 4s
+    servers:
+      - { name: rtmp, kind: nginx-rtmp, url: "${lab.statUrl}" }
+    expected:
+${names.map((n) => `      - { server: rtmp, app: live, stream: ${n} }`).join('\n')}
+`,
+      'watchpost.yml',
+      {},
+    );
+    const streams = new StreamsCollector({ config, log: silentLogger });
+    const allPublishing = (s: Map<string, number>) =>
+      names.every((n) => s.get(`watchpost_stream_publishing{server="rtmp",app="live",stream="${n}"}`) === 1);
+    await eventually(
+      async () => {
+        const s = await collect(streams);
+        return s.get('watchpost_stream_server_workers_seen{server="rtmp"}') === 2 && allPublishing(s)
+          ? true
+          : undefined;
+      },
+      30_000,
+      'both workers seen and every stream publishing',
+    );
+    // From now on every collection shows every live stream: no flapping for an alert to page on.
+    for (let i = 0; i < 8; i++) {
+      const s = await collect(streams);
+      assert.ok(allPublishing(s), `collection ${i}: a live stream read as not publishing`);
+      assert.equal(s.get('watchpost_streams_publishing{server="rtmp",app="live"}'), names.length);
+      assert.equal(
+        s.get('watchpost_streams_publishing{server="rtmp",app="mosaic"}'),
+        0,
+        'an empty application',
+      );
+      assert.equal(s.get('watchpost_stream_server_workers_seen{server="rtmp"}'), 2);
+    }
+    assert.match(
+      streams.notes().join('\n'),
+      /nginx-rtmp server "rtmp": multi-worker nginx-rtmp: stats are partial/,
     );
   });
 });
