@@ -86,6 +86,14 @@ export function buildSchema(load: LoadContext) {
           'File holding a bearer token that GET /metrics then requires (Prometheus: authorization.credentials_file).',
         ),
       process_metrics_interval: duration('the refresh interval of the process metrics').prefault('5s'),
+      max_connections: z
+        .number({ error: 'expected a whole number of connections' })
+        .int({ error: 'expected a whole number of connections' })
+        .min(8, { error: 'expected at least 8 connections' })
+        .default(256)
+        .describe(
+          'Open HTTP connections kept at most; beyond it the longest idle one is closed, so a flood of idle connections cannot starve scrapes or the collectors of file descriptors.',
+        ),
       log_level: z.enum(['debug', 'info', 'warn', 'error']).prefault('info'),
     })
     .prefault({});

@@ -8,12 +8,15 @@ import { Exposition } from './exposition.js';
 import { Scheduler } from './scheduler.js';
 import { createApp } from './server.js';
 import { listenHttp } from './listen.js';
+import { DEFAULT_CONNECTION_LIMITS, guardConnections, type ConnectionGuard } from './connections.js';
 
 export interface ExporterHandle {
   /** The address actually bound (port 0 in config picks a free one). */
   address: { host: string; port: number };
   scheduler: Scheduler;
   exposition: Exposition;
+  /** The connection cap's counters. */
+  connections: ConnectionGuard;
   /** Graceful stop: no new connections, in-flight scrapes finish, collectors closed. */
   close(): Promise<void>;
 }
@@ -98,6 +101,10 @@ export async function startExporter(opts: ExporterOptions): Promise<ExporterHand
   });
   // Prometheus keeps its scrape connections open; time out idle ones well above a scrape interval.
   server.keepAliveTimeout = 65_000;
+  const connections = guardConnections(server, {
+    ...DEFAULT_CONNECTION_LIMITS,
+    maxConnections: config.exporter.max_connections,
+  });
   scheduler.start();
   const bound = server.address() as AddressInfo;
   const address = { host: bound.address, port: bound.port };
@@ -120,5 +127,5 @@ export async function startExporter(opts: ExporterOptions): Promise<ExporterHand
       log.info('exporter stopped');
     })());
 
-  return { address, scheduler, exposition, close };
+  return { address, scheduler, exposition, connections, close };
 }

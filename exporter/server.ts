@@ -11,7 +11,10 @@ export interface ServerOptions {
   exposition: Exposition;
   scheduler: Scheduler;
   version: string;
-  /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
+  /**
+   * When set, GET /metrics and GET /health/deep require `Authorization: Bearer <token>`, and
+   * GET / shows collector errors only with it.
+   */
   bearerToken?: Secret;
   /**
    * The last dependency check results for GET /health/deep; it must answer from memory,
@@ -55,18 +58,24 @@ export function createApp(opts: ServerOptions): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
 
+  /** True when no token is set, or the request carries it. */
+  const authorized = (req: Request): boolean => {
+    if (!opts.bearerToken) return true;
+    const header = req.get('authorization') ?? '';
+    const token = header.startsWith('Bearer ') ? header.slice(7) : '';
+    return safeEqual(token, opts.bearerToken.reveal());
+  };
+  const deny = (res: Response) =>
+    res
+      .status(401)
+      .set('WWW-Authenticate', 'Bearer realm="watchpost"')
+      .type('text/plain')
+      .send('unauthorized\n');
+
   app.get('/metrics', (req: Request, res: Response) => {
-    if (opts.bearerToken) {
-      const header = req.get('authorization') ?? '';
-      const token = header.startsWith('Bearer ') ? header.slice(7) : '';
-      if (!safeEqual(token, opts.bearerToken.reveal())) {
-        res
-          .status(401)
-          .set('WWW-Authenticate', 'Bearer realm="watchpost"')
-          .type('text/plain')
-          .send('unauthorized\n');
-        return;
-      }
+    if (!authorized(req)) {
+      deny(res);
+      return;
     }
     // The scrape only sends the Buffer that the collectors' last runs produced.
     const gzip = /\bgzip\b/.test(req.get('accept-encoding') ?? '');
@@ -80,11 +89,17 @@ export function createApp(opts: ServerOptions): express.Express {
     res.end(body);
   });
 
-  app.get('/', (_req, res) => {
+  // The status page stays open, but when a token is set its error texts (which name hosts,
+  // addresses and paths) are shown only to a request that carries the token.
+  app.get('/', (req, res) => {
     res
       .type('html')
       .set('Cache-Control', 'no-store')
-      .send(renderStatusPage(opts.scheduler.statuses(), opts.version));
+      .send(
+        renderStatusPage(opts.scheduler.statuses(), opts.version, new Date(), {
+          showErrors: authorized(req),
+        }),
+      );
   });
 
   app.get('/-/healthy', (_req, res) => {
@@ -102,7 +117,12 @@ export function createApp(opts: ServerOptions): express.Express {
     }
   });
 
-  app.get('/health/deep', (_req, res) => {
+  // Lists dependency names, addresses and failure messages: behind the token, like /metrics.
+  app.get('/health/deep', (req, res) => {
+    if (!authorized(req)) {
+      deny(res);
+      return;
+    }
     const { status, body } = opts.deepHealth?.() ?? {
       status: 200,
       body: { status: 'up', checkedAt: null, message: 'no dependencies are checked', dependencies: [] },

@@ -1,4 +1,5 @@
 import { formatDuration } from '../config/duration.js';
+import { redact } from '../config/secret.js';
 import type { CollectorStatus } from './scheduler.js';
 
 const ESCAPES: Record<string, string> = {
@@ -21,7 +22,19 @@ function ago(date: Date | undefined, now: Date): string {
  * GET / : what an operator opening the exporter in a browser wants to know first —
  * is every collector working, when did it last run, and if not, why not.
  */
-export function renderStatusPage(statuses: CollectorStatus[], version: string, now = new Date()): string {
+export function renderStatusPage(
+  statuses: CollectorStatus[],
+  version: string,
+  now = new Date(),
+  opts: { showErrors?: boolean } = {},
+): string {
+  const showErrors = opts.showErrors ?? true;
+  const errorText = (s: CollectorStatus) =>
+    s.lastError === undefined
+      ? ''
+      : showErrors
+        ? redact(s.lastError)
+        : 'hidden: send the bearer token (Authorization: Bearer …) to see it, or read the exporter log';
   const rows = statuses
     .map((s) => {
       const state = s.success === undefined ? 'pending' : s.success ? 'ok' : 'failed';
@@ -31,7 +44,7 @@ export function renderStatusPage(statuses: CollectorStatus[], version: string, n
 <td>${formatDuration(s.intervalMs)} / ${formatDuration(s.timeoutMs)}</td>
 <td>${escapeHtml(ago(s.lastSuccessAt, now))}</td>
 <td>${s.runs} / ${s.failures}</td>
-<td class="err">${escapeHtml(s.lastError ?? '')}</td></tr>`;
+<td class="err">${escapeHtml(errorText(s))}</td></tr>`;
     })
     .join('\n');
   const failing = statuses.filter((s) => s.success === false).length;
