@@ -48,7 +48,7 @@ VOLUME ["/var/lib/watchpost"]
 EXPOSE 9850 9851
 # Compose sends SIGTERM on stop and SIGKILL 10 s later; both services stop within 5 s.
 STOPSIGNAL SIGTERM
-HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+HEALTHCHECK --interval=30s --timeout=10s --start-period=20s --retries=3 \
   CMD ["node", "dist/cli/healthcheck.js"]
 ENTRYPOINT ["node", "dist/cli/main.js"]
 CMD ["exporter"]

@@ -153,7 +153,7 @@ services:
     healthcheck:
       test: ["CMD", "node", "dist/cli/healthcheck.js", "http://127.0.0.1:9850/-/healthy"]
       interval: 30s
-      timeout: 5s
+      timeout: 10s
       retries: 3
       start_period: 20s
     networks:
@@ -184,7 +184,7 @@ ${list(
     healthcheck:
       test: ["CMD", "node", "dist/cli/healthcheck.js", "http://127.0.0.1:9851/-/healthy"]
       interval: 30s
-      timeout: 5s
+      timeout: 10s
       retries: 3
       start_period: 20s
     networks:
@@ -213,7 +213,7 @@ ${list(
     healthcheck:
       test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:9090/-/healthy"]
       interval: 30s
-      timeout: 5s
+      timeout: 10s
       retries: 3
       start_period: 30s
     networks: [watchpost-monitoring]
@@ -239,7 +239,7 @@ ${list(
     healthcheck:
       test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:9093/-/healthy"]
       interval: 30s
-      timeout: 5s
+      timeout: 10s
       retries: 3
       start_period: 20s
     networks: [watchpost-monitoring]
@@ -271,7 +271,7 @@ ${list(
     healthcheck:
       test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:3000/api/health"]
       interval: 30s
-      timeout: 5s
+      timeout: 10s
       retries: 3
       start_period: 60s
     networks:
@@ -298,7 +298,7 @@ ${list(
     healthcheck:
       test: ["CMD", "node", "dist/cli/healthcheck.js", "http://127.0.0.1:2375/_ping"]
       interval: 30s
-      timeout: 5s
+      timeout: 10s
       retries: 3
       start_period: 10s
     networks: [watchpost-monitoring]

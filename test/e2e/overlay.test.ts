@@ -441,7 +441,7 @@ createServer((req, res) => {
           );
           return p.status === 0 && /permission denied/.test(p.stdout) ? p.stdout : undefined;
         },
-        60_000,
+        120_000,
         'the status page naming the socket permission problem',
       );
       const gid = statSync('/var/run/docker.sock').gid;
