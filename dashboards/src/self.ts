@@ -192,12 +192,23 @@ export function selfDashboard(): dashboard.Dashboard {
     )
     .withPanel(
       timeseriesPanel({
+        id: 13,
+        title: 'Queue per channel',
+        description: 'Notifications waiting to be delivered to each channel, retries included.',
+        unit: 'short',
+        min: 0,
+        width: 12,
+        queries: [{ expr: `watchpost_notifier_queue_depth{${I}}`, legend: '{{channel}}' }],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
         id: 10,
         title: 'Delivery time (99th percentile)',
         description: 'Time one delivery attempt to each channel took, successful or not, 99th percentile.',
         unit: 's',
         min: 0,
-        width: 12,
+        width: 24,
         queries: [
           {
             expr: `histogram_quantile(0.99, sum by (instance, channel, le) (rate(watchpost_notifier_delivery_duration_seconds_bucket{${I}}[$__rate_interval])))`,
