@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { delimiter, dirname, join, relative } from 'node:path';
+import { delimiter, dirname, join, relative, resolve } from 'node:path';
 import { readCompose, formatComposeProblem } from '../bootstrap/compose.js';
 import { formatJson, formatText } from './format.js';
 import { audit, type Finding } from './index.js';
@@ -124,6 +124,32 @@ export function toolFindings(checks: ToolCheck[]): Finding[] {
             : `${c.tool} on ${c.file} ${c.detail}`,
       };
     });
+}
+
+/**
+ * watchpost.yml names its secrets where the containers see them (/run/secrets/NAME, compose
+ * file secrets). Checked on the host, each such path is mapped to the file the compose
+ * files declare for secret NAME: the overlay beside the installation folder
+ * (docker-compose.monitoring.yml next to watchpost/), and the --compose files.
+ */
+export async function secretPathsFor(
+  configPath: string,
+  composeFiles: string[],
+  cwd: string,
+  env: Record<string, string | undefined>,
+): Promise<(path: string) => string> {
+  const map = new Map<string, string>();
+  const overlay = resolve(cwd, dirname(configPath), '..', 'docker-compose.monitoring.yml');
+  const sources = [...composeFiles.map((f) => resolve(cwd, f)), ...(existsSync(overlay) ? [overlay] : [])];
+  for (const file of new Set(sources)) {
+    try {
+      const project = await readCompose({ files: [file], cwd: dirname(file), env });
+      for (const s of project.secretFiles) map.set(`/run/secrets/${s.name}`, s.file);
+    } catch {
+      // An unreadable compose file is reported by the audit itself; here it only maps nothing.
+    }
+  }
+  return (path) => map.get(path) ?? path;
 }
 
 export interface ComposeAudit {

@@ -22,6 +22,12 @@ export interface SchemaContext {
   skipSecrets?: boolean;
   /** Told what is allowed but unsafe (a secret file readable by others). */
   warn?: (message: string) => void;
+  /**
+   * Where a secret file's path really is when the config is read outside the container it
+   * was written for (`watchpost check` on the host maps /run/secrets/NAME to the compose
+   * secret's file); identity when unset.
+   */
+  secretPath?: (path: string) => string;
 }
 
 export const duration = (what: string) =>
@@ -106,7 +112,8 @@ export function parseListen(text: string): { host: string; port: number } {
 
 export function secretFile(ctx: SchemaContext) {
   return z.string({ error: 'expected the path of a file holding the secret' }).transform((path, zctx) => {
-    const full = isAbsolute(path) ? path : resolve(ctx.baseDir, path);
+    const given = isAbsolute(path) ? path : resolve(ctx.baseDir, path);
+    const full = ctx.secretPath ? ctx.secretPath(given) : given;
     if (ctx.skipSecrets) return new UnreadSecret(full);
     try {
       const { value, warning } = readSecretFile(full);

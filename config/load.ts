@@ -61,6 +61,8 @@ export interface LoadOptions {
   secretsOf?: LoadContext['secretsOf'];
   /** Told what is allowed but unsafe (a secret file readable by others); ignored when unset. */
   warn?: (message: string) => void;
+  /** Where secret files really are, when read outside their container (see LoadContext). */
+  secretPath?: LoadContext['secretPath'];
 }
 
 /**

@@ -68,6 +68,8 @@ export interface LoadContext {
   secretsOf?: 'exporter' | 'notifier' | 'none';
   /** Told what is allowed but unsafe (a secret file readable by others). */
   warn?: (message: string) => void;
+  /** Maps a secret file's path to where it is on this machine (see SchemaContext). */
+  secretPath?: (path: string) => string;
 }
 
 export function buildSchema(load: LoadContext) {
@@ -76,6 +78,7 @@ export function buildSchema(load: LoadContext) {
     baseDir: load.baseDir,
     skipSecrets: load.secretsOf === 'notifier' || load.secretsOf === 'none',
     ...warn,
+    ...(load.secretPath ? { secretPath: load.secretPath } : {}),
   };
   const exporter = z
     .strictObject({
@@ -526,6 +529,7 @@ export function buildSchema(load: LoadContext) {
         baseDir: load.baseDir,
         skipSecrets: load.secretsOf === 'exporter' || load.secretsOf === 'none',
         ...warn,
+        ...(load.secretPath ? { secretPath: load.secretPath } : {}),
       }),
     })
     .describe('watchpost configuration (watchpost.yml)');
