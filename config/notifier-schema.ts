@@ -160,6 +160,11 @@ export function notifierSchema(ctx: SchemaContext) {
             .describe('Attempts per notification and channel before it is given up on.'),
         })
         .prefault({}),
+      prometheus_url: httpUrl
+        .optional()
+        .describe(
+          "Prometheus's URL: a resolved message shows the current value of the alert's expression, queried from here.",
+        ),
       dedupe_window: duration('the dedupe window')
         .prefault('10m')
         .describe('An identical webhook body within this window is a retry and is not delivered again.'),

@@ -21,6 +21,7 @@ import type { Channel } from './channels/channel.js';
 import { EmailChannel } from './channels/email.js';
 import { LogChannel } from './channels/log.js';
 import { SlackChannel } from './channels/slack.js';
+import { currentValues } from './current.js';
 import { Delivery, route, type DeliveryOptions } from './delivery.js';
 import { NotifierMetrics, type OutboxStats } from './metrics.js';
 import { Outbox, type Notification } from './outbox.js';
@@ -405,6 +406,9 @@ export async function startNotifier(opts: NotifierOptions): Promise<NotifierHand
     backoffCapMs: config.retry.cap,
     maxAttempts: config.retry.max_attempts,
     maxAgeMs: config.max_delivery_age,
+    ...(config.prometheus_url
+      ? { enrich: currentValues({ prometheusUrl: config.prometheus_url, log }) }
+      : {}),
     ...opts.delivery,
   });
   delivery.start();
