@@ -107,7 +107,7 @@ ${rows.map(([s, v]) => `| ${s} | ${v.toFixed(1)} |`).join('\n')}
 | --- | --- |
 ${images.map(([n, v]) => `| ${n} | ${v.toFixed(1)} |`).join('\n')}
 
-The watchpost image adds ${(images[0][1] - images[1][1]).toFixed(1)} MB (dist/, production node_modules, the shipped alert rules and provisioning) to its base. The production default base, node:20-slim, is larger than this local one (it carries Debian's slim userland); build it with \`docker build -t watchpost:0.1.0 .\` and compare with \`docker image inspect -f '{{.Size}}' watchpost:0.1.0\`.
+The watchpost image adds ${(images[0][1] - images[1][1]).toFixed(1)} MB (dist/, production node_modules, the shipped alert rules and provisioning) to its base. The production default base (node:20.19.5-bookworm-slim) cannot be pulled on this machine and was not measured; on a machine with a registry, \`docker build -t watchpost:0.1.0 .\` then \`docker image inspect -f '{{.Size}}' watchpost:0.1.0\` gives its size.
 `;
   writeSection(join(ROOT, 'bench', 'RESULTS.md'), '## Overlay: image size and idle memory', section);
   console.log(section);
