@@ -412,6 +412,12 @@ export function buildSchema(load: LoadContext) {
       file: absolutePath
         .optional()
         .describe('A log file to follow like `tail -F` (rotation by rename or copytruncate is followed).'),
+      symlink_outside_folder: z
+        .boolean({ error: 'expected true or false' })
+        .default(false)
+        .describe(
+          'With file: follow it when it resolves (through symlinks) to a file outside its own folder; refused by default, and checked again on every reopen.',
+        ),
       container: name('a container name')
         .optional()
         .describe('A container whose stdout and stderr are followed through the Docker API.'),
@@ -463,6 +469,8 @@ export function buildSchema(load: LoadContext) {
           'expected exactly one of "file", "container" and "compose_service" (with optional "compose_project")',
         );
       }
+      if (s.symlink_outside_folder && s.file === undefined)
+        issue('symlink_outside_folder', '"symlink_outside_folder" applies only with "file"');
       if (s.compose_project !== undefined && s.compose_service === undefined)
         issue('compose_project', '"compose_project" applies only with "compose_service"');
       if (s.format === 'json' && s.json === undefined)

@@ -126,6 +126,7 @@ export class LogsCollector implements Collector {
         follower = new FileFollower(config.file, events, {
           maxLineBytes: settings.max_line_bytes,
           pollMs: opts.pollMs,
+          symlinkOutsideFolder: config.symlink_outside_folder,
         });
       } else {
         // Container sources use the Docker endpoint of collectors.containers.

@@ -1,4 +1,5 @@
 import { promises as fsp, type Stats } from 'node:fs';
+import { dirname, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { LineSplitter } from './line-splitter.js';
 
@@ -55,6 +56,12 @@ export interface FileFollowerOptions {
   bytesPerTurn?: number;
   /** How long a rotated-away (renamed or deleted) file is kept open with nothing new in it (default 5 s). */
   rotateIdleMs?: number;
+  /**
+   * Follow the path when it resolves (through symlinks) to a file outside the path's own
+   * folder. Off by default: a log symlink retargeted to /etc/shadow must not have its
+   * lines read and their words exported as label values.
+   */
+  symlinkOutsideFolder?: boolean;
 }
 
 /** Bytes at the start of a file compared to detect copytruncate. */
@@ -162,8 +169,15 @@ export class FileFollower {
       return more;
     }
     if (!st.isFile()) throw new Error(`${this.path} is not a regular file`);
+    // Checked on every open, so a retargeted symlink is checked again at the next reopen.
+    const target = await this.checkTarget();
     const fd = await fsp.open(this.path, 'r');
     const fst = await fd.stat();
+    if (target && (fst.ino !== target.ino || fst.dev !== target.dev)) {
+      // Retargeted between the check and the open: try again at the next poll.
+      await fd.close();
+      throw new Error(`${this.path} changed while it was opened`);
+    }
     this.tail = {
       fd,
       position: this.first && !this.opts.fromStart ? fst.size : 0,
@@ -213,6 +227,22 @@ export class FileFollower {
     const want = Math.min(FINGERPRINT_BYTES, t.position);
     if (t.fingerprint.length >= want) return;
     t.fingerprint = await this.readHead(t.fd, want);
+  }
+
+  /**
+   * The symlink policy: the path must resolve to a file inside its own folder (both
+   * resolved), unless symlinkOutsideFolder. Returns the target's identity, to compare with
+   * what is then opened; throws when the target is outside.
+   */
+  private async checkTarget(): Promise<Stats | undefined> {
+    if (this.opts.symlinkOutsideFolder) return undefined;
+    const [target, folder] = await Promise.all([fsp.realpath(this.path), fsp.realpath(dirname(this.path))]);
+    if (!target.startsWith(folder.endsWith(sep) ? folder : folder + sep)) {
+      throw new Error(
+        `${this.path} resolves to a file outside ${folder}; not followed (set symlink_outside_folder: true on the source to allow it)`,
+      );
+    }
+    return fsp.stat(target);
   }
 
   /** Reads from the descriptor up to its end (or bytesPerTurn); true when more is left. */
