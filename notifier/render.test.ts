@@ -167,3 +167,31 @@ test('a lone surrogate does not make rendering throw (an outbox written before p
   assert.doesNotThrow(() => renderEmail(p, ctx));
   assert.match(silenceUrl('http://am', { a: '\udfff' }), /%EF%BF%BD/);
 });
+
+test("a shipped rule's dashboard_url becomes a link to its Grafana panel in Slack and email, or the path without a base URL", async () => {
+  const { readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { parse } = await import('yaml');
+  const rules = parse(readFileSync(join(import.meta.dirname, '..', 'alerts', 'host.rules.yml'), 'utf8')) as {
+    groups: { rules: { alert?: string; annotations?: Record<string, string> }[] }[];
+  };
+  const rule = rules.groups[0]!.rules.find((r) => r.alert === 'DiskSpaceLow')!;
+  const path = rule.annotations!.dashboard_url!;
+  assert.equal(path, 'd/watchpost-host-and-disks/watchpost-host-and-disks?viewPanel=6');
+  const payload = samplePayload();
+  payload.alerts[0]!.annotations.dashboard_url = path;
+  // Grafana served under a sub-path, as behind a reverse proxy.
+  const withBase = { ...ctx, dashboardBaseUrl: 'https://ops.example.org/grafana' };
+  const url = `https://ops.example.org/grafana/${path}`;
+  const slack = JSON.stringify(renderSlack(payload, withBase).blocks);
+  assert.ok(slack.includes(`<${url}|Dashboard>`), slack);
+  const email = renderEmail(payload, withBase);
+  assert.ok(email.text.includes(`Dashboard: ${url}`), email.text);
+  assert.ok(email.html.includes(`href="${url}"`), email.html);
+
+  const noBase = { ...ctx, dashboardBaseUrl: undefined };
+  const slackNoBase = JSON.stringify(renderSlack(payload, noBase).blocks);
+  assert.ok(slackNoBase.includes(`Dashboard: ${path}`), slackNoBase);
+  assert.ok(renderEmail(payload, noBase).text.includes(`Dashboard: ${path}`));
+  assert.ok(renderEmail(payload, noBase).html.includes('<li>Dashboard: d/watchpost-host-and-disks/'));
+});

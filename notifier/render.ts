@@ -54,6 +54,8 @@ export interface AlertView {
   links: Link[];
   /** A relative runbook path that could not be made a link (no runbook_base_url). */
   runbookPath?: string;
+  /** A relative dashboard path that could not be made a link (no dashboard_base_url). */
+  dashboardPath?: string;
 }
 
 export interface NotificationView {
@@ -181,6 +183,7 @@ function alertView(alert: Alert, payload: WebhookPayload, ctx: RenderContext): A
   if (a.dashboard_url) {
     const url = resolveUrl(a.dashboard_url, ctx.dashboardBaseUrl);
     if (url) view.links.push({ label: 'Dashboard', url });
+    else view.dashboardPath = a.dashboard_url;
   }
   const amBase =
     ctx.alertmanagerUrl ?? (isAbsoluteUrl(payload.externalURL) ? payload.externalURL : undefined);
@@ -270,6 +273,8 @@ export function slackAlertText(a: AlertView): string {
   else lines.push(`*Resolved* after ${a.duration} (from ${a.since} to ${a.endsAt ?? 'now'})`);
   if (a.labels.length > 0) lines.push(a.labels.map(([k, v]) => `\`${slackEscape(`${k}=${v}`)}\``).join(' '));
   const links = a.links.map((l) => ({ label: l.label, text: slackLink(l) }));
+  if (a.dashboardPath)
+    links.unshift({ label: 'Dashboard', text: `Dashboard: ${slackEscape(a.dashboardPath)}` });
   if (a.runbookPath) links.unshift({ label: 'Runbook', text: `Runbook: ${slackEscape(a.runbookPath)}` });
   const dropped: string[] = [];
   const linksLength = () => links.reduce((n, l) => n + l.text.length + 3, 0);
@@ -346,6 +351,7 @@ function textAlert(a: AlertView): string {
   else lines.push(`  Resolved after ${a.duration} (from ${a.since} to ${a.endsAt ?? 'now'})`);
   if (a.labels.length > 0) lines.push(`  Labels: ${a.labels.map(([k, v]) => `${k}=${v}`).join(', ')}`);
   if (a.runbookPath) lines.push(`  Runbook: ${a.runbookPath}`);
+  if (a.dashboardPath) lines.push(`  Dashboard: ${a.dashboardPath}`);
   for (const l of a.links) lines.push(`  ${l.label}: ${l.url}`);
   return lines.join('\n');
 }
@@ -372,6 +378,7 @@ function htmlAlert(a: AlertView): string {
       `<li>Labels: ${a.labels.map(([k, v]) => `<code>${escapeHtml(`${k}=${v}`)}</code>`).join(', ')}</li>`,
     );
   if (a.runbookPath) items.push(`<li>Runbook: ${escapeHtml(a.runbookPath)}</li>`);
+  if (a.dashboardPath) items.push(`<li>Dashboard: ${escapeHtml(a.dashboardPath)}</li>`);
   for (const l of a.links)
     items.push(`<li>${escapeHtml(l.label)}: <a href="${escapeHtml(l.url)}">${escapeHtml(l.url)}</a></li>`);
   rows.push(`<ul style="margin:4px 0">${items.join('')}</ul>`);
