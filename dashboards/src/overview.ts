@@ -153,7 +153,7 @@ export function overviewDashboard(): dashboard.Dashboard {
         id: 8,
         title: 'Failed logins in 5 minutes',
         description:
-          'Failed authentication attempts in the last 5 minutes, the busiest log source. AuthFailureSpike fires above 30 for 5 minutes.',
+          'Failed authentication attempts in the last 5 minutes, the busiest log source. AuthFailureSpike fires above 30 for 1 minute.',
         unit: 'short',
         width: 6,
         steps: [

@@ -35,7 +35,7 @@ export function securityDashboard(): dashboard.Dashboard {
         id: 1,
         title: 'Authentication attempts in 5 minutes',
         description:
-          'Logins found in each log source over the last 5 minutes, by result. AuthFailureSpike fires when the failures of one source stay above the dashed line for 5 minutes.',
+          'Logins found in each log source over the last 5 minutes, by result. AuthFailureSpike fires when the failures of one source stay above the dashed line for 1 minute.',
         unit: 'short',
         min: 0,
         steps: [
