@@ -166,4 +166,52 @@ describe('Exposition', () => {
     e.delete('x');
     assert.equal(e.plain().toString(), 'b 2\n');
   });
+
+  it('runs a collector again when it asks for a refresh: a burst makes few runs, never overlapping', async () => {
+    let running = 0;
+    let overlapped = false;
+    let release: (() => void) | undefined;
+    const pushing = new (class extends ScriptedCollector {
+      request: (() => void) | undefined;
+      setRefresh(request: () => void): void {
+        this.request = request;
+      }
+    })('pushing', async (call) => {
+      running++;
+      if (running > 1) overlapped = true;
+      // The second run (the first refresh) is held until the test lets it go.
+      if (call === 2) await new Promise<void>((r) => (release = r));
+      running--;
+      return call;
+    });
+    const { scheduler, text } = setup(pushing);
+    scheduler.start(); // run 1, then nothing for the 60 s interval
+    await waitFor(() => (pushing.calls === 1 && /^test_pushing_value 1$/m.test(text()) ? true : undefined));
+    for (let i = 0; i < 50; i++) pushing.request!(); // a burst of events: one run
+    await waitFor(() => (pushing.calls === 2 ? true : undefined));
+    for (let i = 0; i < 50; i++) pushing.request!(); // events during that run: one more, after it
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(pushing.calls, 2, 'no second run while one is under way');
+    release!();
+    await waitFor(() => (/^test_pushing_value 3$/m.test(text()) ? true : undefined));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(pushing.calls, 3);
+    assert.equal(overlapped, false);
+    assert.equal(
+      scheduler.statuses()[0]!.failures,
+      0,
+      'a refresh never reads as "previous run has not finished"',
+    );
+    await scheduler.stop();
+  });
 });
+
+async function waitFor<T>(check: () => T | undefined, ms = 5_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = check();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
