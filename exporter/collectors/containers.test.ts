@@ -410,6 +410,10 @@ describe('containers collector without a daemon', () => {
       const s = await downSamples(c);
       assert.equal(s.get('watchpost_docker_down_reason{reason="no_socket"}'), 1);
       assert.equal(s.get('watchpost_docker_down_reason{reason="refused"}'), 0);
+      assert.match(
+        c.notes().join('\n'),
+        /^Docker unreachable: Docker API at unix:\/\/\/nonexistent\.sock: connect ENOENT/,
+      );
       // And again (the events stream keeps retrying in the background, no crash).
       await run(c);
       await downSamples(c);

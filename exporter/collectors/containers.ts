@@ -314,6 +314,11 @@ export class ContainersCollector implements Collector {
     });
   }
 
+  /** For the status page: why Docker cannot be reached, while it cannot (the run itself succeeds). */
+  notes(): string[] {
+    return this.lastDown === undefined ? [] : [`Docker unreachable: ${this.lastDown}`];
+  }
+
   /** The scheduler's hook: Docker events re-render the exposition without waiting for the interval. */
   setRefresh(request: () => void): void {
     this.requestRefresh = request;
