@@ -180,5 +180,16 @@ export function streamsDashboard(): dashboard.Dashboard {
         ],
       }),
     )
+    .withPanel(
+      timeseriesPanel({
+        id: 9,
+        title: 'nginx-rtmp workers answering',
+        description:
+          'Distinct nginx worker processes seen answering the stat page in the last 5 minutes. Above 1 each page shows one worker, so the stream figures are merged and partial: StreamServerStatsPartial fires above 1 for 5 minutes (set worker_processes 1).',
+        unit: 'short',
+        min: 0,
+        queries: [{ expr: `watchpost_stream_server_workers_seen{${S}}`, legend: '{{server}}' }],
+      }),
+    )
     .build();
 }
