@@ -88,19 +88,12 @@ export function streamsDashboard(): dashboard.Dashboard {
         id: 3,
         title: 'Stream servers',
         description:
-          'Whether each streaming server answered its statistics (nginx-rtmp stat page, MediaMTX API) at the last fetch. StreamServerUnreachable fires after 2 minutes down. An nginx-rtmp with several workers also shows how many answered (StreamServerStatsPartial: its stats are partial).',
+          'Whether each streaming server answered its statistics (nginx-rtmp stat page, MediaMTX API) at the last fetch. StreamServerUnreachable fires after 2 minutes down.',
         unit: 'none',
         width: 12,
         steps: UP_STEPS,
         mappings: upDownMapping(),
-        queries: [
-          { expr: `watchpost_stream_server_up{${S}}`, legend: '{{server}} ({{kind}})' },
-          // Only when several nginx workers answer: StreamServerStatsPartial.
-          {
-            expr: `watchpost_stream_server_workers_seen{${S}} > 1`,
-            legend: '{{server}}: nginx workers seen (stats partial)',
-          },
-        ],
+        queries: [{ expr: `watchpost_stream_server_up{${S}}`, legend: '{{server}} ({{kind}})' }],
       }),
     )
     .withPanel(

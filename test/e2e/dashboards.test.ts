@@ -43,8 +43,6 @@ const NO_DATA: Record<string, string> = {
   'watchpost-host-and-disks panel 5 G':
     'time to full exists only for a filesystem that is losing space (deriv < 0) over the window',
   'watchpost-containers panel 9 B': 'watchpost_docker_down_reason is absent while Docker answers',
-  'watchpost-streams panel 3 B':
-    'watchpost_stream_server_workers_seen > 1 only for an nginx-rtmp with several workers; this one has one',
   'watchpost-self-monitoring panel 6 A':
     'watchpost_notifier_failures_total has a series only after a failed delivery; every delivery here succeeds',
 };
