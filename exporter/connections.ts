@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { join } from 'node:path';
 
 /**
  * Bounds what connections can cost the exporter. A flood of idle connections (20,600 in
@@ -34,6 +36,8 @@ export interface ConnectionGuard {
   open(): number;
   /** Connections closed to stay within maxConnections since the start. */
   evicted(): number;
+  /** The cap in force. */
+  max: number;
 }
 
 export function guardConnections(server: Server, limits: ConnectionLimits): ConnectionGuard {
@@ -71,5 +75,70 @@ export function guardConnections(server: Server, limits: ConnectionLimits): Conn
       state.busy--;
     });
   });
-  return { open: () => sockets.size, evicted: () => evicted };
+  return { open: () => sockets.size, evicted: () => evicted, max: limits.maxConnections };
+}
+
+/**
+ * The soft limit on open files (RLIMIT_NOFILE) of this process, read from
+ * `<procfs>/self/limits`; undefined when it cannot be read or is unlimited. Node raises the
+ * soft limit to the hard one at start, so this is the limit the process really has.
+ */
+export function openFileLimit(procfs = '/proc'): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(procfs, 'self', 'limits'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const m = /^Max open files\s+(\S+)/m.exec(text);
+  if (!m || m[1] === 'unlimited') return undefined;
+  const n = Number(m[1]);
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
+
+/** Descriptors Node holds by itself (stdio, epoll, eventfds, pipes, a parse worker thread). */
+export const BASE_FILE_DESCRIPTORS = 64;
+
+/** The smallest connection cap kept even under a tiny file limit (the config's minimum). */
+export const MIN_CONNECTIONS = 8;
+
+export interface ConnectionBudget {
+  /** The cap to use. */
+  maxConnections: number;
+  /** Set when the configured cap did not fit the file limit: what to tell the operator. */
+  warning?: string;
+}
+
+/**
+ * Fits the configured connection cap under the process's file limit, leaving `reserve`
+ * descriptors for everything else the service opens (its collectors' files, sockets and
+ * processes). Each kept connection holds one descriptor; when cap + reserve exceeds the
+ * limit, a flood would take the descriptors the collectors need (EMFILE), so the cap is
+ * lowered to what fits, never below MIN_CONNECTIONS.
+ */
+export function fitConnections(opts: {
+  configured: number;
+  reserve: number;
+  limit: number | undefined;
+  key: string;
+}): ConnectionBudget {
+  const { configured, reserve, limit, key } = opts;
+  if (limit === undefined || configured + reserve <= limit) return { maxConnections: configured };
+  const fits = limit - reserve;
+  if (fits >= MIN_CONNECTIONS) {
+    return {
+      maxConnections: fits,
+      warning:
+        `${key} lowered from ${configured} to ${fits}: this process may open ${limit} files (ulimit -n) ` +
+        `and keeps about ${reserve} for its own files and sockets; raise the limit (ulimit -n, ` +
+        `compose ulimits.nofile) or set ${key} to at most ${fits}`,
+    };
+  }
+  return {
+    maxConnections: MIN_CONNECTIONS,
+    warning:
+      `${key} lowered from ${configured} to ${MIN_CONNECTIONS}, and even that may not fit: this process ` +
+      `may open only ${limit} files (ulimit -n) and needs about ${reserve + MIN_CONNECTIONS}; ` +
+      `raise the limit (ulimit -n, compose ulimits.nofile)`,
+  };
 }

@@ -8,7 +8,14 @@ import { Exposition } from './exposition.js';
 import { Scheduler } from './scheduler.js';
 import { createApp } from './server.js';
 import { listenHttp } from './listen.js';
-import { DEFAULT_CONNECTION_LIMITS, guardConnections, type ConnectionGuard } from './connections.js';
+import {
+  BASE_FILE_DESCRIPTORS,
+  DEFAULT_CONNECTION_LIMITS,
+  fitConnections,
+  guardConnections,
+  openFileLimit,
+  type ConnectionGuard,
+} from './connections.js';
 
 export interface ExporterHandle {
   /** The address actually bound (port 0 in config picks a free one). */
@@ -29,6 +36,23 @@ export interface ExporterOptions {
   listen?: string;
   /** Replaces the collectors built from config (tests). */
   collectors?: ScheduledCollector[];
+  /** The process's open-file limit; read from /proc/self/limits when not given (tests). */
+  fileLimit?: number;
+}
+
+/**
+ * Descriptors the collectors may hold at once beside Node's own: the Docker socket (events
+ * stream and requests), one connection per stream server and dependency, a followed file or
+ * log stream and its watcher per log source, a folder listing per backup check.
+ */
+export function collectorFileReserve(config: Config): number {
+  const c = config.collectors;
+  return (
+    BASE_FILE_DESCRIPTORS +
+    8 +
+    2 * (c.streams.servers.length + c.dependencies.targets.length + c.logs.sources.length) +
+    c.backups.checks.length
+  );
 }
 
 /** prom-client's process and Node.js metrics, plus watchpost_exporter_build_info. */
@@ -101,9 +125,18 @@ export async function startExporter(opts: ExporterOptions): Promise<ExporterHand
   });
   // Prometheus keeps its scrape connections open; time out idle ones well above a scrape interval.
   server.keepAliveTimeout = 65_000;
+  // Each kept connection holds a descriptor: the cap must leave the collectors theirs, or a
+  // flood makes the host and disk collectors fail with EMFILE.
+  const budget = fitConnections({
+    configured: config.exporter.max_connections,
+    reserve: collectorFileReserve(config),
+    limit: opts.fileLimit ?? openFileLimit(),
+    key: 'exporter.max_connections',
+  });
+  if (budget.warning) log.warn(budget.warning);
   const connections = guardConnections(server, {
     ...DEFAULT_CONNECTION_LIMITS,
-    maxConnections: config.exporter.max_connections,
+    maxConnections: budget.maxConnections,
   });
   scheduler.start();
   const bound = server.address() as AddressInfo;

@@ -63,10 +63,23 @@ export interface RunningCli {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts the built CLI and waits until it logs the address it listens on. */
-export async function startCli(args: string[], env: Record<string, string> = {}): Promise<RunningCli> {
+/**
+ * Starts the built CLI and waits until it logs the address it listens on. With `fileLimit`
+ * it runs under that open-file limit (`ulimit -n`, soft and hard), as a container with
+ * `ulimits: { nofile: N }` would.
+ */
+export async function startCli(
+  args: string[],
+  env: Record<string, string> = {},
+  opts: { fileLimit?: number } = {},
+): Promise<RunningCli> {
+  const argv = [process.execPath, CLI, ...args];
+  const [cmd, ...rest] =
+    opts.fileLimit === undefined
+      ? argv
+      : ['sh', '-c', `ulimit -n ${opts.fileLimit} && exec "$@"`, 'sh', ...argv];
   // A working directory of its own: the notifier keeps its outbox under ./.watchpost by default.
-  const proc = spawn(process.execPath, [CLI, ...args], {
+  const proc = spawn(cmd!, rest, {
     cwd: mkdtempSync(join(tmpdir(), 'watchpost-cli-')),
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
