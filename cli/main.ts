@@ -2,26 +2,15 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { formatInitResult, runInit } from '../bootstrap/init.js';
 import { createLogger, type Logger } from '../config/log.js';
 import { ConfigError, defaultConfig, keyPosition, loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { hostProblems, planCollectors } from '../exporter/collectors/index.js';
-import { startDockerProxy } from '../exporter/docker-proxy.js';
-import { startExporter } from '../exporter/run.js';
-import { notifyTest } from '../notifier/notify-test.js';
-import { startNotifier } from '../notifier/run.js';
-import {
-  auditCompose,
-  checkInstallationFiles,
-  formatJson,
-  formatText,
-  secretPathsFor,
-  toolFindings,
-} from '../audit/check.js';
 import type { Finding } from '../audit/index.js';
-import { ComposeError } from '../bootstrap/compose.js';
 import { packageVersion } from './version.js';
+
+// Each command imports only what it runs: `watchpost exporter` never loads the notifier's
+// mail and Slack clients, `watchpost notifier` never loads Docker's client, and neither
+// loads init's compose renderer or check's audit rules (docs/architecture.md, "Footprint").
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 usage or config error. */
 export const EXIT_OK = 0;
@@ -134,7 +123,8 @@ function loadConfig(
 }
 
 /** Settings valid in themselves that cannot work on this host are config errors too. */
-function assertHostFits(config: Config, file: string): void {
+async function assertHostFits(config: Config, file: string): Promise<void> {
+  const { hostProblems } = await import('../exporter/collectors/index.js');
   const problems = hostProblems(config);
   if (problems.length === 0) return;
   throw new ConfigError(
@@ -159,6 +149,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
 
     switch (command) {
       case 'init': {
+        const { formatInitResult, runInit } = await import('../bootstrap/init.js');
         const result = await runInit({
           composeFiles: values.compose ?? [],
           dir: values.dir,
@@ -181,6 +172,8 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
             'check needs a config file, compose files, or both: watchpost check [--config FILE] [--compose FILE]...',
           );
         const cwd = io.cwd ?? process.cwd();
+        const { auditCompose, checkInstallationFiles, formatJson, formatText, secretPathsFor, toolFindings } =
+          await import('../audit/check.js');
         const text = format === 'text';
         const findings: Finding[] = [];
         if (path) {
@@ -192,8 +185,9 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
             },
             secretPath: await secretPathsFor(path, composeFiles, cwd, io.env),
           });
-          assertHostFits(config, path);
+          await assertHostFits(config, path);
           if (text) {
+            const { planCollectors } = await import('../exporter/collectors/index.js');
             const notifier = config.notifier;
             const plan = planCollectors(config);
             const started = plan.filter((c) => c.start).map((c) => c.name);
@@ -224,6 +218,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         return findings.some((f) => f.severity === 'error') ? EXIT_FAILURE : EXIT_OK;
       }
       case 'docker-proxy': {
+        const { startDockerProxy } = await import('../exporter/docker-proxy.js');
         const log = createLogger({ level: 'info' });
         const proxy = await startDockerProxy({
           listen: values.listen ?? '0.0.0.0:2375',
@@ -240,6 +235,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
           throw new UsageError(`unknown channel "${only}"; configured channels: ${known.join(', ')}`);
         // The log channel (and any warning) goes to stderr; stdout is one line per channel.
         const log = createLogger({ level: config.exporter.log_level });
+        const { notifyTest } = await import('../notifier/notify-test.js');
         const lines = await notifyTest(config.notifier, log, only !== undefined ? { channels: [only] } : {});
         for (const l of lines) io.out(`${l.line}\n`);
         return lines.every((l) => l.ok) ? EXIT_OK : EXIT_FAILURE;
@@ -252,11 +248,12 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
           io,
           command === 'exporter' ? 'exporter' : undefined,
         );
-        assertHostFits(config, source);
+        await assertHostFits(config, source);
         const notifierConfig = command === 'start' ? config.notifier : undefined;
         const log = createLogger({ level: config.exporter.log_level });
         log.info('starting watchpost', { version: packageVersion(), command, config: source });
         for (const w of warnings) log.warn('unsafe config', { warning: w });
+        const { startExporter } = await import('../exporter/run.js');
         const exporter = await startExporter({
           config,
           log,
@@ -266,6 +263,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         const services: Service[] = [exporter];
         if (notifierConfig) {
           try {
+            const { startNotifier } = await import('../notifier/run.js');
             services.push(
               await startNotifier({
                 config: notifierConfig,
@@ -285,6 +283,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         const log = createLogger({ level: config.exporter.log_level });
         log.info('starting watchpost', { version: packageVersion(), command, config: source });
         for (const w of warnings) log.warn('unsafe config', { warning: w });
+        const { startNotifier } = await import('../notifier/run.js');
         const notifier = await startNotifier({ config: config.notifier, log, listen: values.listen });
         return await runUntilSignal([notifier], log);
       }
@@ -296,7 +295,8 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       io.err(`watchpost: ${err.message}\nRun "watchpost --help" for usage.\n`);
       return EXIT_USAGE;
     }
-    if (err instanceof ComposeError) {
+    // Only init and check read compose files: the class is loaded by then when it can be thrown.
+    if (err instanceof Error && err.name === 'ComposeError') {
       io.err(`watchpost: cannot read the compose files:\n${err.message}\n`);
       return EXIT_USAGE;
     }
