@@ -126,6 +126,14 @@ export function notifierSchema(ctx: SchemaContext) {
         .transform((dir) => (isAbsolute(dir) ? dir : resolve(ctx.baseDir, dir)))
         .describe('Folder of the durable outbox (and of the generated token).'),
       max_body_bytes: byteSize.prefault('1MiB'),
+      max_connections: z
+        .number({ error: 'expected a whole number of connections' })
+        .int({ error: 'expected a whole number of connections' })
+        .min(8, { error: 'expected at least 8 connections' })
+        .default(256)
+        .describe(
+          'Open HTTP connections kept at most; beyond it the longest idle one is closed, so a flood of idle connections cannot starve Alertmanager or the outbox of file descriptors.',
+        ),
       outbox_max_entries: z
         .number({ error: 'expected a whole number' })
         .int({ error: 'expected a whole number' })

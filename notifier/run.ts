@@ -29,6 +29,14 @@ import { parsePayload, type WebhookPayload } from './payload.js';
 import type { RenderOptions } from './render.js';
 import { createNotifierApp, type Answer } from './server.js';
 import { listenHttp } from '../exporter/listen.js';
+import {
+  BASE_FILE_DESCRIPTORS,
+  DEFAULT_CONNECTION_LIMITS,
+  fitConnections,
+  guardConnections,
+  openFileLimit,
+  type ConnectionGuard,
+} from '../exporter/connections.js';
 
 export interface NotifierHandle {
   address: { host: string; port: number };
@@ -36,6 +44,8 @@ export interface NotifierHandle {
   url: string;
   outbox: Outbox;
   metrics: NotifierMetrics;
+  /** The connection cap's counters. */
+  connections: ConnectionGuard;
   /** Graceful stop: no new requests, workers stop between sends; undelivered entries stay on disk. */
   close(): Promise<void>;
 }
@@ -45,6 +55,8 @@ export interface NotifierOptions {
   log: Logger;
   /** Overrides config.listen (the CLI's --listen). */
   listen?: string | undefined;
+  /** The process's open-file limit; read from /proc/self/limits when not given (tests). */
+  fileLimit?: number;
   /** Replaces the channels built from config (tests). */
   channels?: Channel[];
   delivery?: DeliveryOptions;
@@ -433,6 +445,20 @@ export async function startNotifier(opts: NotifierOptions): Promise<NotifierHand
     outbox.close();
     throw err;
   }
+  // The exporter's connection cap and timeouts: a flood of idle connections displaces only
+  // itself, and leaves the outbox and the channels their file descriptors.
+  const budget = fitConnections({
+    configured: config.max_connections,
+    // Node's own, the outbox and heartbeat files, and a connection or two per channel.
+    reserve: BASE_FILE_DESCRIPTORS + 4 + 2 * channels.length,
+    limit: opts.fileLimit ?? openFileLimit(),
+    key: 'notifier.max_connections',
+  });
+  if (budget.warning) log.warn(budget.warning);
+  const connections = guardConnections(server, {
+    ...DEFAULT_CONNECTION_LIMITS,
+    maxConnections: budget.maxConnections,
+  });
   const bound = server.address() as AddressInfo;
   const address = { host: bound.address, port: bound.port };
   const hostText = address.host.includes(':') ? `[${address.host}]` : address.host;
@@ -457,5 +483,5 @@ export async function startNotifier(opts: NotifierOptions): Promise<NotifierHand
       log.info('notifier stopped', { undelivered: outbox.depth() });
     })());
 
-  return { address, url: `http://${hostText}:${address.port}`, outbox, metrics, close };
+  return { address, url: `http://${hostText}:${address.port}`, outbox, metrics, connections, close };
 }
