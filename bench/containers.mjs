@@ -30,7 +30,7 @@ const IMAGE = 'local/busybox:1';
 const PREFIX = `wp-bench-${randomBytes(3).toString('hex')}-`;
 const run = promisify(execFile);
 
-const { ContainersCollector } = await import(join(ROOT, 'dist/exporter/collectors/containers.js'));
+const { ContainersCollector } = await import(join(ROOT, 'dist/exporter/collectors/containers/containers.js'));
 const { defaultConfig } = await import(join(ROOT, 'dist/config/load.js'));
 const { silentLogger } = await import(join(ROOT, 'dist/config/log.js'));
 

@@ -70,7 +70,7 @@ if (process.argv[2] === '--child') {
   const file = process.argv[3];
   const dist = (p) => pathToFileURL(join(ROOT, 'dist', p)).href;
   const { FileFollower } = await import(dist('exporter/sources/file-follower.js'));
-  const { SourceCounts } = await import(dist('exporter/collectors/log-counts.js'));
+  const { SourceCounts } = await import(dist('exporter/collectors/logs/log-counts.js'));
   const { matchSshd, regexMatcher } = await import(dist('exporter/sources/log-formats.js'));
   const size = statSync(file).size;
   // The matcher: sshd (the default), or format regex with the same pattern as the mtail

@@ -193,3 +193,23 @@ export const byteSize = z
     }
     return bytes;
   });
+
+/** Settings every collector has. `timeout` may not exceed `interval`. */
+export function collectorBase(defaults: { interval: string; timeout: string; enabled?: boolean }) {
+  return {
+    enabled: z.boolean({ error: 'expected true or false' }).default(defaults.enabled ?? true),
+    interval: duration('the collection interval').prefault(defaults.interval),
+    timeout: duration('the collection timeout').prefault(defaults.timeout),
+  };
+}
+
+export function checkTimeout(c: { interval: number; timeout: number }, ctx: z.RefinementCtx): void {
+  if (c.timeout > c.interval) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['timeout'],
+      message:
+        'expected the timeout to be at most the interval (a run that outlasts its interval would overlap the next)',
+    });
+  }
+}

@@ -1,51 +1,146 @@
 import type { Registry } from 'prom-client';
+import type { z } from 'zod';
+import type { Config } from '../config/schema.js';
+import type { SchemaContext } from '../config/fields.js';
+import type { Logger } from '../config/log.js';
+import type { MetricFamily, Snapshot } from './metric-families.js';
+
+export { counter, gauge, Snapshot, type MetricFamily } from './metric-families.js';
 
 /**
- * What a collector hands back from one run: a synchronous function that writes the
- * data it gathered into its registry's metrics.
+ * One collector, as node_exporter's `Collector`: it gathers what it watches and hands it
+ * back as a Snapshot of its metric families. It never holds metric objects and never
+ * writes the exposition: the runner (exporter/scheduler.ts) renders the snapshot of a run
+ * that succeeded in time, withdraws the collector's values when a run fails, and owns
+ * watchpost_collector_success / _duration_seconds / _last_success_timestamp_seconds.
  *
- * Gathering (slow, async, may time out) is kept apart from writing metrics (fast,
- * synchronous), so that a run that times out and finishes late can never touch the
- * metrics: the scheduler drops a late result instead of applying it. Each half is
- * testable alone (the same split as OpenTelemetry's host-metrics).
- */
-export type ApplyResult = () => void;
-
-/**
- * One collector: one file under exporter/collectors/, registered by name in
- * exporter/collectors/index.ts.
- *
- * A collector owns a private prom-client Registry with its metric families. It never
- * reports its own success or duration: the scheduler owns
- * watchpost_collector_success / _duration_seconds / _last_success_timestamp_seconds,
- * as node_exporter's runner does.
+ * Gathering (slow, async, may time out) returns data; it does not touch shared state
+ * that the exposition reads, so a run that times out and finishes late changes nothing
+ * anyone sees: the runner drops its snapshot.
  */
 export interface Collector {
   /** The name used in config (`collectors.<name>`) and in the `collector` label. */
   readonly name: string;
-  /** The collector's own metric families; rendered after every successful run. */
-  readonly registry: Registry;
+  /** Every family the collector can report, in output order; each is rendered (HELP and TYPE) even when empty. */
+  readonly families: readonly MetricFamily[];
   /**
-   * Gather data. Must honour `signal` (aborted on timeout or shutdown) where it can,
-   * and must not write metrics: it returns the function that does.
-   * Throwing (or rejecting) marks the run failed; the scrape is never affected.
+   * Gather data and return it as a snapshot. Must honour `signal` (aborted on timeout or
+   * shutdown) where it can. Throwing (or rejecting) marks the run failed and withdraws
+   * the collector's values; the scrape is never affected. A failure of one item (one
+   * mount, one server) belongs in the snapshot, as that item's `*_up` 0 with a reason.
    */
-  collect(signal: AbortSignal): Promise<ApplyResult>;
+  collect(signal: AbortSignal): Promise<Snapshot>;
   /**
-   * Optional. The scheduler hands over `request`; a collector whose source pushes changes
-   * (Docker's events stream) calls it when one arrives, and the scheduler runs the
+   * Optional. The runner hands over `request`; a collector whose source pushes changes
+   * (Docker's events stream) calls it when one arrives, and the runner runs the
    * collector again soon, so /metrics is as fresh as the event rather than the interval.
    * Calls are coalesced: many events in a burst make one or two runs, never overlapping.
    */
   setRefresh?(request: () => void): void;
   /** Optional. Warnings for the status page about what the last run saw (e.g. partial statistics). */
   notes?(): string[];
+  /** Optional. The answer of GET /health/deep, from what the last run saw; it must never wait on the network. */
+  health?(): HealthReport;
   /** Release timers, sockets and file handles. Optional. */
   close?(): Promise<void> | void;
+}
+
+export type ApplyResult = () => void;
+
+/**
+ * A collector that still writes its own prom-client registry and hands back a function
+ * that applies a run. Kept while collectors move to snapshots (Collector).
+ */
+export interface RegistryCollector {
+  readonly name: string;
+  readonly registry: Registry;
+  collect(signal: AbortSignal): Promise<() => void>;
+  setRefresh?(request: () => void): void;
+  notes?(): string[];
+  health?(): HealthReport;
+  close?(): Promise<void> | void;
+}
+
+export type AnyCollector = Collector | RegistryCollector;
+
+/** What GET /health/deep answers: 200 when what the collector checks is up, 503 otherwise. */
+export interface HealthReport {
+  status: 200 | 503;
+  body: object;
+}
+
+/** What `create` gets: the whole validated config (a collector reads its own section) and a logger. */
+export interface CollectorDeps {
+  config: Config;
+  log: Logger;
+}
+
+/** A setting that passes the schema but cannot work on this host. */
+export interface HostProblem {
+  path: string[];
+  message: string;
+}
+
+/**
+ * What a collector's folder exports (exporter/collectors/<name>/index.ts), collected by
+ * the registry (exporter/collectors/registry.ts) as node_exporter's `registerCollector`.
+ *
+ * The descriptor module imports only its config schema and its metric families, so that
+ * reading the config or the metric reference loads no collector: `create` imports the
+ * collector (and its heavy dependencies, dockerode for one) when it is enabled.
+ */
+export interface CollectorDescriptor<N extends string = string, S extends z.ZodType = z.ZodType> {
+  readonly name: N;
+  /** Its section of watchpost.yml (`collectors.<name>`), with defaults for every key. */
+  configSchema(ctx: SchemaContext): S;
+  /** Every family its collectors report (the metric reference and its drift test read these). */
+  readonly families: readonly MetricFamily[];
+  create(deps: CollectorDeps): Promise<AnyCollector>;
+  /** For `enabled: auto`: why it cannot run on this host, or undefined when it can. */
+  unavailable?(config: Config): string | undefined;
+  /** True when it has nothing to watch until configured: it is then not started at all. */
+  idle?(config: Config): boolean;
+  /** Settings that pass the schema but would leave something unwatched on this host. */
+  hostProblems?(config: Config): HostProblem[];
 }
 
 /** Shared by collectors whose per-item failures are labelled per item. */
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
+}
+
+/**
+ * Logs a per-item failure once per change of its message, and its recovery once, so a
+ * lasting outage of one mount or one server is one warning, not one per run.
+ */
+export class ChangeLog {
+  readonly #failing = new Map<string, string>();
+
+  constructor(
+    private readonly onFail: (key: string, message: string) => void,
+    private readonly onRecover?: (key: string) => void,
+  ) {}
+
+  /** Records that `key` fails with `message`; logs when it did not fail, or failed otherwise. */
+  fail(key: string, message: string): void {
+    if (this.#failing.get(key) === message) return;
+    this.#failing.set(key, message);
+    this.onFail(key, message);
+  }
+
+  /** Records that `key` works; logs its recovery when it was failing. */
+  ok(key: string): void {
+    if (this.#failing.delete(key)) this.onRecover?.(key);
+  }
+
+  /** Whether `key` is failing now. */
+  failing(key: string): boolean {
+    return this.#failing.has(key);
+  }
+
+  /** The message `key` last failed with, or undefined when it is not failing. */
+  message(key: string): string | undefined {
+    return this.#failing.get(key);
+  }
 }

@@ -22,11 +22,6 @@ export class Exposition {
     this.#invalidate();
   }
 
-  /** Removes a part, e.g. when its collector failed and its values are no longer current. */
-  delete(key: string): void {
-    if (this.#parts.delete(key)) this.#invalidate();
-  }
-
   /** Increases each time the content changes; lets callers cache derived views. */
   get version(): number {
     return this.#version;

@@ -6,7 +6,7 @@ import type { Registry } from 'prom-client';
 import { silentLogger } from '../config/log.js';
 import { defaultConfig } from '../config/load.js';
 import { NotifierMetrics } from '../notifier/metrics.js';
-import { COLLECTORS } from './collectors/index.js';
+import { DESCRIPTORS } from './collectors/registry.js';
 import { Exposition } from './exposition.js';
 import { createProcessRegistry } from './run.js';
 import { Scheduler } from './scheduler.js';
@@ -16,27 +16,30 @@ interface Described {
   labels: string[];
 }
 
-/** Every watchpost_* family the exporter and the notifier register, from the registries themselves. */
+/** Every watchpost_* family the exporter and the notifier register: the collectors' declared families and the registries. */
 async function registered(): Promise<Map<string, Described>> {
+  const out = new Map<string, Described>();
+  const add = (name: string, type: string, labels: readonly string[]) => {
+    assert.ok(!out.has(name), `${name} is registered twice`);
+    out.set(name, { type, labels: [...labels].sort() });
+  };
   const config = defaultConfig();
   const registries: Registry[] = [
     new Scheduler([], { log: silentLogger, exposition: new Exposition() }).registry,
     createProcessRegistry('test'),
     new NotifierMetrics(() => 0).registry,
   ];
-  for (const make of Object.values(COLLECTORS)) {
-    const c = make({ config, log: silentLogger });
-    registries.push(c.registry);
+  for (const d of DESCRIPTORS) {
+    for (const f of d.families) add(f.name, f.type, f.labelNames);
+    if (d.families.length > 0) continue;
+    const c = await d.create({ config, log: silentLogger });
+    if ('registry' in c) registries.push(c.registry);
     await c.close?.();
   }
-  const out = new Map<string, Described>();
   for (const r of registries) {
     for (const m of r.getMetricsAsArray()) {
       if (!m.name.startsWith('watchpost_')) continue;
-      const type = m.type;
-      const labels = [...((m as unknown as { labelNames?: string[] }).labelNames ?? [])].sort();
-      assert.ok(!out.has(m.name), `${m.name} is registered twice`);
-      out.set(m.name, { type: String(type), labels });
+      add(m.name, String(m.type), (m as unknown as { labelNames?: string[] }).labelNames ?? []);
     }
   }
   return out;

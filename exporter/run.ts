@@ -2,7 +2,6 @@ import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Logger } from '../config/log.js';
 import { parseListen, type Config } from '../config/schema.js';
-import { DependenciesCollector } from './collectors/dependencies.js';
 import { buildCollectors, type ScheduledCollector } from './collectors/index.js';
 import { Exposition } from './exposition.js';
 import { Scheduler } from './scheduler.js';
@@ -104,17 +103,17 @@ export async function startExporter(opts: ExporterOptions): Promise<ExporterHand
   const processTimer = setInterval(() => void renderProcess(), config.exporter.process_metrics_interval);
   processTimer.unref();
 
-  const collectors = opts.collectors ?? buildCollectors({ config, log });
+  const collectors = opts.collectors ?? (await buildCollectors({ config, log }));
   const scheduler = new Scheduler(collectors, { log, exposition });
-  const dependencies = collectors
-    .map((c) => c.collector)
-    .find((c): c is DependenciesCollector => c instanceof DependenciesCollector);
+  // GET /health/deep answers from the collector that checks what the application
+  // depends on (the dependencies collector), whichever it is.
+  const deepHealth = collectors.flatMap(({ collector: c }) => (c.health ? [c.health.bind(c)] : []))[0];
   const app = createApp({
     exposition,
     scheduler,
     version: opts.version,
     bearerToken: config.exporter.bearer_token_file,
-    ...(dependencies ? { deepHealth: () => dependencies.health() } : {}),
+    ...(deepHealth ? { deepHealth } : {}),
   });
 
   const { host, port } = parseListen(opts.listen ?? config.exporter.listen);

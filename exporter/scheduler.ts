@@ -1,10 +1,18 @@
 import { performance } from 'node:perf_hooks';
 import { Gauge, Registry } from 'prom-client';
 import type { Logger } from '../config/log.js';
-import { errorMessage, type Collector } from './collector.js';
+import { errorMessage, type AnyCollector } from './collector.js';
 import type { ScheduledCollector } from './collectors/index.js';
 import type { Exposition } from './exposition.js';
+import { renderFamilies, type Snapshot } from './metric-families.js';
 import { TimeoutError, withTimeout } from './timeout.js';
+
+/** The exposition text of one successful run. */
+async function render(collector: AnyCollector, result: Snapshot | (() => void)): Promise<string> {
+  if ('families' in collector) return renderFamilies(collector.families, result as Snapshot);
+  (result as () => void)();
+  return collector.registry.metrics();
+}
 
 /** What the status page and /-/ready know of one collector. */
 export interface CollectorStatus {
@@ -24,7 +32,7 @@ export interface CollectorStatus {
 }
 
 interface Entry {
-  collector: Collector;
+  collector: AnyCollector;
   status: CollectorStatus;
   timer?: NodeJS.Timeout;
   /** The collect() call under way, if any; a call that outlives its timeout stays here until it settles. */
@@ -209,19 +217,20 @@ export class Scheduler {
     }
     const abort = new AbortController();
     entry.abort = abort;
-    const work = Promise.resolve().then(() => collector.collect(abort.signal));
+    const work = Promise.resolve().then((): Promise<Snapshot | (() => void)> =>
+      collector.collect(abort.signal),
+    );
     entry.inFlight = work;
     void work.then(
       () => (entry.inFlight = undefined),
       () => (entry.inFlight = undefined),
     );
     try {
-      const apply = await withTimeout(work, status.timeoutMs, () =>
+      const result = await withTimeout(work, status.timeoutMs, () =>
         abort.abort(new TimeoutError(status.timeoutMs)),
       );
       if (this.#stopped) return;
-      apply();
-      const text = await collector.registry.metrics();
+      const text = await render(collector, result);
       this.#exposition.set(`collector:${collector.name}`, text);
       this.#finish(entry, started);
     } catch (err) {

@@ -4,7 +4,6 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { Registry } from 'prom-client';
 import { parseConfigText } from '../config/load.js';
 import { silentLogger } from '../config/log.js';
 import type { Collector } from './collector.js';
@@ -18,7 +17,7 @@ const TOKEN = 'a-metrics-token-of-enough-length';
 /** A collector that always fails with an error naming an internal address. */
 const failing: Collector = {
   name: 'streams',
-  registry: new Registry(),
+  families: [],
   collect: () => Promise.reject(new Error('mediamtx server "cams": connect ECONNREFUSED 10.20.30.40:9997')),
 };
 

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type Request, type Response } from 'express';
 import type { Secret } from '../config/secret.js';
+import type { HealthReport } from './collector.js';
 import type { Exposition } from './exposition.js';
 import type { Scheduler } from './scheduler.js';
 import { renderStatusPage } from './status-page.js';
@@ -20,30 +21,7 @@ export interface ServerOptions {
    * The last dependency check results for GET /health/deep; it must answer from memory,
    * never probe. Without it (no dependencies configured) /health/deep answers 200, empty.
    */
-  deepHealth?: () => { status: 200 | 503; body: DeepHealth };
-}
-
-/** One dependency in the answer of GET /health/deep. */
-export interface DependencyHealth {
-  name: string;
-  kind: string;
-  up: boolean;
-  reason: string | null;
-  message: string;
-  durationSeconds: number;
-  /** ISO 8601 time of the last successful probe since the exporter started, or null. */
-  lastSuccess: string | null;
-  /** ISO 8601 expiry of the TLS certificate seen by the last probe, or null. */
-  certExpiry: string | null;
-}
-
-/** The answer of GET /health/deep: 200 when every dependency is up, 503 otherwise. */
-export interface DeepHealth {
-  status: 'up' | 'down';
-  /** ISO 8601 time of the check the answer reports; null before the first. */
-  checkedAt: string | null;
-  message?: string;
-  dependencies: DependencyHealth[];
+  deepHealth?: () => HealthReport;
 }
 
 /** Compares two strings in time that does not depend on where they differ. */

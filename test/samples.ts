@@ -1,12 +1,44 @@
 import type { Registry } from 'prom-client';
+import type { AnyCollector, Collector } from '../exporter/collector.js';
+import { renderFamilies, type Snapshot } from '../exporter/metric-families.js';
 
-/** The samples of a collector's exposition text, keyed by `name{labels}`, for tests. */
-export async function samples(target: { registry: Registry }): Promise<Map<string, number>> {
+/** The samples of an exposition text, keyed by `name{labels}`, for tests. */
+export function parseSamples(text: string): Map<string, number> {
   const out = new Map<string, number>();
-  for (const line of (await target.registry.metrics()).split('\n')) {
+  for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('#')) continue;
     const cut = line.lastIndexOf(' ');
     out.set(line.slice(0, cut), Number(line.slice(cut + 1)));
   }
   return out;
+}
+
+/** The samples of a collector's prom-client registry. */
+export async function samples(target: { registry: Registry }): Promise<Map<string, number>> {
+  return parseSamples(await target.registry.metrics());
+}
+
+/** The exposition text the runner writes for a snapshot of `collector`. */
+export function snapshotText(collector: Pick<Collector, 'families'>, snapshot: Snapshot): string {
+  return renderFamilies(collector.families, snapshot);
+}
+
+/** Runs `collector` once and returns the exposition text the runner would serve. */
+export async function collectText(
+  collector: AnyCollector,
+  signal: AbortSignal = new AbortController().signal,
+): Promise<string> {
+  if (!('families' in collector)) {
+    (await collector.collect(signal))();
+    return collector.registry.metrics();
+  }
+  return snapshotText(collector, await collector.collect(signal));
+}
+
+/** Runs `collector` once and returns the samples the runner would serve. */
+export async function collectSamples(
+  collector: AnyCollector,
+  signal: AbortSignal = new AbortController().signal,
+): Promise<Map<string, number>> {
+  return parseSamples(await collectText(collector, signal));
 }

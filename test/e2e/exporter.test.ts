@@ -7,8 +7,8 @@ import { gunzipSync } from 'node:zlib';
 import { silentLogger } from '../../config/log.js';
 import { defaultConfig } from '../../config/load.js';
 import { Secret } from '../../config/secret.js';
-import { DiskCollector } from '../../exporter/collectors/disk.js';
-import { HostCollector } from '../../exporter/collectors/host.js';
+import { DiskCollector } from '../../exporter/collectors/disk/disk.js';
+import { HostCollector } from '../../exporter/collectors/host/host.js';
 import { startExporter, type ExporterHandle } from '../../exporter/run.js';
 import { eventually, promtoolCheckMetrics, requireBinary, runCli, startCli } from './helpers.js';
 

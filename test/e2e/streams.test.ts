@@ -3,20 +3,17 @@ import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { parseConfigText } from '../../config/load.js';
 import { silentLogger } from '../../config/log.js';
-import { FfmpegCollector } from '../../exporter/collectors/ffmpeg.js';
-import { StreamsCollector } from '../../exporter/collectors/streams.js';
-import type { Collector } from '../../exporter/collector.js';
+import { FfmpegCollector } from '../../exporter/collectors/ffmpeg/ffmpeg.js';
+import { StreamsCollector } from '../../exporter/collectors/streams/streams.js';
+import type { AnyCollector } from '../../exporter/collector.js';
 import { FakeMediamtx } from './fake-mediamtx.js';
 import { eventually, promtoolCheckMetrics, requireBinary } from './helpers.js';
 import { RtmpLab } from './rtmp.js';
 import { fetchRtmpStat } from '../../exporter/sources/nginx-rtmp.js';
-import { samples } from '../samples.js';
+import { collectSamples, collectText } from '../samples.js';
 
 /** Runs one collection and returns the samples, keyed by `name{labels}`. */
-async function collect(c: Collector): Promise<Map<string, number>> {
-  (await c.collect(AbortSignal.timeout(10_000)))();
-  return samples(c);
-}
+const collect = (c: AnyCollector) => collectSamples(c, AbortSignal.timeout(10_000));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -143,7 +140,7 @@ collectors:
       const promtool = spawnSync('sh', ['-c', 'command -v promtool'], { encoding: 'utf8' }).stdout.trim();
       if (!promtool) return st.skip('promtool not installed');
       for (const c of [streams, ffmpeg]) {
-        const r = promtoolCheckMetrics(promtool, await c.registry.metrics());
+        const r = promtoolCheckMetrics(promtool, await collectText(c, AbortSignal.timeout(10_000)));
         assert.equal(r.output, '', r.output);
       }
     });

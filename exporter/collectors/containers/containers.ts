@@ -1,15 +1,15 @@
 import { setMaxListeners } from 'node:events';
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { Config } from '../../config/schema.js';
-import type { Logger } from '../../config/log.js';
-import { errorMessage, type ApplyResult, type Collector } from '../collector.js';
+import type { Config } from '../../../config/schema.js';
+import type { Logger } from '../../../config/log.js';
+import { errorMessage, type ApplyResult, type RegistryCollector } from '../../collector.js';
 import {
   cgroupVersion,
   locateContainerCgroup,
   readCgroupFiles,
   type CgroupFiles,
   type CgroupStats,
-} from '../sources/cgroup.js';
+} from '../../sources/cgroup.js';
 import {
   CONTAINER_STATES,
   DockerSource,
@@ -17,8 +17,8 @@ import {
   HEALTH_STATUSES,
   type ContainerInfo,
   type DockerEvent,
-} from '../sources/docker.js';
-import type { CollectorDeps } from './index.js';
+} from '../../sources/docker.js';
+import type { CollectorDeps } from '../../collector.js';
 
 /**
  * Container state, health, restarts, exit codes, CPU and memory of every container (in
@@ -152,7 +152,7 @@ export function dockerDownReason(err: unknown): DockerDownReason {
   return 'other';
 }
 
-export class ContainersCollector implements Collector {
+export class ContainersCollector implements RegistryCollector {
   readonly name = 'containers';
   readonly registry = new Registry();
   readonly source: DockerSource;
@@ -190,7 +190,7 @@ export class ContainersCollector implements Collector {
 
   private readonly running: Gauge;
   private readonly state: Gauge;
-  private readonly health: Gauge;
+  private readonly healthGauge: Gauge;
   private readonly exitCode: Gauge;
   private readonly oomKilled: Gauge;
   private readonly restartCount: Counter;
@@ -234,7 +234,7 @@ export class ContainersCollector implements Collector {
       'Docker state of the container: 1 for its current state, 0 for the others.',
       ['state'],
     );
-    this.health = gauge(
+    this.healthGauge = gauge(
       'watchpost_container_health_status',
       'Healthcheck status of the container: 1 for its current status, 0 for the others; "none" when it has no healthcheck.',
       ['status'],
@@ -592,7 +592,8 @@ export class ContainersCollector implements Collector {
   private writeState(c: ContainerInfo, labels: ContainerLabels): void {
     this.running.set(labels, c.state === 'running' ? 1 : 0);
     for (const state of CONTAINER_STATES) this.state.set({ ...labels, state }, c.state === state ? 1 : 0);
-    for (const status of HEALTH_STATUSES) this.health.set({ ...labels, status }, c.health === status ? 1 : 0);
+    for (const status of HEALTH_STATUSES)
+      this.healthGauge.set({ ...labels, status }, c.health === status ? 1 : 0);
     this.exitCode.set(labels, c.exitCode);
     this.oomKilled.set(labels, c.oomKilled ? 1 : 0);
     this.restartCount.remove(labels);
@@ -603,7 +604,7 @@ export class ContainersCollector implements Collector {
   private removeState(labels: ContainerLabels): void {
     this.running.remove(labels);
     for (const state of CONTAINER_STATES) this.state.remove({ ...labels, state });
-    for (const status of HEALTH_STATUSES) this.health.remove({ ...labels, status });
+    for (const status of HEALTH_STATUSES) this.healthGauge.remove({ ...labels, status });
     this.exitCode.remove(labels);
     this.oomKilled.remove(labels);
     this.restartCount.remove(labels);

@@ -3,10 +3,10 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parseConfigText } from '../../config/load.js';
-import { silentLogger } from '../../config/log.js';
+import { parseConfigText } from '../../../config/load.js';
+import { silentLogger } from '../../../config/log.js';
 import { BackupsCollector } from './backups.js';
-import { samples } from '../../test/samples.js';
+import { samples } from '../../../test/samples.js';
 
 /** Real folders and files with set modification times; no fake filesystem. */
 
@@ -180,15 +180,15 @@ describe('backups collector: markers', () => {
 
 describe('backups and dependencies are not started until configured', () => {
   it('buildCollectors leaves them out with nothing to check, builds them with checks', async () => {
-    const { buildCollectors } = await import('./index.js');
-    const names = (text: string) => {
-      const built = buildCollectors({ config: parseConfigText(text, 't.yml', {}), log: silentLogger });
+    const { buildCollectors } = await import('../index.js');
+    const names = async (text: string) => {
+      const built = await buildCollectors({ config: parseConfigText(text, 't.yml', {}), log: silentLogger });
       for (const b of built) void b.collector.close?.();
       return built.map((b) => b.collector.name);
     };
-    const none = names('');
+    const none = await names('');
     assert.ok(!none.includes('backups') && !none.includes('dependencies'), none.join(','));
-    const some = names(
+    const some = await names(
       `collectors:\n  backups:\n    checks: [{ name: pg, path: "${root}/*.gz", max_age: 1d }]\n  dependencies:\n    targets: [{ name: db, kind: tcp, address: "127.0.0.1:5432" }]\n`,
     );
     assert.ok(some.includes('backups') && some.includes('dependencies'), some.join(','));

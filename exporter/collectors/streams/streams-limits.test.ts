@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { stopParseWorker } from '../sources/parse-off-loop.js';
+import { stopParseWorker } from '../../sources/parse-off-loop.js';
 import { after, describe, it } from 'node:test';
-import { parseConfigText } from '../../config/load.js';
-import { createLogger } from '../../config/log.js';
-import { samples } from '../../test/samples.js';
+import { parseConfigText } from '../../../config/load.js';
+import { createLogger } from '../../../config/log.js';
+import { samples } from '../../../test/samples.js';
 import { StreamsCollector } from './streams.js';
 
 const servers: Server[] = [];

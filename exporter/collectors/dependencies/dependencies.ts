@@ -1,11 +1,11 @@
 import { Gauge, Registry } from 'prom-client';
-import { parseHostPort, type Config } from '../../config/schema.js';
-import type { Logger } from '../../config/log.js';
-import { compileUserRegex } from '../../config/user-regex.js';
-import type { ApplyResult, Collector } from '../collector.js';
-import type { DeepHealth } from '../server.js';
-import { runProbe, type ProbeKind, type ProbeResult, type ProbeTarget } from '../sources/probes.js';
-import type { CollectorDeps } from './index.js';
+import { parseHostPort, type Config } from '../../../config/schema.js';
+import type { Logger } from '../../../config/log.js';
+import { compileUserRegex } from '../../../config/user-regex.js';
+import type { ApplyResult, RegistryCollector } from '../../collector.js';
+import type { DeepHealth } from './health.js';
+import { runProbe, type ProbeKind, type ProbeResult, type ProbeTarget } from '../../sources/probes.js';
+import type { CollectorDeps } from '../../collector.js';
 
 /**
  * Probes of the services the application depends on (an API, MinIO, a database port),
@@ -49,7 +49,7 @@ export function probeTarget(t: TargetConfig, maxBodyBytes?: number): ProbeTarget
   };
 }
 
-export class DependenciesCollector implements Collector {
+export class DependenciesCollector implements RegistryCollector {
   readonly name = 'dependencies';
   readonly registry = new Registry();
 

@@ -1,9 +1,9 @@
 import { Gauge, Registry } from 'prom-client';
-import type { Config } from '../../config/schema.js';
-import type { Logger } from '../../config/log.js';
-import { errorMessage, type ApplyResult, type Collector } from '../collector.js';
-import { readMarker, scanBackups } from '../sources/backups.js';
-import type { CollectorDeps } from './index.js';
+import type { Config } from '../../../config/schema.js';
+import type { Logger } from '../../../config/log.js';
+import { errorMessage, type ApplyResult, type RegistryCollector } from '../../collector.js';
+import { readMarker, scanBackups } from '../../sources/backups.js';
+import type { CollectorDeps } from '../../collector.js';
 
 /**
  * Backup freshness: the newest backup file of each check (or the time a sync job wrote
@@ -45,7 +45,7 @@ export async function runCheck(check: CheckConfig): Promise<CheckResult> {
   }
 }
 
-export class BackupsCollector implements Collector {
+export class BackupsCollector implements RegistryCollector {
   readonly name = 'backups';
   readonly registry = new Registry();
 

@@ -4,14 +4,14 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { defaultConfig } from '../../config/load.js';
-import { silentLogger } from '../../config/log.js';
-import type { Config } from '../../config/schema.js';
-import { parseMountinfo, type FsStats } from '../sources/mounts.js';
+import { defaultConfig } from '../../../config/load.js';
+import { silentLogger } from '../../../config/log.js';
+import type { Config } from '../../../config/schema.js';
+import { parseMountinfo, type FsStats } from '../../sources/mounts.js';
 import { DiskCollector, deadline, selectFilesystems, usedRatio, type DiskCollectorOptions } from './disk.js';
 
 const fixture = (name: string) =>
-  readFileSync(new URL(`../sources/fixtures/${name}`, import.meta.url), 'utf8');
+  readFileSync(new URL(`../../sources/fixtures/${name}`, import.meta.url), 'utf8');
 
 const temps: string[] = [];
 function tempDir(): string {

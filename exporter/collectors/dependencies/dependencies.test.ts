@@ -7,13 +7,13 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parseConfigText } from '../../config/load.js';
-import { silentLogger } from '../../config/log.js';
-import { startExporter, type ExporterHandle } from '../run.js';
-import type { DeepHealth } from '../server.js';
-import { scrub } from '../sources/probes.js';
+import { parseConfigText } from '../../../config/load.js';
+import { silentLogger } from '../../../config/log.js';
+import { startExporter, type ExporterHandle } from '../../run.js';
+import type { DeepHealth } from './health.js';
+import { scrub } from '../../sources/probes.js';
 import { DependenciesCollector } from './dependencies.js';
-import { samples } from '../../test/samples.js';
+import { samples } from '../../../test/samples.js';
 
 /**
  * Every probe against a real server on 127.0.0.1: HTTP, HTTPS with certificates made
@@ -278,7 +278,7 @@ describe('dependencies: header values and tokens never leak', () => {
   });
 
   it('scrub() hides header values and the token inside a message', async () => {
-    const { Secret } = await import('../../config/secret.js');
+    const { Secret } = await import('../../../config/secret.js');
     const msg = scrub(`got Bearer ${TOKEN_SECRET} and ${HEADER_SECRET}`, {
       headers: { 'x-api-key': HEADER_SECRET },
       bearerToken: new Secret(TOKEN_SECRET),

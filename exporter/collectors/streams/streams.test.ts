@@ -6,14 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { parseConfigText } from '../../config/load.js';
-import { createLogger, silentLogger } from '../../config/log.js';
-import { FakeMediamtx } from '../../test/e2e/fake-mediamtx.js';
-import type { StreamStat } from '../sources/stream-stat.js';
+import { parseConfigText } from '../../../config/load.js';
+import { createLogger, silentLogger } from '../../../config/log.js';
+import { FakeMediamtx } from '../../../test/e2e/fake-mediamtx.js';
+import type { StreamStat } from '../../sources/stream-stat.js';
 import { capStreams, StreamsCollector } from './streams.js';
-import { samples } from '../../test/samples.js';
+import { samples } from '../../../test/samples.js';
 
-const FIXTURES = fileURLToPath(new URL('../sources/fixtures/', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../../sources/fixtures/', import.meta.url));
 const dirs: string[] = [];
 after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });

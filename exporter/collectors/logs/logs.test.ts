@@ -3,11 +3,11 @@ import { appendFileSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { parseConfigText } from '../../config/load.js';
-import { silentLogger } from '../../config/log.js';
-import { docker, requireDocker, TestContainers } from '../../test/e2e/docker.js';
-import { eventually, promtoolCheckMetrics, requireBinary } from '../../test/e2e/helpers.js';
-import { samples } from '../../test/samples.js';
+import { parseConfigText } from '../../../config/load.js';
+import { silentLogger } from '../../../config/log.js';
+import { docker, requireDocker, TestContainers } from '../../../test/e2e/docker.js';
+import { eventually, promtoolCheckMetrics, requireBinary } from '../../../test/e2e/helpers.js';
+import { samples } from '../../../test/samples.js';
 import { LogsCollector } from './logs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'watchpost-logs-'));
@@ -137,7 +137,7 @@ collectors:
     t.after(() => c.close());
     await until(c, (s) => s.get('watchpost_log_source_up{source="ssh"}') === 1, 'ssh up');
     const text = readFileSync(
-      join(import.meta.dirname, '..', 'sources', 'fixtures', 'logs', 'sshd-attempts.txt'),
+      join(import.meta.dirname, '..', '..', 'sources', 'fixtures', 'logs', 'sshd-attempts.txt'),
     );
     appendFileSync(auth, text);
     const lines = text.toString().trimEnd().split('\n').length;

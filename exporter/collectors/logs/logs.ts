@@ -1,13 +1,13 @@
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { Config } from '../../config/schema.js';
-import type { Logger } from '../../config/log.js';
-import type { ApplyResult, Collector } from '../collector.js';
-import { ContainerLogFollower } from '../sources/docker-logs.js';
-import { DockerSource } from '../sources/docker.js';
-import { FileFollower } from '../sources/file-follower.js';
-import { CODE_CLASSES, matcherFor } from '../sources/log-formats.js';
+import type { Config } from '../../../config/schema.js';
+import type { Logger } from '../../../config/log.js';
+import type { ApplyResult, RegistryCollector } from '../../collector.js';
+import { ContainerLogFollower } from '../../sources/docker-logs.js';
+import { DockerSource } from '../../sources/docker.js';
+import { FileFollower } from '../../sources/file-follower.js';
+import { CODE_CLASSES, matcherFor } from '../../sources/log-formats.js';
 import { SourceCounts } from './log-counts.js';
-import type { CollectorDeps } from './index.js';
+import type { CollectorDeps } from '../../collector.js';
 
 /**
  * Log-derived metrics: authentication attempts by result, failures by client, HTTP
@@ -45,7 +45,7 @@ export interface LogsCollectorOptions {
   pollMs?: number;
 }
 
-export class LogsCollector implements Collector {
+export class LogsCollector implements RegistryCollector {
   readonly name = 'logs';
   readonly registry = new Registry();
 

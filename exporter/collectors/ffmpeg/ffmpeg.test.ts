@@ -3,10 +3,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { parseConfigText } from '../../config/load.js';
-import { silentLogger } from '../../config/log.js';
+import { parseConfigText } from '../../../config/load.js';
+import { silentLogger } from '../../../config/log.js';
 import { countGroups, FfmpegCollector } from './ffmpeg.js';
-import { samples } from '../../test/samples.js';
+import { collectSamples } from '../../../test/samples.js';
 
 const dirs: string[] = [];
 after(() => {
@@ -29,10 +29,7 @@ function procfs(procs: Record<string, [string[], number, number]>): string {
 }
 
 /** Runs one collection and returns the samples. */
-async function collect(c: FfmpegCollector): Promise<Map<string, number>> {
-  (await c.collect(new AbortController().signal))();
-  return samples(c);
-}
+const collect = (c: FfmpegCollector) => collectSamples(c);
 
 const YAML = (proc: string) => `
 paths: { procfs: "${proc}" }

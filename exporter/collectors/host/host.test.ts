@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { defaultConfig } from '../../config/load.js';
-import { silentLogger } from '../../config/log.js';
+import { defaultConfig } from '../../../config/load.js';
+import { silentLogger } from '../../../config/log.js';
 import { HostCollector } from './host.js';
-import { samples } from '../../test/samples.js';
+import { samples } from '../../../test/samples.js';
 
-const FIXTURES = fileURLToPath(new URL('../sources/fixtures/', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../../sources/fixtures/', import.meta.url));
 const STAT_FIXTURE = readFileSync(join(FIXTURES, 'proc-stat.txt'), 'utf8');
 // The summary line of proc-stat.txt; the tests below write variants of it.
 const CPU_LINE = 'cpu  3030 0 1723 203339 202 0 45 11 0 0';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { Logger } from '../../config/log.js';
-import type { ApplyResult, Collector } from '../collector.js';
+import type { Logger } from '../../../config/log.js';
+import type { ApplyResult, RegistryCollector } from '../../collector.js';
 import {
   CPU_MODES,
   parseLoadavg,
@@ -16,8 +16,8 @@ import {
   type Loadavg,
   type Meminfo,
   type ProcStat,
-} from '../sources/procfs.js';
-import type { CollectorDeps } from './index.js';
+} from '../../sources/procfs.js';
+import type { CollectorDeps } from '../../collector.js';
 
 /** What one run read from procfs, parsed. */
 interface HostSample {
@@ -32,7 +32,7 @@ interface HostSample {
  * /proc/loadavg, /proc/uptime), as node_exporter's cpu, meminfo, loadavg and stat
  * collectors do.
  */
-export class HostCollector implements Collector {
+export class HostCollector implements RegistryCollector {
   readonly name = 'host';
   readonly registry = new Registry();
 

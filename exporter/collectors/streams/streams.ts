@@ -1,14 +1,14 @@
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { Config } from '../../config/schema.js';
-import type { Logger } from '../../config/log.js';
-import { errorMessage, type ApplyResult, type Collector } from '../collector.js';
-import { fetchMediamtxPaths } from '../sources/mediamtx.js';
-import { fetchRtmpStat } from '../sources/nginx-rtmp.js';
-import { FetchFailure, type FetchFailureReason } from '../sources/http-get.js';
-import { stopParseWorker } from '../sources/parse-off-loop.js';
-import { classifyError } from '../sources/probes.js';
-import type { ServerStat, StreamStat } from '../sources/stream-stat.js';
-import type { CollectorDeps } from './index.js';
+import type { Config } from '../../../config/schema.js';
+import type { Logger } from '../../../config/log.js';
+import { errorMessage, type ApplyResult, type RegistryCollector } from '../../collector.js';
+import { fetchMediamtxPaths } from '../../sources/mediamtx.js';
+import { fetchRtmpStat } from '../../sources/nginx-rtmp.js';
+import { FetchFailure, type FetchFailureReason } from '../../sources/http-get.js';
+import { stopParseWorker } from '../../sources/parse-off-loop.js';
+import { classifyError } from '../../sources/probes.js';
+import type { ServerStat, StreamStat } from '../../sources/stream-stat.js';
+import type { CollectorDeps } from '../../collector.js';
 
 /**
  * Streams of nginx-rtmp and MediaMTX servers, in one family set for both kinds so that
@@ -143,7 +143,7 @@ export function describeFetchError(err: unknown): string {
   return errorMessage(err);
 }
 
-export class StreamsCollector implements Collector {
+export class StreamsCollector implements RegistryCollector {
   readonly name = 'streams';
   readonly registry = new Registry();
 

@@ -1,7 +1,7 @@
-import { compileUserRegex, type TextPattern } from '../../config/user-regex.js';
+import { compileUserRegex, type TextPattern } from '../../../config/user-regex.js';
 import { Gauge, Registry } from 'prom-client';
-import type { Logger } from '../../config/log.js';
-import { errorMessage, type ApplyResult, type Collector } from '../collector.js';
+import type { Logger } from '../../../config/log.js';
+import { errorMessage, type ApplyResult, type RegistryCollector } from '../../collector.js';
 import {
   hostView,
   readMountTable,
@@ -11,8 +11,8 @@ import {
   type DirectoryScan,
   type FsStats,
   type Mount,
-} from '../sources/mounts.js';
-import type { CollectorDeps } from './index.js';
+} from '../../sources/mounts.js';
+import type { CollectorDeps } from '../../collector.js';
 
 /**
  * Filesystem space and inodes per mount (after node_exporter's filesystem collector),
@@ -137,7 +137,7 @@ interface DirectoryState {
 const FS_LABELS = ['device', 'mountpoint', 'fstype'] as const;
 const DIR_LABELS = ['path'] as const;
 
-export class DiskCollector implements Collector {
+export class DiskCollector implements RegistryCollector {
   readonly name = 'disk';
   readonly registry = new Registry();
 

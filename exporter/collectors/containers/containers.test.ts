@@ -5,16 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { defaultConfig } from '../../config/load.js';
-import { silentLogger } from '../../config/log.js';
-import type { Config } from '../../config/schema.js';
-import { docker, requireDocker, TestContainers } from '../../test/e2e/docker.js';
-import { eventually, promtoolCheckMetrics, requireBinary } from '../../test/e2e/helpers.js';
-import type { ContainerInfo, DockerSource } from '../sources/docker.js';
+import { defaultConfig } from '../../../config/load.js';
+import { silentLogger } from '../../../config/log.js';
+import type { Config } from '../../../config/schema.js';
+import { docker, requireDocker, TestContainers } from '../../../test/e2e/docker.js';
+import { eventually, promtoolCheckMetrics, requireBinary } from '../../../test/e2e/helpers.js';
+import type { ContainerInfo, DockerSource } from '../../sources/docker.js';
 import { ContainersCollector } from './containers.js';
-import { Exposition } from '../exposition.js';
-import { Scheduler } from '../scheduler.js';
-import { samples } from '../../test/samples.js';
+import { Exposition } from '../../exposition.js';
+import { Scheduler } from '../../scheduler.js';
+import { samples } from '../../../test/samples.js';
 
 type ContainersConfig = Config['collectors']['containers'];
 

@@ -1,5 +1,5 @@
-import type { FollowerEvents } from '../sources/file-follower.js';
-import type { CodeClass, LineMatcher } from '../sources/log-formats.js';
+import type { FollowerEvents } from '../../sources/file-follower.js';
+import type { CodeClass, LineMatcher } from '../../sources/log-formats.js';
 
 /**
  * The running totals of one log source, kept apart from prom-client (and Docker) so the

@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import {
+  absolutePath,
+  byteSize,
+  checkTimeout,
+  collectorBase,
+  duration,
+  name,
+  type SchemaContext,
+} from '../../../config/fields.js';
+
+/** The settings of the backups collector: `collectors.backups` in watchpost.yml. */
+export function backupsSchema(_ctx: SchemaContext) {
+  const backupCheck = z
+    .strictObject({
+      name: name('a backup check name'),
+      path: absolutePath
+        .superRefine((text, zctx) => {
+          const slash = text.lastIndexOf('/');
+          if (text.includes('**')) {
+            zctx.addIssue({
+              code: 'custom',
+              message: '"**" is not supported: wildcards match one folder only',
+            });
+          } else if (/[*?]/.test(text.slice(0, slash))) {
+            zctx.addIssue({
+              code: 'custom',
+              message:
+                'wildcards (* and ?) are allowed in the last path segment only, e.g. /backups/pg/*.sql.gz',
+            });
+          }
+        })
+        .optional()
+        .describe('The backup files: an absolute path whose last segment may hold * and ? wildcards.'),
+      marker: absolutePath
+        .optional()
+        .describe('A status file a sync job writes: a Unix timestamp or an RFC 3339 time.'),
+      marker_time: z
+        .enum(['content', 'mtime'])
+        .default('content')
+        .describe("Where a marker's time comes from: its content, or its modification time."),
+      max_age: duration('the maximum age of the newest backup').describe(
+        'Exported as watchpost_backup_max_age_seconds for the backup-too-old alert.',
+      ),
+      min_size: byteSize
+        .default(1)
+        .describe('Smaller files do not count as a backup (an empty dump never does).'),
+    })
+    .superRefine((c, zctx) => {
+      if ((c.path === undefined) === (c.marker === undefined)) {
+        zctx.addIssue({
+          code: 'custom',
+          path: [c.path === undefined ? 'path' : 'marker'],
+          message: 'expected exactly one of "path" and "marker"',
+        });
+      }
+    });
+
+  const backups = z
+    .strictObject({
+      ...collectorBase({ interval: '1m', timeout: '30s' }),
+      checks: z.array(backupCheck).default([]),
+    })
+    .superRefine(checkTimeout)
+    .superRefine((c, zctx) => {
+      const names = new Set<string>();
+      c.checks.forEach((check, i) => {
+        if (names.has(check.name))
+          zctx.addIssue({
+            code: 'custom',
+            path: ['checks', i, 'name'],
+            message: `duplicate backup check name "${check.name}"`,
+          });
+        names.add(check.name);
+      });
+    })
+    .prefault({});
+  return backups;
+}
+
+export type BackupsSettings = z.output<ReturnType<typeof backupsSchema>>;

@@ -1,0 +1,13 @@
+import type { CollectorDescriptor } from '../../collector.js';
+import { hostSchema } from './config.js';
+
+/** Host CPU, memory, swap, load and uptime from procfs. */
+export const host: CollectorDescriptor<'host', ReturnType<typeof hostSchema>> = {
+  name: 'host',
+  configSchema: hostSchema,
+  families: [],
+  async create(deps) {
+    const { HostCollector } = await import('./host.js');
+    return new HostCollector(deps);
+  },
+};

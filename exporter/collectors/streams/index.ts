@@ -1,0 +1,14 @@
+import type { CollectorDescriptor } from '../../collector.js';
+import { streamsSchema } from './config.js';
+
+/** Streams of nginx-rtmp and MediaMTX servers. */
+export const streams: CollectorDescriptor<'streams', ReturnType<typeof streamsSchema>> = {
+  name: 'streams',
+  configSchema: streamsSchema,
+  families: [],
+  async create(deps) {
+    const { StreamsCollector } = await import('./streams.js');
+    return new StreamsCollector(deps);
+  },
+  idle: (config) => config.collectors.streams.servers.length === 0,
+};

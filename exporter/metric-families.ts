@@ -1,0 +1,110 @@
+/**
+ * Metric families as data, after node_exporter's const metrics: a collector declares its
+ * families once (name, help, type, label names) and each run returns a Snapshot of
+ * samples; one renderer writes the exposition text. Nothing is mutated between runs, so
+ * nothing can be left stale, and a counter is exported from the absolute value its
+ * source keeps (the kernel, nginx, a follower's running total), never by reset() + inc().
+ *
+ * The text is the Prometheus text format 0.0.4 exactly as prom-client 15 writes it (HELP
+ * and TYPE even for an empty family, one blank line between families, labels in the
+ * order given), so a family that moves here keeps the same bytes on /metrics.
+ */
+
+export type MetricType = 'gauge' | 'counter';
+
+export interface MetricFamily<L extends string = string> {
+  readonly name: string;
+  readonly help: string;
+  readonly type: MetricType;
+  readonly labelNames: readonly L[];
+}
+
+export function gauge<L extends string = never>(
+  name: string,
+  help: string,
+  labelNames: readonly L[] = [],
+): MetricFamily<L> {
+  return { name, help, type: 'gauge', labelNames };
+}
+
+export function counter<L extends string = never>(
+  name: string,
+  help: string,
+  labelNames: readonly L[] = [],
+): MetricFamily<L> {
+  return { name, help, type: 'counter', labelNames };
+}
+
+export type Labels<L extends string> = { readonly [K in L]: string };
+
+interface Sample {
+  labels: Readonly<Record<string, string>>;
+  value: number;
+}
+
+/**
+ * The samples of one run, by family. Adding a sample whose labels are already there
+ * replaces its value in place (as setting a prom-client gauge twice does), so a series
+ * is never written twice.
+ */
+export class Snapshot {
+  readonly #families = new Map<MetricFamily, Map<string, Sample>>();
+
+  add<L extends string>(family: MetricFamily<L>, labels: Labels<L>, value: number): this {
+    let samples = this.#families.get(family);
+    if (!samples) this.#families.set(family, (samples = new Map()));
+    let key = '';
+    for (const name of family.labelNames) key += `${(labels as Record<string, string>)[name]}\u0000`;
+    samples.set(key, { labels, value });
+    return this;
+  }
+
+  /** The samples of `family`, in the order they were first added. */
+  samples(family: MetricFamily): { labels: Readonly<Record<string, string>>; value: number }[] {
+    return [...(this.#families.get(family)?.values() ?? [])];
+  }
+
+  /** The value of one series, or undefined (tests and derived views). */
+  value<L extends string>(family: MetricFamily<L>, labels: Labels<L>): number | undefined {
+    const samples = this.#families.get(family);
+    if (!samples) return undefined;
+    let key = '';
+    for (const name of family.labelNames) key += `${(labels as Record<string, string>)[name]}\u0000`;
+    return samples.get(key)?.value;
+  }
+}
+
+function escapeHelp(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+function escapeLabelValue(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+function formatValue(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  return `${value}`;
+}
+
+/** The exposition text of `families` with the samples of `snapshot`. */
+export function renderFamilies(families: readonly MetricFamily[], snapshot: Snapshot): string {
+  const blocks: string[] = [];
+  for (const family of families) {
+    const lines = [
+      `# HELP ${family.name} ${escapeHelp(family.help)}`,
+      `# TYPE ${family.name} ${family.type}`,
+    ];
+    for (const { labels, value } of snapshot.samples(family)) {
+      let text = '';
+      for (const [name, v] of Object.entries(labels)) {
+        text += `${text === '' ? '' : ','}${name}="${escapeLabelValue(v)}"`;
+      }
+      lines.push(`${family.name}${text === '' ? '' : `{${text}}`} ${formatValue(value)}`);
+    }
+    blocks.push(lines.join('\n'));
+  }
+  return `${blocks.join('\n\n')}\n`;
+}
