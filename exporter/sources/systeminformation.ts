@@ -36,7 +36,10 @@ export interface SiInterface {
 /** Counters, state and speed of every interface systeminformation lists. */
 export async function siInterfaces(): Promise<SiInterface[]> {
   const lib = await si();
-  const ifaces = await lib.networkInterfaces();
+  // rescan false: systeminformation lists the interfaces again only when the OS's list
+  // changed (a full rescan runs several programs per interface); state and counters come
+  // fresh from networkStats, which reads them at most every 500 ms.
+  const ifaces = await lib.networkInterfaces(false);
   const list = Array.isArray(ifaces) ? ifaces : [ifaces];
   if (list.length === 0) return [];
   const stats = await lib.networkStats(list.map((i) => i.iface).join(','));
