@@ -15,7 +15,7 @@ import { createServer } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '../config/log.ts';
+import { silentLogger } from '../internal/log.ts';
 import { notifierSchema } from '../config/notifier-schema.ts';
 import { startFakeSlack } from '../notifier/fixtures/fakes.ts';
 import { startNotifier } from '../notifier/run.ts';

@@ -32,7 +32,7 @@ const run = promisify(execFile);
 
 const { ContainersCollector } = await import(join(ROOT, 'dist/exporter/collectors/containers/containers.js'));
 const { defaultConfig } = await import(join(ROOT, 'dist/config/load.js'));
-const { silentLogger } = await import(join(ROOT, 'dist/config/log.js'));
+const { silentLogger } = await import(join(ROOT, 'dist/internal/log.js'));
 
 // ------------------------------------------------------------------ cleanup
 const created = [];

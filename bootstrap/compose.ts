@@ -2,7 +2,7 @@ import { closeSync, fstatSync, openSync, readSync, constants as fsConstants } fr
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { Document, Node as YamlNode } from 'yaml';
-import { fileErrorReason } from '../config/fs-errors.js';
+import { fileErrorReason } from '../internal/fs-errors.js';
 import { parseDotEnv, type DotEnv } from './dotenv.js';
 import { interpolateString, type Lookup } from './interpolate.js';
 

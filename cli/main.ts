@@ -2,7 +2,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createLogger, type Logger } from '../config/log.js';
+import { createLogger, type Logger } from '../internal/log.js';
 import { ConfigError, defaultConfig, keyPosition, loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { Finding } from '../audit/index.js';
@@ -234,7 +234,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         if (only !== undefined && !known.includes(only))
           throw new UsageError(`unknown channel "${only}"; configured channels: ${known.join(', ')}`);
         // The log channel (and any warning) goes to stderr; stdout is one line per channel.
-        const log = createLogger({ level: config.exporter.log_level });
+        const log = createLogger({ level: config.notifier.log_level });
         const { notifyTest } = await import('../notifier/notify-test.js');
         const lines = await notifyTest(config.notifier, log, only !== undefined ? { channels: [only] } : {});
         for (const l of lines) io.out(`${l.line}\n`);
@@ -267,7 +267,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
             services.push(
               await startNotifier({
                 config: notifierConfig,
-                log: log.child({ component: 'notifier' }),
+                log: createLogger({ level: notifierConfig.log_level, base: { component: 'notifier' } }),
                 listen: values['notifier-listen'],
               }),
             );
@@ -280,7 +280,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       }
       case 'notifier': {
         const { config, source, warnings } = loadConfig(values.config, io, 'notifier');
-        const log = createLogger({ level: config.exporter.log_level });
+        const log = createLogger({ level: config.notifier.log_level });
         log.info('starting watchpost', { version: packageVersion(), command, config: source });
         for (const w of warnings) log.warn('unsafe config', { warning: w });
         const { startNotifier } = await import('../notifier/run.js');

@@ -1,8 +1,8 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { DURATION_PATTERN, parseDuration } from './duration.js';
-import { fileErrorReason } from './fs-errors.js';
-import { FileRefused, readSecretFile, Secret, UnreadSecret } from './secret.js';
+import { DURATION_PATTERN, parseDuration } from '../internal/duration.js';
+import { fileErrorReason } from '../internal/fs-errors.js';
+import { FileRefused, readSecretFile, Secret, UnreadSecret } from '../internal/secret.js';
 import { compileUserRegex } from './user-regex.js';
 import { parseSize } from './size.js';
 

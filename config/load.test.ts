@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { inspect } from 'node:util';
 import { ConfigError, defaultConfig, loadConfigFile, parseConfigText } from './load.js';
-import { Secret } from './secret.js';
+import { Secret } from '../internal/secret.js';
 
 const dir = join(import.meta.dirname, 'testdata');
 

@@ -11,8 +11,8 @@ import {
 } from 'yaml';
 import type { Node as YamlNode, Scalar } from 'yaml';
 import type { z } from 'zod';
-import { fileErrorReason } from './fs-errors.js';
-import { FileRefused, readBoundedFile } from './secret.js';
+import { fileErrorReason } from '../internal/fs-errors.js';
+import { FileRefused, readBoundedFile } from '../internal/secret.js';
 import { buildSchema, type Config, type LoadContext } from './schema.js';
 
 /**

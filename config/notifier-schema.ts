@@ -9,7 +9,7 @@ import {
   secretFile,
   type SchemaContext,
 } from './fields.js';
-import { parseMatcher } from './matchers.js';
+import { parseMatcher } from '../internal/matchers.js';
 
 /**
  * The `notifier:` section of watchpost.yml: the webhook server Alertmanager posts to, its
@@ -20,8 +20,6 @@ import { parseMatcher } from './matchers.js';
 /** Base URLs are joined with paths, so a trailing slash is dropped. */
 const httpUrl = anyHttpUrl.transform((url) => url.replace(/\/+$/, ''));
 const channelName = name('a channel name');
-
-export const SEVERITIES = ['critical', 'warning', 'info'] as const;
 
 export function notifierSchema(ctx: SchemaContext) {
   const slack = z.strictObject({
@@ -114,6 +112,10 @@ export function notifierSchema(ctx: SchemaContext) {
   return z
     .strictObject({
       listen: listenAddress.default('127.0.0.1:9851'),
+      log_level: z
+        .enum(['debug', 'info', 'warn', 'error'])
+        .prefault('info')
+        .describe("The notifier's log level (logfmt lines on stderr); independent of exporter.log_level."),
       bearer_token_file: secretFile(ctx)
         .optional()
         .describe(

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CLI } from '../test/e2e/helpers.js';
-import { redact } from './secret.js';
+import { redact } from '../internal/secret.js';
 
 /**
  * Config and secret files that are not what they claim: `watchpost check` must answer at

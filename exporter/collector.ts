@@ -2,7 +2,7 @@ import type { Registry } from 'prom-client';
 import type { z } from 'zod';
 import type { Config } from '../config/schema.js';
 import type { SchemaContext } from '../config/fields.js';
-import type { Logger } from '../config/log.js';
+import type { Logger } from '../internal/log.js';
 import type { MetricFamily, Snapshot } from './metric-families.js';
 
 export { counter, gauge, Snapshot, type MetricFamily } from './metric-families.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Docker from 'dockerode';
-import { silentLogger } from '../config/log.js';
+import { silentLogger } from '../internal/log.js';
 import { TEST_IMAGE, TestContainers, requireDocker } from '../test/e2e/docker.js';
 import { allowed, startDockerProxy, type DockerProxyHandle } from './docker-proxy.js';
 

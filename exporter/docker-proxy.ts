@@ -1,6 +1,6 @@
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '../config/log.js';
+import type { Logger } from '../internal/log.js';
 import { parseListen } from '../config/schema.js';
 
 /**

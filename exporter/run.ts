@@ -1,12 +1,13 @@
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import type { Logger } from '../config/log.js';
+import type { Logger } from '../internal/log.js';
 import { parseListen, type Config } from '../config/schema.js';
 import { buildCollectors, type ScheduledCollector } from './collectors/index.js';
 import { Exposition } from './exposition.js';
 import { Scheduler } from './scheduler.js';
 import { createApp } from './server.js';
-import { listenHttp } from './listen.js';
+import { listenHttp } from '../internal/listen.js';
+import { closeGracefully } from '../internal/shutdown.js';
 import {
   BASE_FILE_DESCRIPTORS,
   DEFAULT_CONNECTION_LIMITS,
@@ -14,7 +15,7 @@ import {
   guardConnections,
   openFileLimit,
   type ConnectionGuard,
-} from './connections.js';
+} from '../internal/connections.js';
 
 export interface ExporterHandle {
   /** The address actually bound (port 0 in config picks a free one). */
@@ -150,12 +151,7 @@ export async function startExporter(opts: ExporterOptions): Promise<ExporterHand
   const close = () =>
     (closing ??= (async () => {
       clearInterval(processTimer);
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const force = setTimeout(() => server.closeAllConnections(), 5000);
-      force.unref();
-      await Promise.all([closed, scheduler.stop()]);
-      clearTimeout(force);
+      await Promise.all([closeGracefully(server), scheduler.stop()]);
       log.info('exporter stopped');
     })());
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { silentLogger } from '../config/log.js';
+import { silentLogger } from '../internal/log.js';
 import { gauge, Snapshot, type Collector, type MetricFamily } from './collector.js';
 import { Exposition } from './exposition.js';
 import { Scheduler } from './scheduler.js';

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { Gauge, Registry } from 'prom-client';
-import type { Logger } from '../config/log.js';
+import type { Logger } from '../internal/log.js';
 import { errorMessage, type AnyCollector } from './collector.js';
 import type { ScheduledCollector } from './collectors/index.js';
 import type { Exposition } from './exposition.js';

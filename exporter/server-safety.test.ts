@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseConfigText } from '../config/load.js';
-import { silentLogger } from '../config/log.js';
+import { silentLogger } from '../internal/log.js';
 import type { Collector } from './collector.js';
 import { startExporter, type ExporterHandle } from './run.js';
 

@@ -1,6 +1,6 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type Request, type Response } from 'express';
-import type { Secret } from '../config/secret.js';
+import { checkBearer } from '../internal/bearer.js';
+import type { Secret } from '../internal/secret.js';
 import type { HealthReport } from './collector.js';
 import type { Exposition } from './exposition.js';
 import type { Scheduler } from './scheduler.js';
@@ -24,25 +24,14 @@ export interface ServerOptions {
   deepHealth?: () => HealthReport;
 }
 
-/** Compares two strings in time that does not depend on where they differ. */
-export function safeEqual(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a).digest();
-  const hb = createHash('sha256').update(b).digest();
-  return timingSafeEqual(ha, hb);
-}
-
 export function createApp(opts: ServerOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
 
   /** True when no token is set, or the request carries it. */
-  const authorized = (req: Request): boolean => {
-    if (!opts.bearerToken) return true;
-    const header = req.get('authorization') ?? '';
-    const token = header.startsWith('Bearer ') ? header.slice(7) : '';
-    return safeEqual(token, opts.bearerToken.reveal());
-  };
+  const authorized = (req: Request): boolean =>
+    !opts.bearerToken || checkBearer(req.get('authorization'), opts.bearerToken) === 'ok';
   const deny = (res: Response) =>
     res
       .status(401)

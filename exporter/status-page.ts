@@ -1,5 +1,5 @@
-import { formatDuration } from '../config/duration.js';
-import { redact } from '../config/secret.js';
+import { formatDuration } from '../internal/duration.js';
+import { redact } from '../internal/secret.js';
 import type { CollectorStatus } from './scheduler.js';
 
 const ESCAPES: Record<string, string> = {

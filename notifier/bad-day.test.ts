@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { notifierSchema } from '../config/notifier-schema.js';
-import type { Logger } from '../config/log.js';
+import type { Logger } from '../internal/log.js';
 import {
   captureLogger,
   eventually,

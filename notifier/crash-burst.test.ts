@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, test } from 'node:test';
-import { silentLogger } from '../config/log.js';
+import { silentLogger } from '../internal/log.js';
 import { ROOT } from '../test/e2e/helpers.js';
 import { eventually, samplePayload, startFakeSlack, writeSlackNotifierConfig } from './fixtures/fakes.js';
 import { Outbox } from './outbox.js';
@@ -69,7 +69,7 @@ const HARNESS = `
 const [config, base] = process.argv.slice(1);
 const dist = (p) => new URL(p, ${JSON.stringify(pathToFileURL(join(ROOT, 'dist') + '/').href)}).href;
 const { loadConfigFile } = await import(dist('config/load.js'));
-const { createLogger } = await import(dist('config/log.js'));
+const { createLogger } = await import(dist('internal/log.js'));
 const { startNotifier } = await import(dist('notifier/run.js'));
 const cfg = loadConfigFile(config);
 const log = createLogger({ level: 'info' });

@@ -1,4 +1,4 @@
-import type { Logger } from '../config/log.js';
+import type { Logger } from '../internal/log.js';
 import type { Notification } from './outbox.js';
 import type { Alert } from './payload.js';
 

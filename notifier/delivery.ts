@@ -1,5 +1,5 @@
-import type { Logger } from '../config/log.js';
-import { matchesAll, type Matcher } from '../config/matchers.js';
+import type { Logger } from '../internal/log.js';
+import { matchesAll, type Matcher } from '../internal/matchers.js';
 import type { Channel, SendResult } from './channels/channel.js';
 import type { NotifierMetrics } from './metrics.js';
 import type { Notification, Outbox, OutboxEntry } from './outbox.js';

@@ -12,7 +12,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { silentLogger } from '../config/log.js';
+import { silentLogger } from '../internal/log.js';
 import { notifierSchema } from '../config/notifier-schema.js';
 import { captureLogger, eventually, mountTmpfs, samplePayload, startFakeSlack } from './fixtures/fakes.js';
 import { Outbox } from './outbox.js';

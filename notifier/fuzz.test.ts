@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { silentLogger } from '../config/log.js';
+import { silentLogger } from '../internal/log.js';
 import { notifierSchema } from '../config/notifier-schema.js';
 import { samplePayload } from './fixtures/fakes.js';
 import { startNotifier, type NotifierHandle } from './run.js';

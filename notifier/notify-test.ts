@@ -1,6 +1,6 @@
-import type { Logger } from '../config/log.js';
+import type { Logger } from '../internal/log.js';
 import type { ChannelConfig, NotifierConfig } from '../config/notifier-schema.js';
-import { redact } from '../config/secret.js';
+import { redact } from '../internal/secret.js';
 import type { Channel, SendResult } from './channels/channel.js';
 import type { Notification } from './outbox.js';
 import { buildChannels } from './run.js';

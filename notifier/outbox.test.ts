@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { silentLogger } from '../config/log.js';
+import { silentLogger } from '../internal/log.js';
 import { samplePayload } from './fixtures/fakes.js';
 import { Outbox } from './outbox.js';
 

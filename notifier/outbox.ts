@@ -14,7 +14,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from '../config/log.js';
+import type { Logger } from '../internal/log.js';
 import type { WebhookPayload } from './payload.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { WebhookPayload } from './payload.js';
-import { parseDuration } from '../config/duration.js';
+import { parseDuration } from '../internal/duration.js';
 import { isZeroTime, toWellFormed, type Alert } from './payload.js';
 
 /**

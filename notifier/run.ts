@@ -13,10 +13,10 @@ import {
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
-import type { Logger } from '../config/log.js';
+import type { Logger } from '../internal/log.js';
 import type { NotifierConfig } from '../config/notifier-schema.js';
 import { parseListen } from '../config/schema.js';
-import { Secret } from '../config/secret.js';
+import { Secret } from '../internal/secret.js';
 import type { Channel } from './channels/channel.js';
 import { EmailChannel } from './channels/email.js';
 import { LogChannel } from './channels/log.js';
@@ -28,7 +28,8 @@ import { Outbox, type Notification } from './outbox.js';
 import { parsePayload, type WebhookPayload } from './payload.js';
 import type { RenderOptions } from './render.js';
 import { createNotifierApp, type Answer } from './server.js';
-import { listenHttp } from '../exporter/listen.js';
+import { listenHttp } from '../internal/listen.js';
+import { closeGracefully } from '../internal/shutdown.js';
 import {
   BASE_FILE_DESCRIPTORS,
   DEFAULT_CONNECTION_LIMITS,
@@ -36,7 +37,7 @@ import {
   guardConnections,
   openFileLimit,
   type ConnectionGuard,
-} from '../exporter/connections.js';
+} from '../internal/connections.js';
 
 export interface NotifierHandle {
   address: { host: string; port: number };
@@ -473,12 +474,7 @@ export async function startNotifier(opts: NotifierOptions): Promise<NotifierHand
   const close = () =>
     (closing ??= (async () => {
       clearInterval(heartbeatTimer);
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const force = setTimeout(() => server.closeAllConnections(), 5000);
-      force.unref();
-      await Promise.all([closed, delivery.stop()]);
-      clearTimeout(force);
+      await Promise.all([closeGracefully(server), delivery.stop()]);
       outbox.close();
       log.info('notifier stopped', { undelivered: outbox.depth() });
     })());

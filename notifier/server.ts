@@ -1,7 +1,7 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { checkBearer } from '../internal/bearer.js';
 import type { Registry } from 'prom-client';
-import type { Secret } from '../config/secret.js';
+import type { Secret } from '../internal/secret.js';
 import type { NotifierMetrics } from './metrics.js';
 
 export const EXPOSITION_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -24,12 +24,6 @@ export interface NotifierServerOptions {
   ready(): boolean;
 }
 
-function safeEqual(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a).digest();
-  const hb = createHash('sha256').update(b).digest();
-  return timingSafeEqual(ha, hb);
-}
-
 /**
  * The webhook server Alertmanager posts to. Every request is answered, never crashes the
  * process: 401 without the right token, 413 above the size limit, 400 with the reason for
@@ -39,23 +33,23 @@ export function createNotifierApp(opts: NotifierServerOptions): express.Express 
   // An empty token would equal the empty token of a request without a header.
   if (!opts.bearerToken || opts.bearerToken.reveal().trim() === '')
     throw new Error('the notifier needs a non-empty bearer token');
-  const expected = opts.bearerToken.reveal();
+  const expected = opts.bearerToken;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
 
   const auth = (req: Request, res: Response, next: NextFunction) => {
-    {
-      const header = req.get('authorization') ?? '';
-      const token = /^bearer /i.test(header) ? header.slice(7).trim() : '';
-      if (token === '' || !safeEqual(token, expected)) {
-        opts.metrics.rejected.inc({ reason: 'unauthorized' });
-        res
-          .status(401)
-          .set('WWW-Authenticate', 'Bearer realm="watchpost-notifier"')
-          .json({ error: token ? 'invalid bearer token' : 'missing bearer token (Authorization: Bearer …)' });
-        return;
-      }
+    const result = checkBearer(req.get('authorization'), expected);
+    if (result !== 'ok') {
+      opts.metrics.rejected.inc({ reason: 'unauthorized' });
+      res
+        .status(401)
+        .set('WWW-Authenticate', 'Bearer realm="watchpost-notifier"')
+        .json({
+          error:
+            result === 'invalid' ? 'invalid bearer token' : 'missing bearer token (Authorization: Bearer …)',
+        });
+      return;
     }
     next();
   };

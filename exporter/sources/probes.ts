@@ -3,7 +3,7 @@ import https from 'node:https';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import tls, { type PeerCertificate, type TLSSocket } from 'node:tls';
-import type { Secret } from '../../config/secret.js';
+import type { Secret } from '../../internal/secret.js';
 import type { TextPattern } from '../../config/user-regex.js';
 
 /**

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileErrorReason } from '../../config/fs-errors.js';
+import { fileErrorReason } from '../../internal/fs-errors.js';
 
 /**
  * Source adapter for Linux procfs: readers that return the raw text of a file under

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { Secret } from '../../config/secret.js';
+import { Secret } from '../../internal/secret.js';
 import { freePort, samplePayload, startSmtp } from '../fixtures/fakes.js';
 import { classifySmtp, EmailChannel } from './email.js';
 import { classifyHttp, parseRetryAfter, SlackChannel } from './slack.js';

@@ -1,5 +1,5 @@
 import nodemailer from 'nodemailer';
-import type { Secret } from '../../config/secret.js';
+import type { Secret } from '../../internal/secret.js';
 import type { Notification } from '../outbox.js';
 import { renderEmail, type RenderOptions } from '../render.js';
 import { renderFailed, tlsCertificateError, type Channel, type SendResult } from './channel.js';

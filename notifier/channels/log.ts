@@ -1,4 +1,4 @@
-import type { Logger } from '../../config/log.js';
+import type { Logger } from '../../internal/log.js';
 import type { Notification } from '../outbox.js';
 import { renderText, type RenderOptions } from '../render.js';
 import { renderFailed, type Channel, type SendResult } from './channel.js';

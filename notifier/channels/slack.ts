@@ -1,5 +1,5 @@
 import { IncomingWebhook, IncomingWebhookHTTPError, type IncomingWebhookSendArguments } from '@slack/webhook';
-import type { Secret } from '../../config/secret.js';
+import type { Secret } from '../../internal/secret.js';
 import type { Notification } from '../outbox.js';
 import { renderSlack, type RenderOptions } from '../render.js';
 import { renderFailed, tlsCertificateError, type Channel, type SendResult } from './channel.js';

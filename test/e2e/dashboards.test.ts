@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseConfigText } from '../../config/load.js';
-import { silentLogger } from '../../config/log.js';
-import { Secret } from '../../config/secret.js';
+import { silentLogger } from '../../internal/log.js';
+import { Secret } from '../../internal/secret.js';
 import {
   annotationQueries,
   interpolate,

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { silentLogger } from '../../config/log.js';
+import { silentLogger } from '../../internal/log.js';
 import { notifierSchema } from '../../config/notifier-schema.js';
 import { startFakeSlack } from '../../notifier/fixtures/fakes.js';
 import { startNotifier } from '../../notifier/run.js';

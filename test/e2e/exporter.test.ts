@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { silentLogger } from '../../config/log.js';
+import { silentLogger } from '../../internal/log.js';
 import { defaultConfig } from '../../config/load.js';
-import { Secret } from '../../config/secret.js';
+import { Secret } from '../../internal/secret.js';
 import { DiskCollector } from '../../exporter/collectors/disk/disk.js';
 import { HostCollector } from '../../exporter/collectors/host/host.js';
 import { startExporter, type ExporterHandle } from '../../exporter/run.js';
-import { eventually, promtoolCheckMetrics, requireBinary, runCli, startCli } from './helpers.js';
+import { eventually, freePort, promtoolCheckMetrics, requireBinary, runCli, startCli } from './helpers.js';
 
 describe('exporter: one collector failing, one working', () => {
   let exporter: ExporterHandle;
@@ -263,5 +263,43 @@ describe('watchpost CLI', () => {
     }
     assert.match(cli.stderr(), /msg="shutting down" signal=SIGTERM/);
     assert.match(cli.stderr(), /msg="exporter stopped"/);
+  });
+
+  it('each service logs at its own level: notifier.log_level, not exporter.log_level', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'watchpost-levels-'));
+    const notifierPort = await freePort();
+    const quietNotifier = join(dir, 'quiet-notifier.yml');
+    writeFileSync(
+      quietNotifier,
+      `exporter:\n  listen: 127.0.0.1:0\n  log_level: info\nnotifier:\n  listen: 127.0.0.1:${notifierPort}\n  log_level: warn\n  state_dir: ${join(dir, 'state')}\n`,
+    );
+    const both = await startCli(['start', '--config', quietNotifier]);
+    try {
+      await eventually(
+        async () => ((await fetch(`http://127.0.0.1:${notifierPort}/-/healthy`)).ok ? true : undefined),
+        15_000,
+        'the notifier answering',
+      );
+    } finally {
+      assert.equal(await both.stop('SIGTERM'), 0, both.stderr());
+    }
+    assert.match(both.stderr(), /msg="exporter listening"/, 'the exporter logs at info');
+    assert.match(both.stderr(), /msg="exporter stopped"/);
+    assert.doesNotMatch(both.stderr(), /msg="notifier (listening|stopped)"/, 'the notifier logs at warn');
+
+    const quietExporter = join(dir, 'quiet-exporter.yml');
+    writeFileSync(
+      quietExporter,
+      `exporter:\n  log_level: error\nnotifier:\n  listen: 127.0.0.1:0\n  log_level: info\n  state_dir: ${join(dir, 'state')}\n`,
+    );
+    // Before the fix, the notifier alone logged at exporter.log_level and never said where it listens.
+    const alone = await startCli(['notifier', '--config', quietExporter], {}, { service: 'notifier' });
+    await eventually(
+      async () => ((await fetch(`http://127.0.0.1:${alone.port}/-/healthy`)).ok ? true : undefined),
+      15_000,
+      'the notifier answering',
+    );
+    assert.equal(await alone.stop('SIGTERM'), 0, alone.stderr());
+    assert.match(alone.stderr(), /msg="notifier stopped"/);
   });
 });

@@ -64,14 +64,15 @@ export interface RunningCli {
 }
 
 /**
- * Starts the built CLI and waits until it logs the address it listens on. With `fileLimit`
+ * Starts the built CLI and waits until it logs the address it listens on: the exporter's, or
+ * with `service: 'notifier'` the notifier's (under `watchpost notifier`). With `fileLimit`
  * it runs under that open-file limit (`ulimit -n`, soft and hard), as a container with
  * `ulimits: { nofile: N }` would.
  */
 export async function startCli(
   args: string[],
   env: Record<string, string> = {},
-  opts: { fileLimit?: number } = {},
+  opts: { fileLimit?: number; service?: 'exporter' | 'notifier' } = {},
 ): Promise<RunningCli> {
   const argv = [process.execPath, CLI, ...args];
   const [cmd, ...rest] =
@@ -96,7 +97,7 @@ export async function startCli(
     };
     const timer = setTimeout(() => fail(new Error(`no listening line within 15s:\n${err}`)), 15_000);
     const check = () => {
-      const m = /msg="exporter listening" address=\S*:(\d+)/.exec(err);
+      const m = new RegExp(`msg="${opts.service ?? 'exporter'} listening" address=\\S*:(\\d+)`).exec(err);
       if (m) {
         clearTimeout(timer);
         resolve(Number(m[1]));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { parseConfigText } from '../../config/load.js';
-import { silentLogger } from '../../config/log.js';
+import { silentLogger } from '../../internal/log.js';
 import { FfmpegCollector } from '../../exporter/collectors/ffmpeg/ffmpeg.js';
 import { StreamsCollector } from '../../exporter/collectors/streams/streams.js';
 import type { AnyCollector } from '../../exporter/collector.js';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { defaultConfig } from '../../../config/load.js';
-import { silentLogger } from '../../../config/log.js';
+import { silentLogger } from '../../../internal/log.js';
 import type { Config } from '../../../config/schema.js';
 import { docker, requireDocker, TestContainers } from '../../../test/e2e/docker.js';
 import { eventually, promtoolCheckMetrics, requireBinary } from '../../../test/e2e/helpers.js';

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Config } from '../../../config/schema.js';
-import type { Logger } from '../../../config/log.js';
+import type { Logger } from '../../../internal/log.js';
 import { errorMessage, type ApplyResult, type RegistryCollector } from '../../collector.js';
 import {
   cgroupVersion,

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseConfigText } from '../../../config/load.js';
-import { silentLogger } from '../../../config/log.js';
+import { silentLogger } from '../../../internal/log.js';
 import { startExporter, type ExporterHandle } from '../../run.js';
 import type { DeepHealth } from './health.js';
 import { scrub } from '../../sources/probes.js';
@@ -278,7 +278,7 @@ describe('dependencies: header values and tokens never leak', () => {
   });
 
   it('scrub() hides header values and the token inside a message', async () => {
-    const { Secret } = await import('../../../config/secret.js');
+    const { Secret } = await import('../../../internal/secret.js');
     const msg = scrub(`got Bearer ${TOKEN_SECRET} and ${HEADER_SECRET}`, {
       headers: { 'x-api-key': HEADER_SECRET },
       bearerToken: new Secret(TOKEN_SECRET),

@@ -1,6 +1,6 @@
 import { Gauge, Registry } from 'prom-client';
 import { parseHostPort, type Config } from '../../../config/schema.js';
-import type { Logger } from '../../../config/log.js';
+import type { Logger } from '../../../internal/log.js';
 import { compileUserRegex } from '../../../config/user-regex.js';
 import type { ApplyResult, RegistryCollector } from '../../collector.js';
 import type { DeepHealth } from './health.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { defaultConfig } from '../../../config/load.js';
-import { silentLogger } from '../../../config/log.js';
+import { silentLogger } from '../../../internal/log.js';
 import type { Config } from '../../../config/schema.js';
 import { parseMountinfo, type FsStats } from '../../sources/mounts.js';
 import { DiskCollector, deadline, selectFilesystems, usedRatio, type DiskCollectorOptions } from './disk.js';

@@ -1,6 +1,6 @@
 import { compileUserRegex, type TextPattern } from '../../../config/user-regex.js';
 import { Gauge, Registry } from 'prom-client';
-import type { Logger } from '../../../config/log.js';
+import type { Logger } from '../../../internal/log.js';
 import { errorMessage, type ApplyResult, type RegistryCollector } from '../../collector.js';
 import {
   hostView,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseConfigText } from '../../../config/load.js';
-import { silentLogger } from '../../../config/log.js';
+import { silentLogger } from '../../../internal/log.js';
 import { countGroups, FfmpegCollector } from './ffmpeg.js';
 import { collectSamples } from '../../../test/samples.js';
 

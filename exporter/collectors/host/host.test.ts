@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { defaultConfig } from '../../../config/load.js';
-import { silentLogger } from '../../../config/log.js';
+import { silentLogger } from '../../../internal/log.js';
 import { HostCollector } from './host.js';
 import { samples } from '../../../test/samples.js';
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { Logger } from '../../../config/log.js';
+import type { Logger } from '../../../internal/log.js';
 import type { ApplyResult, RegistryCollector } from '../../collector.js';
 import {
   CPU_MODES,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseConfigText } from '../../../config/load.js';
-import { silentLogger } from '../../../config/log.js';
+import { silentLogger } from '../../../internal/log.js';
 import { docker, requireDocker, TestContainers } from '../../../test/e2e/docker.js';
 import { eventually, promtoolCheckMetrics, requireBinary } from '../../../test/e2e/helpers.js';
 import { samples } from '../../../test/samples.js';

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Config } from '../../../config/schema.js';
-import type { Logger } from '../../../config/log.js';
+import type { Logger } from '../../../internal/log.js';
 import type { ApplyResult, RegistryCollector } from '../../collector.js';
 import { ContainerLogFollower } from '../../sources/docker-logs.js';
 import { DockerSource } from '../../sources/docker.js';

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { stopParseWorker } from '../../sources/parse-off-loop.js';
 import { after, describe, it } from 'node:test';
 import { parseConfigText } from '../../../config/load.js';
-import { createLogger } from '../../../config/log.js';
+import { createLogger } from '../../../internal/log.js';
 import { samples } from '../../../test/samples.js';
 import { StreamsCollector } from './streams.js';
 

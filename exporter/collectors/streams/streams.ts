@@ -1,6 +1,6 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Config } from '../../../config/schema.js';
-import type { Logger } from '../../../config/log.js';
+import type { Logger } from '../../../internal/log.js';
 import { errorMessage, type ApplyResult, type RegistryCollector } from '../../collector.js';
 import { fetchMediamtxPaths } from '../../sources/mediamtx.js';
 import { fetchRtmpStat } from '../../sources/nginx-rtmp.js';

@@ -3,13 +3,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Registry } from 'prom-client';
-import { silentLogger } from '../config/log.js';
+import { silentLogger } from '../internal/log.js';
 import { defaultConfig } from '../config/load.js';
 import { NotifierMetrics } from '../notifier/metrics.js';
-import { DESCRIPTORS } from './collectors/registry.js';
-import { Exposition } from './exposition.js';
-import { createProcessRegistry } from './run.js';
-import { Scheduler } from './scheduler.js';
+import { DESCRIPTORS } from '../exporter/collectors/registry.js';
+import { Exposition } from '../exporter/exposition.js';
+import { createProcessRegistry } from '../exporter/run.js';
+import { Scheduler } from '../exporter/scheduler.js';
 
 interface Described {
   type: string;

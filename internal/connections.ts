@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 
 /**
- * Bounds what connections can cost the exporter. A flood of idle connections (20,600 in
+ * Bounds what connections can cost a server (the exporter and the notifier). A flood of idle connections (20,600 in
  * one test) used to hold one file descriptor each until the process hit its limit: scrapes
  * were reset and the host and disk collectors failed with EMFILE.
  *

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, parseConfigText } from './load.js';
 import { formatMatcher, matches, matchesAll, parseMatcher, type Matcher } from './matchers.js';
 
 function m(text: string): Matcher {
@@ -54,59 +53,4 @@ test('matchers: regexes are anchored, a missing label is the empty string', () =
   assert.equal(matchesAll(undefined, labels), true);
   assert.equal(matchesAll([m('team="db"'), m('service=~"api.*"')], labels), true);
   assert.equal(matchesAll([m('team="db"'), m('service="web"')], labels), false);
-});
-
-test('notifier.channels[].matchers: parsed at load, errors name file, line and key', () => {
-  const ok = parseConfigText(
-    [
-      'notifier:',
-      '  channels:',
-      '    - name: db',
-      '      type: log',
-      '      matchers: [\'team="db"\', \'env!~"staging|dev"\']',
-    ].join('\n'),
-    'w.yml',
-    {},
-    '/tmp',
-  );
-  const ms = ok.notifier.channels[0]!.matchers!;
-  assert.deepEqual(
-    ms.map((x) => formatMatcher(x)),
-    ['team="db"', 'env!~"staging|dev"'],
-  );
-  assert.equal(matchesAll(ms, { team: 'db', env: 'prod' }), true);
-  assert.equal(matchesAll(ms, { team: 'db', env: 'dev' }), false);
-
-  const text = [
-    'notifier:',
-    '  channels:',
-    '    - name: db',
-    '      type: log',
-    '      matchers:',
-    '        - team="db"',
-    '        - service=~"(api"',
-    '        - just-text',
-    '    - name: other',
-    '      type: log',
-    '      matchers: team="db"',
-  ].join('\n');
-  assert.throws(
-    () => parseConfigText(text, 'w.yml', {}, '/tmp'),
-    (err: unknown) => {
-      assert.ok(err instanceof ConfigError);
-      assert.match(
-        err.message,
-        /w\.yml:7:11: notifier\.channels\.0\.matchers\.1: invalid regular expression in matcher/,
-      );
-      assert.match(
-        err.message,
-        /w\.yml:8:11: notifier\.channels\.0\.matchers\.2: expected a matcher such as/,
-      );
-      assert.match(
-        err.message,
-        /w\.yml:11:\d+: notifier\.channels\.1\.matchers: expected a list of matcher strings/,
-      );
-      return true;
-    },
-  );
 });
