@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileErrorReason } from '../../config/fs-errors.js';
+import { fileErrorReason } from '../../internal/fs-errors.js';
 
 /**
  * Source adapter for Linux network interfaces: per-interface counters from
