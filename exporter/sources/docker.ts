@@ -183,10 +183,14 @@ export class DockerSource {
     this.docker = new Docker(dockerOptions(endpoint));
   }
 
-  /** The ids of every container, in all states (GET /containers/json?all=1). */
-  async listIds(signal?: AbortSignal): Promise<string[]> {
+  /**
+   * The ids of every container, in all states (GET /containers/json?all=1); with `labels`
+   * ("key" or "key=value", all must match) only the containers that carry them.
+   */
+  async listIds(signal?: AbortSignal, labels: readonly string[] = []): Promise<string[]> {
     this.calls.list++;
-    const list = await this.wrap(this.docker.listContainers({ all: true, abortSignal: signal }));
+    const filters = labels.length > 0 ? { label: [...labels] } : undefined;
+    const list = await this.wrap(this.docker.listContainers({ all: true, filters, abortSignal: signal }));
     return list.map((c) => c.Id);
   }
 
@@ -216,10 +220,15 @@ export class DockerSource {
     }
   }
 
-  /** GET /events?filters={"type":["container"]}: a stream of JSON lines, open until closed. */
-  async events(): Promise<Readable> {
+  /**
+   * GET /events?filters={"type":["container"]}: a stream of JSON lines, open until closed;
+   * with `labels`, only the events of containers that carry them (as listIds).
+   */
+  async events(labels: readonly string[] = []): Promise<Readable> {
     this.calls.events++;
-    const stream = await this.wrap(this.docker.getEvents({ filters: { type: ['container'] } }));
+    const filters: { type: 'container'[]; label?: string[] } = { type: ['container'] };
+    if (labels.length > 0) filters.label = [...labels];
+    const stream = await this.wrap(this.docker.getEvents({ filters }));
     return stream as unknown as Readable;
   }
 
@@ -358,6 +367,7 @@ export class EventWatcher {
     private readonly source: Pick<DockerSource, 'events'>,
     private readonly handlers: EventWatcherHandlers,
     private readonly capMs = 30_000,
+    private readonly labels: readonly string[] = [],
   ) {}
 
   start(): void {
@@ -370,7 +380,7 @@ export class EventWatcher {
     this.state = 'connecting';
     let stream: Readable;
     try {
-      stream = await this.source.events();
+      stream = await this.source.events(this.labels);
     } catch (err) {
       if (gen === this.generation) this.fail(gen, err);
       return;

@@ -23,6 +23,16 @@ export function containersSchema(_ctx: SchemaContext) {
         })
         .default('unix:///var/run/docker.sock'),
       resync_interval: duration('the full resync interval').prefault('5m'),
+      label_filter: z
+        .array(
+          z
+            .string()
+            .regex(/^[^=\s]+(=.*)?$/, { error: 'expected a Docker label filter: "key" or "key=value"' }),
+        )
+        .default([])
+        .describe(
+          'Docker label filters ("key" or "key=value"); when set, only containers carrying all of them are seen (listed, inspected and followed through events), e.g. ["com.docker.compose.project=shop"] on a dockerd shared with other projects. An expected container outside the filter counts as not running.',
+        ),
       stats: z
         .enum(['cgroup', 'api', 'none'])
         .default('cgroup')

@@ -356,6 +356,67 @@ describe('containers collector against a real dockerd', () => {
     }
   });
 
+  it('sees only the containers that carry label_filter, in the list and through events', async (t) => {
+    if (!skipUnless(t)) return;
+    const c = collectorWith({
+      resync_interval: 3_600_000,
+      stats: 'none',
+      label_filter: [`${PROJECT_LABEL}=${project}`],
+      expected: [{ name: names.exit3! }],
+    });
+    collectors.push(c);
+    const s = await until(
+      c,
+      'the containers of the project',
+      (s) => s.get(`watchpost_container_running{${labelsOf('healthy', 'web')}}`) === 1,
+    );
+    const seen = new Set(
+      [...s.keys()]
+        .filter((k) => k.startsWith('watchpost_container_running{'))
+        .map((k) => /name="([^"]+)"/.exec(k)?.[1]),
+    );
+    assert.deepEqual([...seen].sort(), [names.healthy, names.stopme, names.unhealthy].sort());
+    // An expected container outside the filter is never seen: it counts as not running.
+    assert.equal(
+      s.get(
+        `watchpost_container_expected_running{name="${names.exit3}",compose_project="",compose_service=""}`,
+      ),
+      0,
+    );
+    // Events of other containers do not reach it: one outside the filter starts and dies unseen,
+    // one inside it appears without a resync.
+    // The events stream is open, and the resync that follows its connection is done.
+    await eventually(
+      async () => {
+        const before = c.source.calls.list;
+        await run(c);
+        return c.source.calls.events >= 1 && c.source.calls.list === before ? true : undefined;
+      },
+      15_000,
+      'events stream open',
+    );
+    const lists = c.source.calls.list;
+    const events = (await samples(c)).get('watchpost_container_events_total{action="start"}') ?? 0;
+    names.outside = tc.run('outside', [], ['sh', '-c', 'exit 5']);
+    names.inside = tc.run(
+      'inside',
+      ['--label', `${PROJECT_LABEL}=${project}`, '--label', `${SERVICE_LABEL}=inside`],
+      ['sh', '-c', 'exit 6'],
+    );
+    const after = await until(
+      c,
+      'the new container of the project',
+      (s) => s.get(`watchpost_container_exit_code{${labelsOf('inside', 'inside')}}`) === 6,
+    );
+    assert.equal(c.source.calls.list, lists, 'seen through events, not a resync');
+    // Docker filtered the events: the start of the container outside was never received.
+    assert.equal(after.get('watchpost_container_events_total{action="start"}'), events + 1);
+    assert.ok(
+      ![...after.keys()].some((k) => k.includes(names.outside!)),
+      'a container outside the filter has no series',
+    );
+  });
+
   it('reads CPU and memory from the stats API in the background with stats: api', async (t) => {
     if (!skipUnless(t)) return;
     const c = collectorWith({ stats: 'api', interval: 1000 });

@@ -210,19 +210,24 @@ export class ContainersCollector implements RegistryCollector {
     this.sysfs = config.paths.sysfs;
     this.log = log.child({ collector: this.name });
     this.source = opts.source ?? new DockerSource(this.settings.endpoint);
-    this.watcher = new EventWatcher(this.source, {
-      onEvent: (ev) => this.onEvent(ev),
-      onConnect: () => {
-        this.log.info('Docker events stream connected', { endpoint: this.settings.endpoint });
-        this.needResync = true;
+    this.watcher = new EventWatcher(
+      this.source,
+      {
+        onEvent: (ev) => this.onEvent(ev),
+        onConnect: () => {
+          this.log.info('Docker events stream connected', { endpoint: this.settings.endpoint });
+          this.needResync = true;
+        },
+        onDisconnect: (err) => {
+          this.log.warn('Docker events stream lost; reconnecting', { error: err.message });
+          this.needResync = true;
+          // Dockerd went away: say so now, not at the next interval.
+          this.requestRefresh?.();
+        },
       },
-      onDisconnect: (err) => {
-        this.log.warn('Docker events stream lost; reconnecting', { error: err.message });
-        this.needResync = true;
-        // Dockerd went away: say so now, not at the next interval.
-        this.requestRefresh?.();
-      },
-    });
+      30_000,
+      this.settings.label_filter,
+    );
 
     const registers = [this.registry];
     const labelNames = [...CONTAINER_LABELS];
@@ -395,7 +400,7 @@ export class ContainersCollector implements RegistryCollector {
     // Cleared first: an event during the resync sets it again only through `dirty`.
     this.needResync = false;
     try {
-      const ids = await this.source.listIds(signal);
+      const ids = await this.source.listIds(signal, this.settings.label_filter);
       this.dirty.clear();
       const infos = await mapLimit(ids, CONCURRENCY, (id) => this.source.inspect(id, signal));
       const seen = new Set<string>();
