@@ -87,6 +87,57 @@ describe('alertmanager.yml', () => {
     }
   });
 
+  it("mutes every alert on a collector's metrics while that collector fails, and only those", () => {
+    const config = parse(readFileSync(CONFIG, 'utf8')) as {
+      inhibit_rules: { source_matchers: string[]; target_matchers: string[]; equal: string[] }[];
+    };
+    // Which collector exports which metric: the sections of docs/metrics.md (kept equal to what
+    // each collector registers by its drift test).
+    const owner = new Map<string, string>();
+    let collector: string | undefined;
+    for (const line of readFileSync(join(import.meta.dirname, '..', 'docs', 'metrics.md'), 'utf8').split(
+      '\n',
+    )) {
+      if (line.startsWith('## ')) collector = /\(`collectors\.([a-z]+)/.exec(line)?.[1];
+      else if (collector !== undefined)
+        for (const m of line.matchAll(/`(watchpost_[a-z_]+)/g))
+          if (!owner.has(m[1]!)) owner.set(m[1]!, collector);
+    }
+    const muters = new Map<string, RegExp>();
+    for (const r of config.inhibit_rules) {
+      if (!r.source_matchers.includes('alertname="WatchpostCollectorFailing"')) continue;
+      const c = /^collector="([a-z]+)"$/.exec(
+        r.source_matchers.find((m) => m.startsWith('collector=')) ?? '',
+      );
+      const target = /^alertname=~"(.*)"$/.exec(r.target_matchers[0] ?? '');
+      assert.ok(c && target && r.target_matchers.length === 1, JSON.stringify(r));
+      assert.deepEqual(r.equal, ['instance']);
+      muters.set(c[1]!, new RegExp(`^(?:${target[1]})$`));
+    }
+    const dir = import.meta.dirname;
+    const rules = readdirSync(dir)
+      .filter((f) => f.endsWith('.rules.yml'))
+      .flatMap((f) =>
+        (
+          parse(readFileSync(join(dir, f), 'utf8')) as {
+            groups: { rules: { alert?: string; expr: string }[] }[];
+          }
+        ).groups.flatMap((g) => g.rules.filter((r) => r.alert !== undefined)),
+      );
+    let checked = 0;
+    for (const r of rules) {
+      const used = new Set(
+        [...r.expr.matchAll(/\b(watchpost_[a-z_]+)/g)].map((m) => owner.get(m[1]!)).filter((c) => c),
+      );
+      for (const [c, muted] of muters) {
+        assert.equal(muted.test(r.alert!), used.has(c), `${r.alert}: muted while collector ${c} fails`);
+      }
+      for (const c of used) assert.ok(muters.has(c!), `${r.alert}: collector ${c} has an inhibition`);
+      checked += used.size;
+    }
+    assert.ok(checked >= 25, `${checked} rules checked`);
+  });
+
   it('routes Watchdog to the heartbeat only, and every severity to the notifier', (t) => {
     const amtool = requireBinary(t, 'amtool');
     if (!amtool) return;

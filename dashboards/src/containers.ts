@@ -133,7 +133,7 @@ export function containersDashboard(): dashboard.Dashboard {
         id: 4,
         title: 'Restarts in the last 15 minutes',
         description:
-          'Restarts made by the restart policy over 15 minutes. ContainerRestartLoop fires at the dashed line or above for 5 minutes.',
+          'Restarts made by the restart policy over 15 minutes. ContainerRestartLoop fires at the dashed line or above for 1 minute.',
         unit: 'short',
         min: 0,
         steps: [

@@ -56,7 +56,7 @@ export function dependenciesDashboard(): dashboard.Dashboard {
           id: 2,
           title: 'Probe time against the slow threshold',
           description:
-            'How long each probe took, with its slow_threshold as a dashed line. DependencySlow fires above it for 5 minutes while the dependency answers.',
+            'How long each probe took, with its slow_threshold as a dashed line. DependencySlow fires above it for 3 minutes while the dependency answers.',
           unit: 's',
           min: 0,
           queries: [
@@ -139,7 +139,7 @@ export function dependenciesDashboard(): dashboard.Dashboard {
         id: 5,
         title: 'Backup age against its maximum',
         description:
-          'Age of the newest backup as a share of its max_age: 100% (dashed) is the limit the configuration sets. BackupTooOld fires above it for 5 minutes.',
+          'Age of the newest backup as a share of its max_age: 100% (dashed) is the limit the configuration sets. BackupTooOld fires above it for 30 seconds.',
         unit: 'percentunit',
         min: 0,
         steps: [

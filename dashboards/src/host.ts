@@ -195,7 +195,7 @@ export function hostDashboard(): dashboard.Dashboard {
           id: 6,
           title: 'Disk used against its alert threshold',
           description:
-            'Used share of each filesystem (df Use%), with its alert threshold from the watchpost configuration as a dashed line: DiskSpaceLow warns when a mount stays above its own line for 5 minutes, and pages (critical) above 97% on any mount (the red line).',
+            'Used share of each filesystem (df Use%), with its alert threshold from the watchpost configuration as a dashed line: DiskSpaceLow warns when a mount stays above its own line for 3 minutes, and pages (critical) above 97% on any mount (the red line).',
           unit: 'percentunit',
           min: 0,
           max: 1,

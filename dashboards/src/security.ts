@@ -95,7 +95,7 @@ export function securityDashboard(): dashboard.Dashboard {
         id: 4,
         title: 'HTTP error ratio (5xx)',
         description:
-          'Share of responses that are 5xx over 5 minutes, as HttpErrorRatioHigh computes it; it fires above the dashed line (with at least 0.2 requests a second).',
+          'Share of responses that are 5xx over 2 minutes, as HttpErrorRatioHigh computes it; it fires after 1 minute above the dashed line (with at least 0.2 requests a second and 5 errors in the 2 minutes).',
         unit: 'percentunit',
         min: 0,
         steps: [
@@ -104,7 +104,7 @@ export function securityDashboard(): dashboard.Dashboard {
         ],
         queries: [
           {
-            expr: `sum by (instance, source) (rate(watchpost_http_responses_total{${S}, code_class="5xx"}[5m])) / sum by (instance, source) (rate(watchpost_http_responses_total{${S}}[5m]))`,
+            expr: `sum by (instance, source) (rate(watchpost_http_responses_total{${S}, code_class="5xx"}[2m])) / sum by (instance, source) (rate(watchpost_http_responses_total{${S}}[2m]))`,
             legend: '{{source}}',
           },
         ],

@@ -28,7 +28,7 @@ export function selfDashboard(): dashboard.Dashboard {
         id: 1,
         title: 'Scrape targets',
         description:
-          'Whether Prometheus can scrape the exporter and the notifier. WatchpostExporterDown and WatchpostNotifierDown fire after 2 minutes down; WatchpostExporterAbsent when the target is gone from Prometheus altogether (then this panel has no exporter).',
+          'Whether Prometheus can scrape the exporter and the notifier. WatchpostExporterDown fires after 1 minute down and WatchpostNotifierDown after 2 minutes; WatchpostExporterAbsent when the target is gone from Prometheus altogether (then this panel has no exporter).',
         unit: 'none',
         width: 12,
         steps: UP_STEPS,
@@ -41,7 +41,7 @@ export function selfDashboard(): dashboard.Dashboard {
         id: 2,
         title: 'Collectors',
         description:
-          'Whether the last run of each collector succeeded. WatchpostCollectorFailing fires after 10 minutes of failure; the error is on the exporter status page (/).',
+          'Whether the last run of each collector succeeded. WatchpostCollectorFailing fires after 2 minutes of failure; the error is on the exporter status page (/).',
         unit: 'none',
         width: 12,
         steps: UP_STEPS,

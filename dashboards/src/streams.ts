@@ -88,7 +88,7 @@ export function streamsDashboard(): dashboard.Dashboard {
         id: 3,
         title: 'Stream servers',
         description:
-          'Whether each streaming server answered its statistics (nginx-rtmp stat page, MediaMTX API) at the last fetch. StreamServerUnreachable fires after 2 minutes down.',
+          'Whether each streaming server answered its statistics (nginx-rtmp stat page, MediaMTX API) at the last fetch. StreamServerUnreachable fires after 1 minute down.',
         unit: 'none',
         width: 12,
         steps: UP_STEPS,
@@ -119,7 +119,7 @@ export function streamsDashboard(): dashboard.Dashboard {
           id: 5,
           title: 'FFmpeg groups: running against expected',
           description:
-            'FFmpeg processes running in each configured group (collectors.ffmpeg.groups), with the expected count as a dashed line. FfmpegProcessesMissing fires below it for 2 minutes.',
+            'FFmpeg processes running in each configured group (collectors.ffmpeg.groups), with the expected count as a dashed line. FfmpegProcessesMissing fires below it for 1 minute.',
           unit: 'short',
           min: 0,
           queries: [

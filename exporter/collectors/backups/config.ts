@@ -58,7 +58,9 @@ export function backupsSchema(_ctx: SchemaContext) {
 
   const backups = z
     .strictObject({
-      ...collectorBase({ interval: '1m', timeout: '30s' }),
+      // Every 15 s like the others, not every minute: BackupTooOld is a critical page that must come
+      // within 2 minutes of the age passing max_age, and a glob plus a stat per file is cheap.
+      ...collectorBase({ interval: '15s', timeout: '10s' }),
       checks: z.array(backupCheck).default([]),
     })
     .superRefine(checkTimeout)
