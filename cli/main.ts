@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createLogger, type Logger } from '../internal/log.js';
@@ -31,6 +32,9 @@ Commands:
              amtool on the PATH, also the Prometheus and Alertmanager files beside it;
              audit the app's compose files for unsafe settings (--compose, repeatable);
              exit 1 if any finding is an error
+  targets add HOST:PORT --site SITE [--host NAME] | targets remove HOST:PORT | targets list
+             Edit the file_sd targets of a central Prometheus that scrapes exporters on
+             other hosts (--file, default watchpost/targets/exporters.json; docs/scaling.md)
   docker-proxy
              A read-only proxy of the Docker socket for the exporter: only the GET endpoints
              the collectors use (--listen, default 0.0.0.0:2375; --socket PATH)
@@ -53,6 +57,9 @@ Options:
       --format FORMAT   text (default) or json (check)
       --socket PATH     The Docker socket (docker-proxy; default /var/run/docker.sock)
       --dir DIR         Where init writes (default: the folder of the first compose file)
+      --site NAME       The site of a target (targets add)
+      --host NAME       The host name of a target (targets add; default: the address's host)
+      --file FILE       The file_sd targets file (targets)
       --force           init replaces files you edited (it prints what changes)
   -h, --help            Show help
   -v, --version         Show the version
@@ -97,6 +104,9 @@ function parse(argv: string[]) {
         dir: { type: 'string' },
         socket: { type: 'string' },
         force: { type: 'boolean' },
+        site: { type: 'string' },
+        host: { type: 'string' },
+        file: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -145,6 +155,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       io.out(USAGE);
       return command === undefined && !values.help ? EXIT_USAGE : EXIT_OK;
     }
+    if (command === 'targets') return await runTargets(rest, values, io);
     if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
 
     switch (command) {
@@ -295,6 +306,10 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       io.err(`watchpost: ${err.message}\nRun "watchpost --help" for usage.\n`);
       return EXIT_USAGE;
     }
+    if (err instanceof Error && err.name === 'TargetsError') {
+      io.err(`watchpost: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
     // Only init and check read compose files: the class is loaded by then when it can be thrown.
     if (err instanceof Error && err.name === 'ComposeError') {
       io.err(`watchpost: cannot read the compose files:\n${err.message}\n`);
@@ -310,6 +325,45 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     }
     io.err(`watchpost: ${(err as Error).message}\n`);
     return EXIT_FAILURE;
+  }
+}
+
+async function runTargets(
+  args: string[],
+  values: { site?: string; host?: string; file?: string },
+  io: Io,
+): Promise<number> {
+  const { addTarget, checkAddress, DEFAULT_TARGETS_FILE, formatTargets, readTargets, removeTarget } =
+    await import('../bootstrap/targets.js');
+  const [action, address, ...extra] = args;
+  if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+  const file = resolve(io.cwd ?? process.cwd(), values.file ?? DEFAULT_TARGETS_FILE);
+  switch (action) {
+    case 'list':
+      if (address !== undefined) throw new UsageError(`unexpected argument "${address}"`);
+      io.out(formatTargets(readTargets(file)));
+      return EXIT_OK;
+    case 'add': {
+      if (!address || !values.site)
+        throw new UsageError(
+          'usage: watchpost targets add HOST:PORT --site SITE [--host NAME] [--file FILE]',
+        );
+      checkAddress(address);
+      const host = values.host ?? address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+      const result = addTarget(file, { address, site: values.site, host });
+      io.out(`${result} ${address} (site ${values.site}, host ${host}) in ${file}\n`);
+      return EXIT_OK;
+    }
+    case 'remove':
+      if (!address) throw new UsageError('usage: watchpost targets remove HOST:PORT [--file FILE]');
+      if (!removeTarget(file, address)) {
+        io.err(`watchpost: ${address} is not in ${file}\n`);
+        return EXIT_FAILURE;
+      }
+      io.out(`removed ${address} from ${file}\n`);
+      return EXIT_OK;
+    default:
+      throw new UsageError('usage: watchpost targets add|remove|list (see watchpost --help)');
   }
 }
 

@@ -1,5 +1,7 @@
+import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { duration, listenAddress, secretFile, type SchemaContext } from './fields.js';
+import { loadTls } from '../exporter/tls.js';
 import { notifierSchema } from './notifier-schema.js';
 import { collectorsSchema } from '../exporter/collectors/registry.js';
 
@@ -44,6 +46,37 @@ export function buildSchema(load: LoadContext) {
         .optional()
         .describe(
           'File holding a bearer token that GET /metrics then requires (Prometheus: authorization.credentials_file).',
+        ),
+      tls: z
+        .strictObject({
+          cert_file: z
+            .string({ error: 'expected the path of a PEM certificate (chain) file' })
+            .min(1, { error: 'expected the path of a PEM certificate (chain) file' })
+            .transform((p) => (isAbsolute(p) ? p : resolve(ctx.baseDir, p))),
+          key_file: z
+            .string({ error: 'expected the path of a PEM private key file' })
+            .min(1, { error: 'expected the path of a PEM private key file' })
+            .transform((p) => (isAbsolute(p) ? p : resolve(ctx.baseDir, p))),
+          reload_interval: duration('how often the files are checked for a change').prefault('30s'),
+        })
+        .superRefine((t, zctx) => {
+          // Checked here, where the error can name the key and line; the notifier leaves them unread.
+          if (ctx.skipSecrets) return;
+          try {
+            const { warning } = loadTls({ certFile: t.cert_file, keyFile: t.key_file });
+            if (warning) ctx.warn?.(warning);
+          } catch (err) {
+            const message = (err as Error).message;
+            zctx.addIssue({
+              code: 'custom',
+              path: [message.startsWith('certificate') ? 'cert_file' : 'key_file'],
+              message,
+            });
+          }
+        })
+        .optional()
+        .describe(
+          'Serve HTTPS with this certificate and key (PEM), re-read when either file changes; for an exporter that a Prometheus on another host scrapes.',
         ),
       process_metrics_interval: duration('the refresh interval of the process metrics').prefault('5s'),
       max_connections: z

@@ -8,6 +8,8 @@ import { Scheduler } from './scheduler.js';
 import { createApp } from './server.js';
 import { listenHttp } from '../internal/listen.js';
 import { closeGracefully } from '../internal/shutdown.js';
+import type { Server as HttpsServer } from 'node:https';
+import { loadTls, watchTls } from './tls.js';
 import {
   BASE_FILE_DESCRIPTORS,
   DEFAULT_CONNECTION_LIMITS,
@@ -118,11 +120,16 @@ export async function startExporter(opts: ExporterOptions): Promise<ExporterHand
   });
 
   const { host, port } = parseListen(opts.listen ?? config.exporter.listen);
-  const server = await listenHttp(app, host, port).catch(async (err: unknown) => {
-    clearInterval(processTimer);
-    await scheduler.stop();
-    throw err;
-  });
+  const tlsFiles = config.exporter.tls
+    ? { certFile: config.exporter.tls.cert_file, keyFile: config.exporter.tls.key_file }
+    : undefined;
+  const server = await listenHttp(app, host, port, tlsFiles && loadTls(tlsFiles).options).catch(
+    async (err: unknown) => {
+      clearInterval(processTimer);
+      await scheduler.stop();
+      throw err;
+    },
+  );
   // Prometheus keeps its scrape connections open; time out idle ones well above a scrape interval.
   server.keepAliveTimeout = 65_000;
   // Each kept connection holds a descriptor: the cap must leave the collectors theirs, or a
@@ -138,6 +145,8 @@ export async function startExporter(opts: ExporterOptions): Promise<ExporterHand
     ...DEFAULT_CONNECTION_LIMITS,
     maxConnections: budget.maxConnections,
   });
+  const tls =
+    tlsFiles && watchTls(server as HttpsServer, tlsFiles, config.exporter.tls!.reload_interval, log);
   scheduler.start();
   const bound = server.address() as AddressInfo;
   const address = { host: bound.address, port: bound.port };
@@ -145,12 +154,14 @@ export async function startExporter(opts: ExporterOptions): Promise<ExporterHand
     address: `${host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`,
     collectors: collectors.map((c) => c.collector.name).join(','),
     metrics_auth: config.exporter.bearer_token_file ? 'bearer' : 'none',
+    scheme: tls ? 'https' : 'http',
   });
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       clearInterval(processTimer);
+      tls?.stop();
       await Promise.all([closeGracefully(server), scheduler.stop()]);
       log.info('exporter stopped');
     })());

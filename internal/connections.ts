@@ -43,6 +43,10 @@ export interface ConnectionGuard {
 export function guardConnections(server: Server, limits: ConnectionLimits): ConnectionGuard {
   // Insertion order is age order: the first idle one found is the longest idle.
   const sockets = new Map<Socket, { busy: number }>();
+  // Under TLS a request's socket is the TLSSocket wrapping the TCP socket counted here: both
+  // have the same peer address and port, which finds one from the other.
+  const byPeer = new Map<string, Socket>();
+  const peer = (s: Socket) => `${s.remoteAddress}|${s.remotePort}`;
   let evicted = 0;
   server.headersTimeout = limits.headersTimeoutMs;
   server.requestTimeout = limits.requestTimeoutMs;
@@ -50,7 +54,12 @@ export function guardConnections(server: Server, limits: ConnectionLimits): Conn
   server.on('connection', (socket: Socket) => {
     const state = { busy: 0 };
     sockets.set(socket, state);
-    socket.once('close', () => sockets.delete(socket));
+    const key = peer(socket);
+    byPeer.set(key, socket);
+    socket.once('close', () => {
+      sockets.delete(socket);
+      if (byPeer.get(key) === socket) byPeer.delete(key);
+    });
     if (sockets.size <= limits.maxConnections) return;
     for (const [other, s] of sockets) {
       if (other === socket || s.busy > 0) continue;
@@ -65,12 +74,13 @@ export function guardConnections(server: Server, limits: ConnectionLimits): Conn
     evicted++;
   });
   server.on('request', (req, res) => {
-    const state = sockets.get(req.socket);
-    if (!state) return;
+    const socket = sockets.has(req.socket) ? req.socket : byPeer.get(peer(req.socket));
+    const state = socket && sockets.get(socket);
+    if (!socket || !state) return;
     state.busy++;
     // Moved to the end: the most recently used connection is the last to be evicted.
-    sockets.delete(req.socket);
-    sockets.set(req.socket, state);
+    sockets.delete(socket);
+    sockets.set(socket, state);
     res.once('close', () => {
       state.busy--;
     });

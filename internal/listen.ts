@@ -1,14 +1,22 @@
 import type { Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { SecureContextOptions } from 'node:tls';
 import type { Express } from 'express';
 
 /**
  * Starts `app` listening, resolving once it listens; a failure says which address and
  * why in words an operator acts on ("already in use", "permission denied"). Used by
- * the exporter and the notifier alike.
+ * the exporter and the notifier alike. With `tls`, it serves HTTPS with that certificate
+ * and key (the server's setSecureContext swaps them later).
  */
-export function listenHttp(app: Express, host: string, port: number): Promise<Server> {
+export function listenHttp(
+  app: Express,
+  host: string,
+  port: number,
+  tls?: SecureContextOptions,
+): Promise<Server> {
   return new Promise<Server>((resolve, reject) => {
-    const s = app.listen(port, host);
+    const s: Server = tls ? createHttpsServer(tls, app).listen(port, host) : app.listen(port, host);
     s.once('listening', () => resolve(s));
     s.once('error', (err: NodeJS.ErrnoException) => {
       const why =
