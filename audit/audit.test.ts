@@ -88,7 +88,16 @@ describe('audit rules', () => {
       'SECRET_KEY',
     ])
       assert.ok(isSecretKey(k), k);
-    for (const k of ['DB_PASSWORD_FILE', 'KEYCLOAK_URL', 'PASSENGER', 'MONKEY', 'DB_USER'])
+    for (const k of [
+      'DB_PASSWORD_FILE',
+      'KEYCLOAK_URL',
+      'PASSENGER',
+      'MONKEY',
+      'DB_USER',
+      'WATCHPOST_SECRETS_GID',
+      'SECRETS_DIR',
+      'TOKEN_UID',
+    ])
       assert.ok(!isSecretKey(k), k);
   });
 
@@ -131,6 +140,7 @@ secrets:
       'secrets/world': 0o644,
       'secrets/group': 0o640,
       'watchpost/secrets/metrics_token': 0o640,
+      'watchpost/secrets': 0o700,
     });
     assert.deepEqual(
       findings.filter((f) => f.rule === 'secret-file-permissions').map((f) => [f.line, f.message]),
@@ -139,6 +149,42 @@ secrets:
         [6, 'secret "s3" (secrets/group) is readable by its group (mode 0640)'],
       ],
     );
+  });
+
+  it('secret files: watchpost/secrets/ looser than 0700 is an error, named once on the first secret', async () => {
+    const files = {
+      'compose.yaml': `services:
+  a: { image: "x:1", secrets: [m, n] }
+secrets:
+  m: { file: ./watchpost/secrets/metrics_token }
+  n: { file: ./watchpost/secrets/notifier_token }
+`,
+      'watchpost/secrets/metrics_token': 'x',
+      'watchpost/secrets/notifier_token': 'x',
+    };
+    const modes = {
+      'watchpost/secrets/metrics_token': 0o640,
+      'watchpost/secrets/notifier_token': 0o640,
+    };
+    const of = async (folder: number) =>
+      (await findingsOf(files, { ...modes, 'watchpost/secrets': folder }))
+        .filter((f) => f.rule === 'secret-file-permissions')
+        .map((f) => [f.severity, f.line, f.message]);
+    assert.deepEqual(await of(0o755), [
+      [
+        'error',
+        4,
+        'the secrets folder watchpost/secrets/ can be entered by everyone (mode 0755): chmod 700 it',
+      ],
+    ]);
+    assert.deepEqual(await of(0o750), [
+      [
+        'error',
+        4,
+        'the secrets folder watchpost/secrets/ can be entered by its group (mode 0750): chmod 700 it',
+      ],
+    ]);
+    assert.deepEqual(await of(0o700), []);
   });
 
   it('ports: internal services on all interfaces are errors, on loopback fine; others without a host IP are info', async () => {

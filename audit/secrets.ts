@@ -6,7 +6,8 @@
 /** *PASSWORD*, *PASSWD*, *SECRET*, *TOKEN*, *_KEY, JWT*, *_PASS — but not *_FILE (a path). */
 export function isSecretKey(key: string): boolean {
   const k = key.toUpperCase();
-  if (k.endsWith('_FILE') || k.endsWith('_PATH')) return false;
+  // Where a secret is, or who may read it, is not the secret: DB_PASSWORD_FILE, SECRETS_GID.
+  if (/_(FILE|PATH|DIR|GID|UID)$/.test(k)) return false;
   return (
     /PASSWORD|PASSWD|SECRET|TOKEN/.test(k) ||
     /(^|_)KEY$/.test(k) ||

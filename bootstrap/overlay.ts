@@ -138,6 +138,8 @@ services:
     group_add: [${secretsGid}, ${dockerGid}]
     environment:
       WATCHPOST_CONFIG: ${CONTAINER_PATHS.config}
+      # Secret files readable by this group (mode 0640) are shared on purpose: no warning.
+      WATCHPOST_SECRETS_GID: ${secretsGid}
     volumes:
       - { type: bind, source: ${d}/watchpost.yml, target: ${CONTAINER_PATHS.config}, read_only: true }
       # The host's / (disk usage, its /proc for host metrics and FFmpeg processes, its /sys for
@@ -169,6 +171,8 @@ ${appNetworks}
     group_add: [${secretsGid}]
     environment:
       WATCHPOST_CONFIG: ${CONTAINER_PATHS.config}
+      # Secret files readable by this group (mode 0640) are shared on purpose: no warning.
+      WATCHPOST_SECRETS_GID: ${secretsGid}
     volumes:
       - { type: bind, source: ${d}/watchpost.yml, target: ${CONTAINER_PATHS.config}, read_only: true }
       # The durable outbox: what Alertmanager sent and Slack or SMTP has not taken yet.

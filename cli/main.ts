@@ -125,11 +125,25 @@ function loadConfig(
   const warnings: string[] = [];
   if (path)
     return {
-      config: loadConfigFile(path, io.env, { secretsOf, warn: (w) => warnings.push(w) }),
+      config: loadConfigFile(path, io.env, {
+        secretsOf,
+        warn: (w) => warnings.push(w),
+        ...secretsGroupOf(io.env),
+      }),
       source: path,
       warnings,
     };
   return { config: defaultConfig(), source: 'built-in default', warnings };
+}
+
+/**
+ * The overlay's secrets group (WATCHPOST_SECRETS_GID, set by docker-compose.monitoring.yml):
+ * secret files readable by it are shared on purpose and get no warning.
+ */
+function secretsGroupOf(env: Io['env']): { secretsGroup?: number } {
+  const text = env.WATCHPOST_SECRETS_GID;
+  if (text === undefined || !/^\d{1,10}$/.test(text.trim())) return {};
+  return { secretsGroup: Number(text.trim()) };
 }
 
 /** Settings valid in themselves that cannot work on this host are config errors too. */
@@ -191,7 +205,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
           const config = loadConfigFile(path, io.env, {
             // watchpost/secrets/ is 0640 by design (docs/deploy.md): not worth a warning here.
             warn: (w) => {
-              if (!/\/watchpost\/secrets\/[^/"]+" is readable by its group \(mode 0640\)/.test(w))
+              if (!/\/watchpost\/secrets\/[^/"]+" is readable by its group \(\d+\) \(mode 0640\)/.test(w))
                 io.err(`warning: ${w}\n`);
             },
             secretPath: await secretPathsFor(path, composeFiles, cwd, io.env),

@@ -22,6 +22,8 @@ export interface SchemaContext {
   skipSecrets?: boolean;
   /** Told what is allowed but unsafe (a secret file readable by others). */
   warn?: (message: string) => void;
+  /** A group that is given secret files on purpose (the overlay's secrets group): see readSecretFile. */
+  secretsGroup?: number;
   /**
    * Where a secret file's path really is when the config is read outside the container it
    * was written for (`watchpost check` on the host maps /run/secrets/NAME to the compose
@@ -116,7 +118,7 @@ export function secretFile(ctx: SchemaContext) {
     const full = ctx.secretPath ? ctx.secretPath(given) : given;
     if (ctx.skipSecrets) return new UnreadSecret(full);
     try {
-      const { value, warning } = readSecretFile(full);
+      const { value, warning } = readSecretFile(full, { sharedGroup: ctx.secretsGroup });
       if (value.length === 0) {
         zctx.addIssue({ code: 'custom', message: `secret file "${full}" is empty` });
         return z.NEVER;

@@ -63,6 +63,8 @@ export interface LoadOptions {
   warn?: (message: string) => void;
   /** Where secret files really are, when read outside their container (see LoadContext). */
   secretPath?: LoadContext['secretPath'];
+  /** A group given secret files on purpose (see LoadContext). */
+  secretsGroup?: LoadContext['secretsGroup'];
 }
 
 /**

@@ -29,10 +29,15 @@ export interface LoadContext {
   warn?: (message: string) => void;
   /** Maps a secret file's path to where it is on this machine (see SchemaContext). */
   secretPath?: (path: string) => string;
+  /** A group given secret files on purpose (the overlay's secrets group): see SchemaContext. */
+  secretsGroup?: number;
 }
 
 export function buildSchema(load: LoadContext) {
-  const warn = load.warn ? { warn: load.warn } : {};
+  const warn = {
+    ...(load.warn ? { warn: load.warn } : {}),
+    ...(load.secretsGroup !== undefined ? { secretsGroup: load.secretsGroup } : {}),
+  };
   const ctx: SchemaContext = {
     baseDir: load.baseDir,
     skipSecrets: load.secretsOf === 'notifier' || load.secretsOf === 'none',

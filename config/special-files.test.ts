@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CLI } from '../test/e2e/helpers.js';
-import { redact } from '../internal/secret.js';
+import { readSecretFile, redact } from '../internal/secret.js';
 
 /**
  * Config and secret files that are not what they claim: `watchpost check` must answer at
@@ -157,13 +157,33 @@ describe('check: secret files that are not regular files, or too large', () => {
     assert.equal(r.status, 0, r.err);
     assert.match(
       r.err,
-      /warning: secret file ".*token-open" is readable by its group and others \(mode 0644\)/,
+      /warning: secret file ".*token-open" is readable by its group \(\d+\) and others \(mode 0644\)/,
     );
     assert.ok(!r.err.includes('a-long-enough-token'), 'the warning never holds the secret');
     chmodSync(token, 0o600);
     r = check(config);
     assert.equal(r.status, 0, r.err);
     assert.equal(r.err, '');
+  });
+});
+
+describe('the secrets group', () => {
+  it('a secret readable by the declared secrets group only is shared on purpose: no warning', () => {
+    const file = join(dir, 'shared-secret');
+    writeFileSync(file, 'a-long-enough-token-for-metrics\n');
+    chmodSync(file, 0o640);
+    const gid = statSync(file).gid;
+    const shared = readSecretFile(file, { sharedGroup: gid });
+    assert.equal(shared.value, 'a-long-enough-token-for-metrics');
+    assert.equal(shared.warning, undefined);
+    // Another group, or none declared: the group can read a secret nobody meant it to.
+    const other = readSecretFile(file, { sharedGroup: gid + 1 });
+    assert.match(other.warning ?? '', new RegExp(`readable by its group \\(${gid}\\) \\(mode 0640\\)`));
+    assert.match(other.warning ?? '', /WATCHPOST_SECRETS_GID/);
+    assert.match(readSecretFile(file).warning ?? '', /readable by its group/);
+    // Readable by others is never on purpose, whatever the group.
+    chmodSync(file, 0o644);
+    assert.match(readSecretFile(file, { sharedGroup: gid }).warning ?? '', /and others \(mode 0644\)/);
   });
 });
 

@@ -92,7 +92,7 @@ function kindOf(st: Stats): string {
  * reading, for a file that grows). Throws FileRefused saying why, or the fs error.
  * Returns the text and the file's mode bits.
  */
-export function readBoundedFile(path: string, maxBytes: number): { text: string; mode: number } {
+export function readBoundedFile(path: string, maxBytes: number): { text: string; mode: number; gid: number } {
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   try {
     const st = fstatSync(fd);
@@ -112,7 +112,7 @@ export function readBoundedFile(path: string, maxBytes: number): { text: string;
       used += n;
       if (used > maxBytes) throw tooLarge();
     }
-    return { text: buf.toString('utf8', 0, used), mode: st.mode & 0o777 };
+    return { text: buf.toString('utf8', 0, used), mode: st.mode & 0o777, gid: st.gid };
   } finally {
     closeSync(fd);
   }
@@ -125,15 +125,27 @@ function formatBytes(n: number): string {
 /**
  * Reads a secret file: its text without one trailing newline, and a warning when the file
  * is readable by its group or by others (a secret file is mode 0600, or 0400).
+ *
+ * `sharedGroup` is a group that is given secrets on purpose: the overlay's secrets group,
+ * which only the monitoring services join (docs/deploy.md). A file readable by that group
+ * and not by others is how the overlay shares a secret with a container user: no warning.
  */
-export function readSecretFile(path: string): { value: string; warning?: string } {
-  const { text, mode } = readBoundedFile(path, MAX_SECRET_FILE_BYTES);
+export function readSecretFile(
+  path: string,
+  opts: { sharedGroup?: number } = {},
+): { value: string; warning?: string } {
+  const { text, mode, gid } = readBoundedFile(path, MAX_SECRET_FILE_BYTES);
   const value = text.replace(/\r?\n$/, '');
   if ((mode & 0o077) === 0) return { value };
+  if ((mode & 0o007) === 0 && opts.sharedGroup !== undefined && gid === opts.sharedGroup) return { value };
   return {
     value,
-    warning: `secret file "${path}" is readable by ${mode & 0o070 ? 'its group' : ''}${
+    warning: `secret file "${path}" is readable by ${mode & 0o070 ? `its group (${gid})` : ''}${
       mode & 0o070 && mode & 0o007 ? ' and ' : ''
-    }${mode & 0o007 ? 'others' : ''} (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): run chmod 600 on it`,
+    }${mode & 0o007 ? 'others' : ''} (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): run chmod 600 on it${
+      mode & 0o070 && !(mode & 0o007)
+        ? ', or set WATCHPOST_SECRETS_GID to a group that exists only to share secrets'
+        : ''
+    }`,
   };
 }

@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import { displayPath } from '../../bootstrap/compose.js';
 import type { Rule, RuleHit } from '../types.js';
 
@@ -17,6 +18,21 @@ export const secretFilePermissions: Rule = {
   fix: 'chmod 600 the file (0640 only with a group that exists for that purpose, as watchpost/secrets/ uses), and chmod 700 its folder.',
   check(project, ctx) {
     const hits: RuleHit[] = [];
+    // The 0640 files in watchpost/secrets/ are safe only inside a folder nobody else can enter.
+    const folders = new Set<string>();
+    for (const s of project.secretFiles) {
+      if (!INSTALL_SECRETS.test(s.file)) continue;
+      const folder = dirname(s.file);
+      if (folders.has(folder)) continue;
+      folders.add(folder);
+      const mode = ctx.modeOf(folder);
+      if (mode === undefined || (mode & 0o077) === 0) continue;
+      hits.push({
+        pos: s.pos,
+        service: null,
+        message: `the secrets folder ${displayPath(folder, project.dir)}/ can be entered by ${mode & 0o007 ? 'everyone' : 'its group'} (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): chmod 700 it`,
+      });
+    }
     for (const s of project.secretFiles) {
       const mode = ctx.modeOf(s.file);
       if (mode === undefined) continue;

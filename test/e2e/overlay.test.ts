@@ -329,6 +329,14 @@ createServer((req, res) => {
     );
   });
 
+  it('the 0640 secrets shared through the secrets group start the services without a warning', () => {
+    for (const service of ['watchpost-exporter', 'watchpost-notifier'] as const) {
+      const logs = compose('logs', '--no-color', service).out;
+      assert.ok(/level=info/.test(logs), `${service} logged at start: ${logs}`);
+      assert.doesNotMatch(logs, /unsafe config|is readable by its group/, `${service} logs`);
+    }
+  });
+
   it('every monitoring container runs hardened (docker inspect)', () => {
     for (const service of MONITORING) {
       const r = docker('inspect', container(service));
@@ -407,67 +415,64 @@ createServer((req, res) => {
     assert.ok(statSync(join(dir, 'watchpost/grafana/dashboards')).isDirectory());
   });
 
-  // Docker unreachable is now a note with watchpost_docker_up 0 and a reason, while the
-  // collector itself succeeds: this test still expects the older failure model and fails on it.
-  // Until it follows the new one, it runs as a todo (reported, not failing the run).
-  it(
-    'the exporter without the Docker socket group says why and how to fix it',
-    {
-      todo: 'expects watchpost_collector_success 0; Docker unreachable is now watchpost_docker_up 0',
-    },
-    async () => {
-      const name = `${project}-nogroup`;
-      const r = docker(
-        'run',
-        '-d',
-        '--name',
-        name,
-        '--network',
-        'none',
-        '--user',
-        '10001:10001',
-        '--read-only',
-        '-v',
-        '/var/run/docker.sock:/var/run/docker.sock:ro',
-        '-e',
-        'WATCHPOST_CONFIG=/dev/null',
-        IMAGES.WATCHPOST_IMAGE,
-        'exporter',
-        '--listen',
-        '127.0.0.1:9850',
+  // Without the socket's group the containers collector still succeeds (its other work goes
+  // on); Docker being unreachable is its own series with a reason, and the status page says
+  // how to fix it.
+  it('the exporter without the Docker socket group says why and how to fix it', async () => {
+    const name = `${project}-nogroup`;
+    const r = docker(
+      'run',
+      '-d',
+      '--name',
+      name,
+      '--network',
+      'none',
+      '--user',
+      '10001:10001',
+      '--read-only',
+      '-v',
+      '/var/run/docker.sock:/var/run/docker.sock:ro',
+      '-e',
+      'WATCHPOST_CONFIG=',
+      IMAGES.WATCHPOST_IMAGE,
+      'exporter',
+      '--listen',
+      '127.0.0.1:9850',
+    );
+    assert.equal(r.status, 0, r.stderr);
+    try {
+      const page = await eventually(
+        () => {
+          const p = docker(
+            'exec',
+            name,
+            'node',
+            '-e',
+            "fetch('http://127.0.0.1:9850/').then(r=>r.text()).then(t=>console.log(t))",
+          );
+          return p.status === 0 && /permission denied/.test(p.stdout) ? p.stdout : undefined;
+        },
+        120_000,
+        'the status page naming the socket permission problem',
       );
-      assert.equal(r.status, 0, r.stderr);
-      try {
-        const page = await eventually(
-          () => {
-            const p = docker(
-              'exec',
-              name,
-              'node',
-              '-e',
-              "fetch('http://127.0.0.1:9850/').then(r=>r.text()).then(t=>console.log(t))",
-            );
-            return p.status === 0 && /permission denied/.test(p.stdout) ? p.stdout : undefined;
-          },
-          120_000,
-          'the status page naming the socket permission problem',
-        );
-        const gid = statSync('/var/run/docker.sock').gid;
-        assert.match(page, new RegExp(`socket belongs to group ${gid}`));
-        assert.match(page, new RegExp(`WATCHPOST_DOCKER_GID=${gid}`));
-        const metrics = docker(
-          'exec',
-          name,
-          'node',
-          '-e',
-          "fetch('http://127.0.0.1:9850/metrics').then(r=>r.text()).then(t=>console.log(t))",
-        );
-        assert.match(metrics.stdout, /watchpost_collector_success\{collector="containers"\} 0/);
-      } finally {
-        docker('rm', '-f', name);
-      }
-    },
-  );
+      const gid = statSync('/var/run/docker.sock').gid;
+      assert.match(page, new RegExp(`socket belongs to group ${gid}`));
+      assert.match(page, new RegExp(`WATCHPOST_DOCKER_GID=${gid}`));
+      const metrics = docker(
+        'exec',
+        name,
+        'node',
+        '-e',
+        "fetch('http://127.0.0.1:9850/metrics').then(r=>r.text()).then(t=>console.log(t))",
+      );
+      assert.equal(metrics.status, 0, metrics.stderr);
+      assert.match(metrics.stdout, /^watchpost_docker_up 0$/m);
+      assert.match(metrics.stdout, /^watchpost_docker_down_reason\{reason="permission_denied"\} 1$/m);
+      assert.match(metrics.stdout, /^watchpost_docker_down_reason\{reason="no_socket"\} 0$/m);
+    } finally {
+      docker('rm', '-f', name);
+    }
+  });
 
   it('a missing secret file stops `up` with a message naming the file', () => {
     const secret = join(dir, 'watchpost', 'secrets', 'metrics_token');
