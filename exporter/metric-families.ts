@@ -49,6 +49,22 @@ interface Sample {
  */
 export class Snapshot {
   readonly #families = new Map<MetricFamily, Map<string, Sample>>();
+  readonly #onAccept: (() => void)[] = [];
+
+  /**
+   * Runs `fn` when the runner serves this snapshot. State a collector compares its next
+   * run with (the CPU times of the host) advances here, so a run that timed out and was
+   * dropped never becomes the base of the next one.
+   */
+  onAccept(fn: () => void): this {
+    this.#onAccept.push(fn);
+    return this;
+  }
+
+  /** Called by the runner once the snapshot is served. */
+  accept(): void {
+    for (const fn of this.#onAccept.splice(0)) fn();
+  }
 
   add<L extends string>(family: MetricFamily<L>, labels: Labels<L>, value: number): this {
     let samples = this.#families.get(family);

@@ -9,7 +9,11 @@ import { TimeoutError, withTimeout } from './timeout.js';
 
 /** The exposition text of one successful run. */
 async function render(collector: AnyCollector, result: Snapshot | (() => void)): Promise<string> {
-  if ('families' in collector) return renderFamilies(collector.families, result as Snapshot);
+  if ('families' in collector) {
+    const text = renderFamilies(collector.families, result as Snapshot);
+    (result as Snapshot).accept();
+    return text;
+  }
   (result as () => void)();
   return collector.registry.metrics();
 }

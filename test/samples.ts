@@ -32,7 +32,10 @@ export async function collectText(
     (await collector.collect(signal))();
     return collector.registry.metrics();
   }
-  return snapshotText(collector, await collector.collect(signal));
+  const snapshot = await collector.collect(signal);
+  const text = snapshotText(collector, snapshot);
+  snapshot.accept();
+  return text;
 }
 
 /** Runs `collector` once and returns the samples the runner would serve. */

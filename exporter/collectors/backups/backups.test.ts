@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { parseConfigText } from '../../../config/load.js';
 import { silentLogger } from '../../../internal/log.js';
 import { BackupsCollector } from './backups.js';
-import { samples } from '../../../test/samples.js';
+import { collectSamples } from '../../../test/samples.js';
 
 /** Real folders and files with set modification times; no fake filesystem. */
 
@@ -35,9 +35,7 @@ function collector(checks: string): BackupsCollector {
 }
 
 async function run(checks: string): Promise<Map<string, number>> {
-  const c = collector(checks);
-  (await c.collect(new AbortController().signal))();
-  return samples(c);
+  return collectSamples(collector(checks));
 }
 
 const get = (s: Map<string, number>, metric: string, name: string) =>

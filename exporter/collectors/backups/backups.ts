@@ -1,9 +1,8 @@
-import { Gauge, Registry } from 'prom-client';
 import type { Config } from '../../../config/schema.js';
-import type { Logger } from '../../../internal/log.js';
-import { errorMessage, type ApplyResult, type RegistryCollector } from '../../collector.js';
+import { ChangeLog, errorMessage, Snapshot, type Collector, type CollectorDeps } from '../../collector.js';
 import { readMarker, scanBackups } from '../../sources/backups.js';
-import type { CollectorDeps } from '../../collector.js';
+import * as m from './metrics.js';
+import { FAMILIES } from './metrics.js';
 
 /**
  * Backup freshness: the newest backup file of each check (or the time a sync job wrote
@@ -45,84 +44,40 @@ export async function runCheck(check: CheckConfig): Promise<CheckResult> {
   }
 }
 
-export class BackupsCollector implements RegistryCollector {
+export class BackupsCollector implements Collector {
   readonly name = 'backups';
-  readonly registry = new Registry();
+  readonly families = FAMILIES;
 
-  private readonly log: Logger;
   private readonly checks: CheckConfig[];
-  /** Last error logged per check, so a lasting failure is logged once. */
-  private readonly failing = new Map<string, string>();
-
-  private readonly lastSuccess: Gauge<'name'>;
-  private readonly size: Gauge<'name'>;
-  private readonly files: Gauge<'name'>;
-  private readonly maxAge: Gauge<'name'>;
-  private readonly minSize: Gauge<'name'>;
-  private readonly checkError: Gauge<'name'>;
+  /** A lasting failure of a check is logged once, and its recovery once. */
+  private readonly changes: ChangeLog;
 
   constructor(deps: CollectorDeps) {
-    this.log = deps.log.child({ collector: 'backups' });
+    const log = deps.log.child({ collector: 'backups' });
     this.checks = deps.config.collectors.backups.checks;
-    const gauge = (name: string, help: string) =>
-      new Gauge({ name, help, labelNames: ['name'] as const, registers: [this.registry] });
-    this.lastSuccess = gauge(
-      'watchpost_backup_last_success_timestamp_seconds',
-      'Unix time in seconds of the newest backup of the check: the modification time of the newest matching file of at least the minimum size, or the time its marker file states; 0 when no file qualifies.',
-    );
-    this.size = gauge(
-      'watchpost_backup_size_bytes',
-      'Size in bytes of the newest backup file of the check (file checks only).',
-    );
-    this.files = gauge(
-      'watchpost_backup_files',
-      'Number of regular files matching the path of the check, whatever their size (1 for a marker check).',
-    );
-    this.maxAge = gauge(
-      'watchpost_backup_max_age_seconds',
-      'Age in seconds above which the newest backup of the check is too old, from the watchpost configuration.',
-    );
-    this.minSize = gauge(
-      'watchpost_backup_min_size_bytes',
-      'Size in bytes below which a file does not count as a backup, from the watchpost configuration.',
-    );
-    this.checkError = gauge(
-      'watchpost_backup_check_error',
-      'Whether the folder or marker file of the check could not be read or the marker did not parse (1) or not (0); its timestamp and size are absent while it fails.',
+    this.changes = new ChangeLog(
+      (check, err) => log.warn('backup check failed', { check, err }),
+      (check) => log.info('backup check readable again', { check }),
     );
   }
 
-  async collect(signal: AbortSignal): Promise<ApplyResult> {
+  async collect(signal: AbortSignal): Promise<Snapshot> {
     signal.throwIfAborted();
     const results = await Promise.all(this.checks.map((c) => runCheck(c)));
     signal.throwIfAborted();
-    return () => this.apply(results);
-  }
-
-  /** The only place metrics are written. */
-  private apply(results: CheckResult[]): void {
-    for (const g of [this.lastSuccess, this.size, this.files, this.maxAge, this.minSize, this.checkError])
-      g.reset();
+    const snap = new Snapshot();
     for (const r of results) {
       const labels = { name: r.name };
-      this.logChange(r);
-      this.maxAge.set(labels, r.maxAgeSeconds);
-      this.minSize.set(labels, r.minSizeBytes);
-      this.checkError.set(labels, r.error === undefined ? 0 : 1);
+      if (r.error === undefined) this.changes.ok(r.name);
+      else this.changes.fail(r.name, r.error);
       if (r.error !== undefined) continue;
-      if (r.timestamp !== undefined) this.lastSuccess.set(labels, r.timestamp);
-      if (r.sizeBytes !== undefined) this.size.set(labels, r.sizeBytes);
-      if (r.files !== undefined) this.files.set(labels, r.files);
+      if (r.timestamp !== undefined) snap.add(m.lastSuccess, labels, r.timestamp);
+      if (r.sizeBytes !== undefined) snap.add(m.size, labels, r.sizeBytes);
+      if (r.files !== undefined) snap.add(m.files, labels, r.files);
     }
-  }
-
-  private logChange(r: CheckResult): void {
-    if (r.error === undefined) {
-      if (this.failing.delete(r.name)) this.log.info('backup check readable again', { check: r.name });
-      return;
-    }
-    if (this.failing.get(r.name) === r.error) return;
-    this.failing.set(r.name, r.error);
-    this.log.warn('backup check failed', { check: r.name, err: r.error });
+    for (const r of results) snap.add(m.maxAge, { name: r.name }, r.maxAgeSeconds);
+    for (const r of results) snap.add(m.minSize, { name: r.name }, r.minSizeBytes);
+    for (const r of results) snap.add(m.checkError, { name: r.name }, r.error === undefined ? 0 : 1);
+    return snap;
   }
 }
