@@ -114,19 +114,22 @@ export function errorMessage(err: unknown): string {
  * Logs a per-item failure once per change of its message, and its recovery once, so a
  * lasting outage of one mount or one server is one warning, not one per run.
  */
-export class ChangeLog {
+export class ChangeLog<Detail = undefined> {
   readonly #failing = new Map<string, string>();
 
   constructor(
-    private readonly onFail: (key: string, message: string) => void,
+    private readonly onFail: (key: string, message: string, detail: Detail) => void,
     private readonly onRecover?: (key: string) => void,
   ) {}
 
-  /** Records that `key` fails with `message`; logs when it did not fail, or failed otherwise. */
-  fail(key: string, message: string): void {
+  /**
+   * Records that `key` fails with `message`; logs (with `detail`) when it did not fail, or
+   * failed with another message.
+   */
+  fail(key: string, message: string, ...detail: Detail extends undefined ? [] : [Detail]): void {
     if (this.#failing.get(key) === message) return;
     this.#failing.set(key, message);
-    this.onFail(key, message);
+    this.onFail(key, message, detail[0] as Detail);
   }
 
   /** Records that `key` works; logs its recovery when it was failing. */

@@ -1,11 +1,10 @@
-import { Gauge, Registry } from 'prom-client';
 import { parseHostPort, type Config } from '../../../config/schema.js';
-import type { Logger } from '../../../internal/log.js';
 import { compileUserRegex } from '../../../config/user-regex.js';
-import type { ApplyResult, RegistryCollector } from '../../collector.js';
+import { ChangeLog, Snapshot, type Collector, type CollectorDeps } from '../../collector.js';
 import type { DeepHealth } from './health.js';
+import * as m from './metrics.js';
+import { FAMILIES } from './metrics.js';
 import { runProbe, type ProbeKind, type ProbeResult, type ProbeTarget } from '../../sources/probes.js';
-import type { CollectorDeps } from '../../collector.js';
 
 /**
  * Probes of the services the application depends on (an API, MinIO, a database port),
@@ -49,29 +48,20 @@ export function probeTarget(t: TargetConfig, maxBodyBytes?: number): ProbeTarget
   };
 }
 
-export class DependenciesCollector implements RegistryCollector {
+export class DependenciesCollector implements Collector {
   readonly name = 'dependencies';
-  readonly registry = new Registry();
+  readonly families = FAMILIES;
 
-  private readonly log: Logger;
   private readonly targets: Target[];
   /** Unix seconds of each target's last success, kept across runs; 0 before the first. */
-  private readonly lastSuccess = new Map<string, number>();
-  /** Last failure message logged per target, so a lasting failure is logged once. */
-  private readonly failing = new Map<string, string>();
+  private lastSuccess = new Map<string, number>();
+  /** A lasting failure of a target is logged once per change of reason, and its recovery once. */
+  private readonly changes: ChangeLog<ProbeResult>;
   private last?: { checkedAt: Date; checked: Checked[] };
-
-  private readonly up: Gauge<'name' | 'kind'>;
-  private readonly duration: Gauge<'name'>;
-  private readonly lastSuccessGauge: Gauge<'name'>;
-  private readonly certExpiry: Gauge<'name'>;
-  private readonly failureReason: Gauge<'name' | 'reason'>;
-  private readonly statusCode: Gauge<'name'>;
-  private readonly slowThreshold: Gauge<'name'>;
 
   constructor(deps: CollectorDeps) {
     const cfg = deps.config.collectors.dependencies;
-    this.log = deps.log.child({ collector: 'dependencies' });
+    const log = deps.log.child({ collector: 'dependencies' });
     this.targets = cfg.targets.map((t) => ({
       name: t.name,
       kind: t.kind,
@@ -79,54 +69,43 @@ export class DependenciesCollector implements RegistryCollector {
       probe: probeTarget(t, cfg.max_body_size),
     }));
     for (const t of this.targets) this.lastSuccess.set(t.name, 0);
-
-    const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
-      new Gauge<L>({ name, help, labelNames, registers: [this.registry] });
-    this.up = gauge(
-      'watchpost_dependency_up',
-      'Whether the last probe of the dependency succeeded (1) or failed (0).',
-      ['name', 'kind'],
-    );
-    this.duration = gauge(
-      'watchpost_dependency_duration_seconds',
-      'How long the last probe of the dependency took, in seconds, up to its probe timeout.',
-      ['name'],
-    );
-    this.lastSuccessGauge = gauge(
-      'watchpost_dependency_last_success_timestamp_seconds',
-      'Unix time in seconds of the last successful probe of the dependency since the exporter started; 0 before the first.',
-      ['name'],
-    );
-    this.certExpiry = gauge(
-      'watchpost_dependency_tls_cert_expiry_timestamp_seconds',
-      "Unix time in seconds at which the dependency's TLS certificate expires (https and tcp with tls, when the handshake completed).",
-      ['name'],
-    );
-    this.failureReason = gauge(
-      'watchpost_dependency_failure_reason',
-      'Set to 1 for the reason the last probe of the dependency failed (dns, connect, tls, timeout, status or body); absent while it is up.',
-      ['name', 'reason'],
-    );
-    this.statusCode = gauge(
-      'watchpost_dependency_status_code',
-      'HTTP status code of the last response of the dependency (http and https, when a response arrived).',
-      ['name'],
-    );
-    this.slowThreshold = gauge(
-      'watchpost_dependency_slow_threshold_seconds',
-      'Probe duration in seconds above which the dependency counts as slow, from the watchpost configuration.',
-      ['name'],
+    this.changes = new ChangeLog<ProbeResult>(
+      (dependency, _what, result) =>
+        log.warn('dependency down', { dependency, reason: result.reason, err: result.message }),
+      (dependency) => log.info('dependency up again', { dependency }),
     );
   }
 
-  async collect(signal: AbortSignal): Promise<ApplyResult> {
+  async collect(signal: AbortSignal): Promise<Snapshot> {
     signal.throwIfAborted();
     const checked = await Promise.all(
       this.targets.map(async (target) => ({ target, result: await runProbe(target.probe, signal) })),
     );
     signal.throwIfAborted();
     const checkedAt = new Date();
-    return () => this.apply(checkedAt, checked);
+    const lastSuccess = new Map(this.lastSuccess);
+    const snap = new Snapshot();
+    for (const { target, result } of checked) {
+      const name = target.name;
+      if (result.ok) {
+        lastSuccess.set(name, checkedAt.getTime() / 1000);
+        this.changes.ok(name);
+      } else {
+        this.changes.fail(name, `${result.reason ?? ''}: ${result.message}`, result);
+      }
+      snap.add(m.up, { name, kind: target.kind }, result.ok ? 1 : 0);
+      snap.add(m.duration, { name }, result.durationSeconds);
+      snap.add(m.lastSuccess, { name }, lastSuccess.get(name) ?? 0);
+      snap.add(m.slowThreshold, { name }, target.slowThresholdSeconds);
+      if (result.certNotAfter !== undefined) snap.add(m.certExpiry, { name }, result.certNotAfter);
+      if (result.statusCode !== undefined) snap.add(m.statusCode, { name }, result.statusCode);
+      if (!result.ok && result.reason) snap.add(m.failureReason, { name, reason: result.reason }, 1);
+    }
+    // What /health/deep reads moves with what /metrics serves: never to a dropped run.
+    return snap.onAccept(() => {
+      this.last = { checkedAt, checked };
+      this.lastSuccess = lastSuccess;
+    });
   }
 
   /** The last results, for GET /health/deep: it never probes, so it never waits. */
@@ -162,43 +141,5 @@ export class DependenciesCollector implements RegistryCollector {
       status: allUp ? 200 : 503,
       body: { status: allUp ? 'up' : 'down', checkedAt: this.last.checkedAt.toISOString(), dependencies },
     };
-  }
-
-  /** The only place metrics (and the state /health/deep reads) are written. */
-  private apply(checkedAt: Date, checked: Checked[]): void {
-    this.last = { checkedAt, checked };
-    for (const g of [
-      this.up,
-      this.duration,
-      this.lastSuccessGauge,
-      this.certExpiry,
-      this.failureReason,
-      this.statusCode,
-      this.slowThreshold,
-    ])
-      g.reset();
-    for (const { target, result } of checked) {
-      const name = target.name;
-      if (result.ok) this.lastSuccess.set(name, checkedAt.getTime() / 1000);
-      this.logChange(name, result);
-      this.up.set({ name, kind: target.kind }, result.ok ? 1 : 0);
-      this.duration.set({ name }, result.durationSeconds);
-      this.lastSuccessGauge.set({ name }, this.lastSuccess.get(name) ?? 0);
-      this.slowThreshold.set({ name }, target.slowThresholdSeconds);
-      if (result.certNotAfter !== undefined) this.certExpiry.set({ name }, result.certNotAfter);
-      if (result.statusCode !== undefined) this.statusCode.set({ name }, result.statusCode);
-      if (!result.ok && result.reason) this.failureReason.set({ name, reason: result.reason }, 1);
-    }
-  }
-
-  private logChange(name: string, result: ProbeResult): void {
-    if (result.ok) {
-      if (this.failing.delete(name)) this.log.info('dependency up again', { dependency: name });
-      return;
-    }
-    const what = `${result.reason ?? ''}: ${result.message}`;
-    if (this.failing.get(name) === what) return;
-    this.failing.set(name, what);
-    this.log.warn('dependency down', { dependency: name, reason: result.reason, err: result.message });
   }
 }
