@@ -7,6 +7,7 @@ import { after, describe, test } from 'node:test';
 import { defaultConfig } from '../../../config/load.js';
 import { silentLogger } from '../../../internal/log.js';
 import type { Config } from '../../../config/schema.js';
+import { renderFamilies, Snapshot } from '../../metric-families.js';
 import { parseMountinfo, type FsStats } from '../../sources/mounts.js';
 import { DiskCollector, deadline, selectFilesystems, usedRatio, type DiskCollectorOptions } from './disk.js';
 
@@ -64,17 +65,21 @@ function collector(cfg: Config, opts?: DiskCollectorOptions): DiskCollector {
   return c;
 }
 
+/** The snapshot the runner last served for each collector. */
+const served = new WeakMap<DiskCollector, Snapshot>();
+
 async function run(c: DiskCollector): Promise<void> {
-  const apply = await c.collect(new AbortController().signal);
-  apply();
+  const snapshot = await c.collect(new AbortController().signal);
+  snapshot.accept();
+  served.set(c, snapshot);
 }
 
 /** label set (JSON of the sorted labels) → value, for one metric family. */
 async function values(c: DiskCollector, name: string): Promise<Map<string, number>> {
-  const metric = c.registry.getSingleMetric(name);
-  assert.ok(metric, `${name} is registered`);
+  const family = c.families.find((f) => f.name === name);
+  assert.ok(family, `${name} is declared`);
   const out = new Map<string, number>();
-  for (const v of (await metric.get()).values) out.set(key(v.labels as Record<string, string>), v.value);
+  for (const v of served.get(c)?.samples(family) ?? []) out.set(key(v.labels), v.value);
   return out;
 }
 function key(labels: Record<string, string>): string {
@@ -532,7 +537,7 @@ describe('DiskCollector', () => {
       await run(c);
       await new Promise((r) => setTimeout(r, 10));
     }
-    const text = await c.registry.metrics();
+    const text = renderFamilies(c.families, served.get(c) ?? new Snapshot());
     assert.match(text, /watchpost_directory_size_bytes\{path=".*"\} 10/);
     assert.match(
       text,

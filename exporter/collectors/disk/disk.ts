@@ -1,7 +1,6 @@
 import { compileUserRegex, type TextPattern } from '../../../config/user-regex.js';
-import { Gauge, Registry } from 'prom-client';
 import type { Logger } from '../../../internal/log.js';
-import { errorMessage, type ApplyResult, type RegistryCollector } from '../../collector.js';
+import { ChangeLog, errorMessage, Snapshot, type Collector, type CollectorDeps } from '../../collector.js';
 import {
   hostView,
   readMountTable,
@@ -12,7 +11,8 @@ import {
   type FsStats,
   type Mount,
 } from '../../sources/mounts.js';
-import type { CollectorDeps } from '../../collector.js';
+import * as m from './metrics.js';
+import { FAMILIES } from './metrics.js';
 
 /**
  * Filesystem space and inodes per mount (after node_exporter's filesystem collector),
@@ -134,12 +134,9 @@ interface DirectoryState {
   last?: DirectoryScan;
 }
 
-const FS_LABELS = ['device', 'mountpoint', 'fstype'] as const;
-const DIR_LABELS = ['path'] as const;
-
-export class DiskCollector implements RegistryCollector {
+export class DiskCollector implements Collector {
   readonly name = 'disk';
-  readonly registry = new Registry();
+  readonly families = FAMILIES;
 
   private readonly log: Logger;
   private readonly procfs: string;
@@ -159,32 +156,21 @@ export class DiskCollector implements RegistryCollector {
    * its call is pending (node_exporter's stuckMounts): hung calls never pile up.
    */
   private readonly pending = new Map<string, Promise<FsStats>>();
-  /** Last error logged per mount point, so a lasting failure is logged once. */
-  private readonly failing = new Map<string, string>();
+  /** A lasting failure of a mount is logged once per change, and its recovery once. */
+  private readonly changes: ChangeLog<Filesystem>;
   private readonly warnedThresholds = new Set<string>();
   private readonly directories: DirectoryState[];
   private readonly scans = new AbortController();
   private started = false;
 
-  private readonly fsSize: Gauge<(typeof FS_LABELS)[number]>;
-  private readonly fsAvail: Gauge<(typeof FS_LABELS)[number]>;
-  private readonly fsFree: Gauge<(typeof FS_LABELS)[number]>;
-  private readonly fsUsed: Gauge<(typeof FS_LABELS)[number]>;
-  private readonly fsFiles: Gauge<(typeof FS_LABELS)[number]>;
-  private readonly fsFilesFree: Gauge<(typeof FS_LABELS)[number]>;
-  private readonly fsReadonly: Gauge<(typeof FS_LABELS)[number]>;
-  private readonly fsError: Gauge<(typeof FS_LABELS)[number]>;
-  private readonly fsThreshold: Gauge<(typeof FS_LABELS)[number]>;
-  private readonly dirSize: Gauge<(typeof DIR_LABELS)[number]>;
-  private readonly dirFiles: Gauge<(typeof DIR_LABELS)[number]>;
-  private readonly dirSuccess: Gauge<(typeof DIR_LABELS)[number]>;
-  private readonly dirErrors: Gauge<(typeof DIR_LABELS)[number]>;
-  private readonly dirTimestamp: Gauge<(typeof DIR_LABELS)[number]>;
-  private readonly dirDuration: Gauge<(typeof DIR_LABELS)[number]>;
-
   constructor(deps: CollectorDeps, opts: DiskCollectorOptions = {}) {
     const cfg = deps.config.collectors.disk;
     this.log = deps.log.child({ collector: 'disk' });
+    this.changes = new ChangeLog<Filesystem>(
+      (mountpoint, err, fs) =>
+        this.log.warn('cannot read filesystem', { mountpoint, device: fs.device, err }),
+      (mountpoint) => this.log.info('filesystem readable again', { mountpoint }),
+    );
     this.procfs = deps.config.paths.procfs;
     this.rootfs = deps.config.paths.rootfs;
     this.select = {
@@ -201,71 +187,9 @@ export class DiskCollector implements RegistryCollector {
       readPath: underRootfs(this.rootfs, d.path),
       interval: d.interval,
     }));
-
-    const fsGauge = (name: string, help: string) =>
-      new Gauge({ name, help, labelNames: FS_LABELS, registers: [this.registry] });
-    const dirGauge = (name: string, help: string) =>
-      new Gauge({ name, help, labelNames: DIR_LABELS, registers: [this.registry] });
-    this.fsSize = fsGauge('watchpost_filesystem_size_bytes', 'Total size of the filesystem in bytes.');
-    this.fsAvail = fsGauge(
-      'watchpost_filesystem_avail_bytes',
-      'Free space of the filesystem that unprivileged users can use, in bytes (free space minus the root reserve).',
-    );
-    this.fsFree = fsGauge(
-      'watchpost_filesystem_free_bytes',
-      'Free space of the filesystem in bytes, including the root reserve.',
-    );
-    this.fsUsed = fsGauge(
-      'watchpost_filesystem_used_ratio',
-      'Used share of the filesystem as df computes Use%: used / (used + available to unprivileged users); 0 for an empty filesystem.',
-    );
-    this.fsFiles = fsGauge(
-      'watchpost_filesystem_files',
-      'Total number of inodes (file slots) of the filesystem.',
-    );
-    this.fsFilesFree = fsGauge(
-      'watchpost_filesystem_files_free',
-      'Number of free inodes (file slots) of the filesystem.',
-    );
-    this.fsReadonly = fsGauge(
-      'watchpost_filesystem_readonly',
-      'Whether the filesystem is mounted read-only (1) or not (0).',
-    );
-    this.fsError = fsGauge(
-      'watchpost_filesystem_device_error',
-      'Whether statfs failed or did not return in time for this mount (1) or succeeded (0); its size metrics are absent while it fails.',
-    );
-    this.fsThreshold = fsGauge(
-      'watchpost_filesystem_alert_threshold_ratio',
-      'Used ratio above which the disk space alert fires for this mount, from the watchpost configuration.',
-    );
-    this.dirSize = dirGauge(
-      'watchpost_directory_size_bytes',
-      'Total size in bytes of the regular files under the folder, from its last scan.',
-    );
-    this.dirFiles = dirGauge(
-      'watchpost_directory_files',
-      'Number of regular files under the folder, from its last scan.',
-    );
-    this.dirSuccess = dirGauge(
-      'watchpost_directory_scan_success',
-      'Whether the last scan of the folder could read the folder itself (1) or not (0).',
-    );
-    this.dirErrors = dirGauge(
-      'watchpost_directory_scan_errors',
-      'Number of entries under the folder that the last scan could not read and skipped.',
-    );
-    this.dirTimestamp = dirGauge(
-      'watchpost_directory_last_scan_timestamp_seconds',
-      'Unix time in seconds at which the last scan of the folder finished.',
-    );
-    this.dirDuration = dirGauge(
-      'watchpost_directory_scan_duration_seconds',
-      'Time the last scan of the folder took, in seconds.',
-    );
   }
 
-  async collect(signal: AbortSignal): Promise<ApplyResult> {
+  async collect(signal: AbortSignal): Promise<Snapshot> {
     signal.throwIfAborted();
     this.startScans();
     const table = readMountTable(this.procfs, this.rootfs);
@@ -274,7 +198,7 @@ export class DiskCollector implements RegistryCollector {
     signal.throwIfAborted();
     this.warnUnmatchedThresholds(filesystems);
     const dirs = this.directories.flatMap((d) => (d.last ? [{ path: d.path, scan: d.last }] : []));
-    return () => this.apply(results, dirs);
+    return this.snapshot(results, dirs);
   }
 
   close(): void {
@@ -303,8 +227,7 @@ export class DiskCollector implements RegistryCollector {
     try {
       const r = await deadline(call, this.statfsTimeout, signal);
       if (r.settled) {
-        if (this.failing.delete(fs.mountpoint))
-          this.log.info('filesystem readable again', { mountpoint: fs.mountpoint });
+        this.changes.ok(fs.mountpoint);
         return { fs, stats: r.value };
       }
       stuck = true;
@@ -319,10 +242,7 @@ export class DiskCollector implements RegistryCollector {
   }
 
   private failed(fs: Filesystem, error: string): MountResult {
-    if (this.failing.get(fs.mountpoint) !== error) {
-      this.failing.set(fs.mountpoint, error);
-      this.log.warn('cannot read filesystem', { mountpoint: fs.mountpoint, device: fs.device, err: error });
-    }
+    this.changes.fail(fs.mountpoint, error, fs);
     return { fs, error };
   }
 
@@ -379,54 +299,36 @@ export class DiskCollector implements RegistryCollector {
     }
   }
 
-  /** The only place metrics are written: synchronous, so a late run cannot interleave. */
-  private apply(results: MountResult[], dirs: { path: string; scan: DirectoryScan }[]): void {
-    for (const g of [
-      this.fsSize,
-      this.fsAvail,
-      this.fsFree,
-      this.fsUsed,
-      this.fsFiles,
-      this.fsFilesFree,
-      this.fsReadonly,
-      this.fsError,
-      this.fsThreshold,
-    ]) {
-      g.reset();
-    }
-    for (const g of [
-      this.dirSize,
-      this.dirFiles,
-      this.dirSuccess,
-      this.dirErrors,
-      this.dirTimestamp,
-      this.dirDuration,
-    ])
-      g.reset();
-
+  private snapshot(results: MountResult[], dirs: { path: string; scan: DirectoryScan }[]): Snapshot {
+    const snap = new Snapshot();
     for (const { fs, stats } of results) {
       const labels = { device: fs.device, mountpoint: fs.mountpoint, fstype: fs.fstype };
-      this.fsThreshold.set(labels, this.threshold(fs.mountpoint));
-      this.fsReadonly.set(labels, fs.readonly ? 1 : 0);
-      this.fsError.set(labels, stats ? 0 : 1);
       if (!stats) continue;
-      this.fsSize.set(labels, stats.sizeBytes);
-      this.fsAvail.set(labels, stats.availBytes);
-      this.fsFree.set(labels, stats.freeBytes);
-      this.fsUsed.set(labels, usedRatio(stats));
-      this.fsFiles.set(labels, stats.files);
-      this.fsFilesFree.set(labels, stats.filesFree);
+      snap.add(m.fsSize, labels, stats.sizeBytes);
+      snap.add(m.fsAvail, labels, stats.availBytes);
+      snap.add(m.fsFree, labels, stats.freeBytes);
+      snap.add(m.fsUsed, labels, usedRatio(stats));
+      snap.add(m.fsFiles, labels, stats.files);
+      snap.add(m.fsFilesFree, labels, stats.filesFree);
+    }
+    for (const { fs, stats } of results) {
+      const labels = { device: fs.device, mountpoint: fs.mountpoint, fstype: fs.fstype };
+      snap.add(m.fsReadonly, labels, fs.readonly ? 1 : 0);
+      snap.add(m.fsError, labels, stats ? 0 : 1);
+      snap.add(m.fsThreshold, labels, this.threshold(fs.mountpoint));
     }
     for (const { path, scan } of dirs) {
-      const labels = { path };
-      this.dirSuccess.set(labels, scan.success ? 1 : 0);
-      this.dirErrors.set(labels, scan.errors);
-      this.dirTimestamp.set(labels, scan.finishedAt);
-      this.dirDuration.set(labels, scan.durationSeconds);
       if (!scan.success) continue;
-      this.dirSize.set(labels, scan.bytes);
-      this.dirFiles.set(labels, scan.files);
+      snap.add(m.dirSize, { path }, scan.bytes);
+      snap.add(m.dirFiles, { path }, scan.files);
     }
+    for (const { path, scan } of dirs) {
+      snap.add(m.dirSuccess, { path }, scan.success ? 1 : 0);
+      snap.add(m.dirErrors, { path }, scan.errors);
+      snap.add(m.dirTimestamp, { path }, scan.finishedAt);
+      snap.add(m.dirDuration, { path }, scan.durationSeconds);
+    }
+    return snap;
   }
 }
 

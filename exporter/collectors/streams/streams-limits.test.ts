@@ -5,7 +5,7 @@ import { stopParseWorker } from '../../sources/parse-off-loop.js';
 import { after, describe, it } from 'node:test';
 import { parseConfigText } from '../../../config/load.js';
 import { createLogger } from '../../../internal/log.js';
-import { samples } from '../../../test/samples.js';
+import { collectSamples } from '../../../test/samples.js';
 import { StreamsCollector } from './streams.js';
 
 const servers: Server[] = [];
@@ -44,8 +44,7 @@ describe('StreamsCollector: a large answer below max_body_size', () => {
       ),
       log: createLogger({ write: () => {} }),
     });
-    (await c.collect(new AbortController().signal))();
-    const s = await samples(c);
+    const s = await collectSamples(c);
     assert.equal(s.get('watchpost_stream_server_up{server="big",kind="nginx-rtmp"}'), 1);
     assert.equal(s.get('watchpost_streams_publishing{server="big",app="live"}'), 15_000);
   });
@@ -64,8 +63,7 @@ describe('StreamsCollector: an answer above max_body_size', () => {
       ),
       log: createLogger({ write: (l) => logged.push(l) }),
     });
-    (await c.collect(new AbortController().signal))();
-    const s = await samples(c);
+    const s = await collectSamples(c);
     assert.equal(s.get('watchpost_stream_server_up{server="big",kind="nginx-rtmp"}'), 0);
     assert.equal(s.get('watchpost_stream_server_failure_reason{server="big",reason="too_large"}'), 1);
     assert.equal([...s.keys()].filter((k) => k.startsWith('watchpost_stream_publishing')).length, 0);

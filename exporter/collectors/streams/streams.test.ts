@@ -11,7 +11,7 @@ import { createLogger, silentLogger } from '../../../internal/log.js';
 import { FakeMediamtx } from '../../../test/e2e/fake-mediamtx.js';
 import type { StreamStat } from '../../sources/stream-stat.js';
 import { capStreams, StreamsCollector } from './streams.js';
-import { samples } from '../../../test/samples.js';
+import { collectSamples } from '../../../test/samples.js';
 
 const FIXTURES = fileURLToPath(new URL('../../sources/fixtures/', import.meta.url));
 const dirs: string[] = [];
@@ -28,8 +28,7 @@ function config(yaml: string) {
 }
 
 async function run(c: StreamsCollector): Promise<Map<string, number>> {
-  (await c.collect(new AbortController().signal))();
-  return samples(c);
+  return collectSamples(c);
 }
 
 /** An HTTP server that answers every request with `body` (or never, when body is undefined). */

@@ -1,14 +1,14 @@
-import { Counter, Gauge, Registry } from 'prom-client';
 import type { Config } from '../../../config/schema.js';
 import type { Logger } from '../../../internal/log.js';
-import { errorMessage, type ApplyResult, type RegistryCollector } from '../../collector.js';
+import { errorMessage, Snapshot, type Collector, type CollectorDeps } from '../../collector.js';
 import { fetchMediamtxPaths } from '../../sources/mediamtx.js';
 import { fetchRtmpStat } from '../../sources/nginx-rtmp.js';
 import { FetchFailure, type FetchFailureReason } from '../../sources/http-get.js';
 import { stopParseWorker } from '../../sources/parse-off-loop.js';
 import { classifyError } from '../../sources/probes.js';
 import type { ServerStat, StreamStat } from '../../sources/stream-stat.js';
-import type { CollectorDeps } from '../../collector.js';
+import * as m from './metrics.js';
+import { FAMILIES } from './metrics.js';
 
 /**
  * Streams of nginx-rtmp and MediaMTX servers, in one family set for both kinds so that
@@ -99,9 +99,6 @@ const FETCHERS: Record<StreamServer['kind'], Fetcher> = {
   mediamtx: fetchMediamtxPaths,
 };
 
-const STREAM_LABELS = ['server', 'app', 'stream'] as const;
-type StreamLabel = (typeof STREAM_LABELS)[number];
-
 /**
  * The streams to export for one server, at most `cap`: expected streams first, then
  * publishing ones, then by name, so a flood of names cannot push out the ones alerts
@@ -143,9 +140,9 @@ export function describeFetchError(err: unknown): string {
   return errorMessage(err);
 }
 
-export class StreamsCollector implements RegistryCollector {
+export class StreamsCollector implements Collector {
   readonly name = 'streams';
-  readonly registry = new Registry();
+  readonly families = FAMILIES;
 
   private readonly log: Logger;
   private readonly servers: readonly StreamServer[];
@@ -164,22 +161,6 @@ export class StreamsCollector implements RegistryCollector {
   private partial: { server: string; workers: number }[] = [];
   private readonly now: () => number;
 
-  private readonly serverUp: Gauge<'server' | 'kind'>;
-  private readonly failureReasonGauge: Gauge<'server' | 'reason'>;
-  private readonly fetchDuration: Gauge<'server'>;
-  private readonly serverUptime: Gauge<'server'>;
-  private readonly seriesDropped: Gauge<'server'>;
-  private readonly maxPublishing: Gauge<'server'>;
-  private readonly publishing: Gauge<StreamLabel>;
-  private readonly readers: Gauge<StreamLabel>;
-  private readonly bytesIn: Counter<StreamLabel>;
-  private readonly bytesOut: Counter<StreamLabel>;
-  private readonly streamUptime: Gauge<StreamLabel>;
-  private readonly framesInError: Counter<StreamLabel>;
-  private readonly streamExpected: Gauge<StreamLabel>;
-  private readonly appPublishing: Gauge<'server' | 'app'>;
-  private readonly workersSeen: Gauge<'server'>;
-
   constructor(deps: CollectorDeps, opts: StreamsCollectorOptions = {}) {
     const cfg = deps.config.collectors.streams;
     this.log = deps.log.child({ collector: 'streams' });
@@ -195,90 +176,6 @@ export class StreamsCollector implements RegistryCollector {
     this.cap = opts.maxStreamSeries ?? MAX_STREAM_SERIES;
     this.maxBytes = cfg.max_body_size;
     this.now = opts.now ?? Date.now;
-
-    const reg = [this.registry];
-    this.serverUp = new Gauge({
-      name: 'watchpost_stream_server_up',
-      help: 'Whether the last fetch of the streaming server statistics (nginx-rtmp stat page, MediaMTX API) answered and parsed (1) or not (0).',
-      labelNames: ['server', 'kind'],
-      registers: reg,
-    });
-    this.failureReasonGauge = new Gauge({
-      name: 'watchpost_stream_server_failure_reason',
-      help: 'Set to 1 for the reason the last fetch of the streaming server statistics failed (dns, connect, tls, timeout, status, auth, too_large or invalid); absent while it is up.',
-      labelNames: ['server', 'reason'],
-      registers: reg,
-    });
-    this.fetchDuration = new Gauge({
-      name: 'watchpost_stream_server_fetch_duration_seconds',
-      help: 'Time the last fetch of the streaming server statistics took, in seconds, including failed fetches.',
-      labelNames: ['server'],
-      registers: reg,
-    });
-    this.serverUptime = new Gauge({
-      name: 'watchpost_stream_server_uptime_seconds',
-      help: 'Seconds since the streaming server started, as nginx-rtmp reports it; absent for MediaMTX.',
-      labelNames: ['server'],
-      registers: reg,
-    });
-    this.seriesDropped = new Gauge({
-      name: 'watchpost_stream_series_dropped',
-      help: 'Number of streams of the server left out of the per-stream metrics in the last fetch because the server had more than the cap of stream series.',
-      labelNames: ['server'],
-      registers: reg,
-    });
-    this.maxPublishing = new Gauge({
-      name: 'watchpost_stream_max_publishing',
-      help: 'Number of publishing streams above which the too-many-streams alert fires for the server, from the watchpost configuration (max_streams).',
-      labelNames: ['server'],
-      registers: reg,
-    });
-    const streamGauge = (name: string, help: string) =>
-      new Gauge({ name, help, labelNames: STREAM_LABELS, registers: reg });
-    // Counters, not Gauges, so the TYPE line says counter; apply() sets their absolute
-    // value with reset() + inc(), as the host collector does for CPU seconds.
-    const streamCounter = (name: string, help: string) =>
-      new Counter({ name, help, labelNames: STREAM_LABELS, registers: reg });
-    this.publishing = streamGauge(
-      'watchpost_stream_publishing',
-      'Whether a publisher is sending the stream (1) or the server lists it without one (0); absent when the server does not list the stream.',
-    );
-    this.readers = streamGauge(
-      'watchpost_stream_readers',
-      'Number of clients reading the stream, the publisher excluded.',
-    );
-    this.bytesIn = streamCounter(
-      'watchpost_stream_bytes_in_total',
-      'Bytes the server received for the stream since the stream started.',
-    );
-    this.bytesOut = streamCounter(
-      'watchpost_stream_bytes_out_total',
-      'Bytes the server sent to readers of the stream since the stream started.',
-    );
-    this.streamUptime = streamGauge(
-      'watchpost_stream_uptime_seconds',
-      'Seconds since the stream started (nginx-rtmp) or came online (MediaMTX).',
-    );
-    this.framesInError = streamCounter(
-      'watchpost_stream_frames_in_error_total',
-      'Frames of the stream that MediaMTX received with errors and could not process; MediaMTX 1.15 and later only.',
-    );
-    this.streamExpected = streamGauge(
-      'watchpost_stream_expected',
-      'Always 1 for each stream that the watchpost configuration expects to be publishing.',
-    );
-    this.appPublishing = new Gauge({
-      name: 'watchpost_streams_publishing',
-      help: 'Number of streams publishing on the server, per application (app is empty for MediaMTX), counted before the series cap; 0 for an application with none.',
-      labelNames: ['server', 'app'],
-      registers: reg,
-    });
-    this.workersSeen = new Gauge({
-      name: 'watchpost_stream_server_workers_seen',
-      help: 'Number of distinct nginx worker processes (<pid> of the stat page) seen answering in the last 5 minutes; above 1 each page shows one worker and the stats are partial (merged across workers).',
-      labelNames: ['server'],
-      registers: reg,
-    });
   }
 
   /** For the status page: servers whose statistics are partial. */
@@ -289,11 +186,11 @@ export class StreamsCollector implements RegistryCollector {
     );
   }
 
-  async collect(signal: AbortSignal): Promise<ApplyResult> {
+  async collect(signal: AbortSignal): Promise<Snapshot> {
     signal.throwIfAborted();
     const results = await Promise.all(this.servers.map((s) => this.fetchServer(s, signal)));
     signal.throwIfAborted();
-    return () => this.apply(results);
+    return this.snapshot(results);
   }
 
   private async fetchServer(server: StreamServer, signal: AbortSignal): Promise<ServerResult> {
@@ -372,42 +269,24 @@ export class StreamsCollector implements RegistryCollector {
     return { stat: mergeWorkerStats([...seen.values()].map((w) => w.stat)), workersSeen: seen.size };
   }
 
-  /** The only place metrics are written: synchronous, so a late run cannot interleave. */
-  private apply(results: ServerResult[]): void {
-    for (const m of [
-      this.serverUp,
-      this.failureReasonGauge,
-      this.fetchDuration,
-      this.serverUptime,
-      this.seriesDropped,
-      this.maxPublishing,
-      this.publishing,
-      this.readers,
-      this.bytesIn,
-      this.bytesOut,
-      this.streamUptime,
-      this.framesInError,
-      this.streamExpected,
-      this.appPublishing,
-      this.workersSeen,
-    ])
-      m.reset();
-    this.partial = [];
+  private snapshot(results: ServerResult[]): Snapshot {
+    const snap = new Snapshot();
+    const partial: { server: string; workers: number }[] = [];
 
     for (const e of this.expected)
-      this.streamExpected.set({ server: e.server, app: e.app, stream: e.stream }, 1);
+      snap.add(m.streamExpected, { server: e.server, app: e.app, stream: e.stream }, 1);
 
     for (const { server, durationSeconds, stat, reason, workersSeen } of results) {
       const name = server.name;
-      this.serverUp.set({ server: name, kind: server.kind }, stat ? 1 : 0);
-      if (!stat && reason) this.failureReasonGauge.set({ server: name, reason }, 1);
-      this.fetchDuration.set({ server: name }, durationSeconds);
-      if (server.max_streams !== undefined) this.maxPublishing.set({ server: name }, server.max_streams);
+      snap.add(m.serverUp, { server: name, kind: server.kind }, stat ? 1 : 0);
+      if (!stat && reason) snap.add(m.failureReason, { server: name, reason }, 1);
+      snap.add(m.fetchDuration, { server: name }, durationSeconds);
+      if (server.max_streams !== undefined) snap.add(m.maxPublishing, { server: name }, server.max_streams);
       if (!stat) continue;
-      if (stat.uptimeSeconds !== undefined) this.serverUptime.set({ server: name }, stat.uptimeSeconds);
+      if (stat.uptimeSeconds !== undefined) snap.add(m.serverUptime, { server: name }, stat.uptimeSeconds);
       if (workersSeen !== undefined) {
-        this.workersSeen.set({ server: name }, workersSeen);
-        if (workersSeen > 1) this.partial.push({ server: name, workers: workersSeen });
+        snap.add(m.workersSeen, { server: name }, workersSeen);
+        if (workersSeen > 1) partial.push({ server: name, workers: workersSeen });
       }
 
       // Every application the server lists has a count, 0 when nothing publishes in it.
@@ -415,24 +294,26 @@ export class StreamsCollector implements RegistryCollector {
         (stat.apps ?? (server.kind === 'mediamtx' ? [''] : [])).map((a) => [a, 0]),
       );
       for (const s of stat.streams) perApp.set(s.app, (perApp.get(s.app) ?? 0) + (s.publishing ? 1 : 0));
-      for (const [app, n] of perApp) this.appPublishing.set({ server: name, app }, n);
+      for (const [app, n] of perApp) snap.add(m.appPublishing, { server: name, app }, n);
 
       const { kept, dropped } = capStreams(
         stat.streams,
         this.expectedByServer.get(name) ?? new Set(),
         this.cap,
       );
-      this.seriesDropped.set({ server: name }, dropped);
+      snap.add(m.seriesDropped, { server: name }, dropped);
       for (const s of kept) {
         const labels = { server: name, app: s.app, stream: s.stream };
-        this.publishing.set(labels, s.publishing ? 1 : 0);
-        this.readers.set(labels, s.readers);
-        this.bytesIn.inc(labels, s.bytesIn);
-        this.bytesOut.inc(labels, s.bytesOut);
-        if (s.uptimeSeconds !== undefined) this.streamUptime.set(labels, s.uptimeSeconds);
-        if (s.framesInError !== undefined) this.framesInError.inc(labels, s.framesInError);
+        snap.add(m.publishing, labels, s.publishing ? 1 : 0);
+        snap.add(m.readers, labels, s.readers);
+        // Counters from the absolute totals the server keeps for the stream.
+        snap.add(m.bytesIn, labels, s.bytesIn);
+        snap.add(m.bytesOut, labels, s.bytesOut);
+        if (s.uptimeSeconds !== undefined) snap.add(m.streamUptime, labels, s.uptimeSeconds);
+        if (s.framesInError !== undefined) snap.add(m.framesInError, labels, s.framesInError);
       }
     }
+    return snap.onAccept(() => (this.partial = partial));
   }
 }
 
