@@ -9,8 +9,8 @@ import {
   startReceiver,
   type Received,
   type RunningAlertmanager,
-} from '../test/e2e/alertmanager.js';
-import { eventually, requireBinary, skipWithout } from '../test/e2e/helpers.js';
+} from '../internal/testing/alertmanager.js';
+import { eventually, requireBinary, skipWithout } from '../internal/testing/helpers.js';
 
 const CONFIG = join(import.meta.dirname, 'alertmanager.yml');
 describe('alertmanager.yml', () => {

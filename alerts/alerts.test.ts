@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { requireBinary } from '../test/e2e/helpers.js';
+import { requireBinary } from '../internal/testing/helpers.js';
 
 const dir = import.meta.dirname;
 const root = join(dir, '..');

@@ -19,9 +19,9 @@ import { silentLogger } from '../internal/log.ts';
 import { notifierSchema } from '../config/notifier-schema.ts';
 import { startFakeSlack } from '../notifier/fixtures/fakes.ts';
 import { startNotifier } from '../notifier/run.ts';
-import { startAlertmanager } from '../test/e2e/alertmanager.ts';
-import { freePort, startCli } from '../test/e2e/helpers.ts';
-import { startPrometheus } from '../test/e2e/prometheus.ts';
+import { startAlertmanager } from '../internal/testing/alertmanager.ts';
+import { freePort, startCli } from '../internal/testing/helpers.ts';
+import { startPrometheus } from '../internal/testing/prometheus.ts';
 import { writeSection } from './common.mjs';
 
 const PREFIX = 'arbench';

@@ -16,7 +16,7 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { main } from '../cli/main.js';
 import { loadConfigFile } from '../config/load.js';
-import { requireBinary } from '../test/e2e/helpers.js';
+import { requireBinary } from '../internal/testing/helpers.js';
 import {
   INSTALL_DIR,
   MANIFEST,

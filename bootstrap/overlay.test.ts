@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { requireBinary } from '../test/e2e/helpers.js';
+import { requireBinary } from '../internal/testing/helpers.js';
 import { DEFAULT_OVERLAY_OPTIONS, GENERATED_SECRETS, renderOverlay } from './overlay.js';
 
 const ROOT = join(import.meta.dirname, '..');

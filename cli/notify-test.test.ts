@@ -11,7 +11,7 @@ import {
   type FakeSlack,
   type FakeSmtp,
 } from '../notifier/fixtures/fakes.js';
-import { CLI } from '../test/e2e/helpers.js';
+import { CLI } from '../internal/testing/helpers.js';
 
 // The built CLI as a subprocess (npm test builds first). Asynchronous, unlike helpers.runCli:
 // the fake Slack and SMTP servers answer from this process's event loop.

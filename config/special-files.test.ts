@@ -4,7 +4,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { CLI } from '../test/e2e/helpers.js';
+import { CLI } from '../internal/testing/helpers.js';
 import { readSecretFile, redact } from '../internal/secret.js';
 
 /**

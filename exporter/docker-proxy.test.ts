@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Docker from 'dockerode';
 import { silentLogger } from '../internal/log.js';
-import { TEST_IMAGE, TestContainers, requireDocker } from '../test/e2e/docker.js';
+import { TEST_IMAGE, TestContainers, requireDocker } from '../internal/testing/docker.js';
 import { allowed, startDockerProxy, type DockerProxyHandle } from './docker-proxy.js';
 
 describe('docker-proxy: the allow-list', () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { silentLogger } from '../internal/log.js';
+import { eventually } from '../internal/testing/helpers.js';
 import { gauge, Snapshot, type Collector, type MetricFamily } from './collector.js';
 import { Exposition } from './exposition.js';
 import { Scheduler } from './scheduler.js';
@@ -180,14 +181,16 @@ describe('Exposition', () => {
     });
     const { scheduler, text } = setup(pushing);
     scheduler.start(); // run 1, then nothing for the 60 s interval
-    await waitFor(() => (pushing.calls === 1 && /^test_pushing_value 1$/m.test(text()) ? true : undefined));
+    await eventually(() =>
+      pushing.calls === 1 && /^test_pushing_value 1$/m.test(text()) ? true : undefined,
+    );
     for (let i = 0; i < 50; i++) pushing.request!(); // a burst of events: one run
-    await waitFor(() => (pushing.calls === 2 ? true : undefined));
+    await eventually(() => (pushing.calls === 2 ? true : undefined));
     for (let i = 0; i < 50; i++) pushing.request!(); // events during that run: one more, after it
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(pushing.calls, 2, 'no second run while one is under way');
     release!();
-    await waitFor(() => (/^test_pushing_value 3$/m.test(text()) ? true : undefined));
+    await eventually(() => (/^test_pushing_value 3$/m.test(text()) ? true : undefined));
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(pushing.calls, 3);
     assert.equal(overlapped, false);
@@ -199,13 +202,3 @@ describe('Exposition', () => {
     await scheduler.stop();
   });
 });
-
-async function waitFor<T>(check: () => T | undefined, ms = 5_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = check();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

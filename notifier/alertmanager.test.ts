@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { notifierSchema } from '../config/notifier-schema.js';
-import { startAlertmanager } from '../test/e2e/alertmanager.js';
-import { requireBinary } from '../test/e2e/helpers.js';
+import { startAlertmanager } from '../internal/testing/alertmanager.js';
+import { requireBinary } from '../internal/testing/helpers.js';
 import { captureLogger, eventually, startFakeSlack } from './fixtures/fakes.js';
 import { startNotifier } from './run.js';
 

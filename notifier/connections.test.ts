@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { notifierSchema } from '../config/notifier-schema.js';
-import { ConnectionFlood } from '../test/e2e/flood.js';
+import { ConnectionFlood } from '../internal/testing/flood.js';
 import { captureLogger, eventually, samplePayload } from './fixtures/fakes.js';
 import { startNotifier } from './run.js';
 

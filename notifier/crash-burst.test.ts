@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, test } from 'node:test';
 import { silentLogger } from '../internal/log.js';
-import { ROOT } from '../test/e2e/helpers.js';
+import { ROOT } from '../internal/testing/helpers.js';
 import { eventually, samplePayload, startFakeSlack, writeSlackNotifierConfig } from './fixtures/fakes.js';
 import { Outbox } from './outbox.js';
 

@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { ROOT } from '../test/e2e/helpers.js';
+import { ROOT } from '../internal/testing/helpers.js';
 import { eventually, samplePayload, startFakeSlack, writeSlackNotifierConfig } from './fixtures/fakes.js';
 
 const procs: ChildProcess[] = [];

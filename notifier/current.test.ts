@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { notifierSchema } from '../config/notifier-schema.js';
-import { eventually, freePort, requireBinary } from '../test/e2e/helpers.js';
+import { eventually, freePort, requireBinary } from '../internal/testing/helpers.js';
 import { captureLogger, resolvedPayload, startFakeSlack } from './fixtures/fakes.js';
 import { formatValue, valueExpression } from './current.js';
 import { startNotifier } from './run.js';

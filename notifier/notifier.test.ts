@@ -15,7 +15,7 @@ import {
   startSmtp,
   type FakeSlack,
 } from './fixtures/fakes.js';
-import { promtoolCheckMetrics, requireBinary } from '../test/e2e/helpers.js';
+import { promtoolCheckMetrics, requireBinary } from '../internal/testing/helpers.js';
 import { startNotifier, type NotifierHandle } from './run.js';
 
 const TOKEN = 'tok-' + 'a1'.repeat(20);

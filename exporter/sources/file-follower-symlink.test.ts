@@ -11,6 +11,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { eventually } from '../../internal/testing/helpers.js';
 import { FileFollower, type FollowerEvents } from './file-follower.js';
 
 const root = mkdtempSync(join(tmpdir(), 'watchpost-symlink-'));
@@ -31,8 +32,7 @@ function recorder() {
 }
 
 async function until(what: string, cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 400 && !cond(); i++) await new Promise((r) => setTimeout(r, 25));
-  assert.ok(cond(), `timed out waiting for ${what}`);
+  await eventually(cond, 10_000, what);
 }
 
 describe('FileFollower: symlink policy', () => {

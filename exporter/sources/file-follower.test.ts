@@ -11,7 +11,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { eventually } from '../../test/e2e/helpers.js';
+import { eventually } from '../../internal/testing/helpers.js';
 import { FileFollower } from './file-follower.js';
 import { LineSplitter } from './line-splitter.js';
 

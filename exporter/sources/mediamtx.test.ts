@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
-import { FakeMediamtx } from '../../test/e2e/fake-mediamtx.js';
+import { FakeMediamtx } from '../../internal/testing/fake-mediamtx.js';
 import { fetchMediamtxPaths, parsePathList } from './mediamtx.js';
 
 const NOW = Date.parse('2026-01-01T00:01:00Z');

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parseRtmpStat } from './nginx-rtmp.js';
 
 // Captured from nginx 1.22.1 with Debian's libnginx-mod-rtmp 1.1.4, `rtmp_stat all`,
-// by the helper in test/e2e/rtmp.ts: two FFmpeg publishers on live/cam1 and
+// by the helper in internal/testing/rtmp.ts: two FFmpeg publishers on live/cam1 and
 // live/cam2 and one FFmpeg reader on live/cam1; and the same nginx idle. The module
 // ends lines with CRLF.
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));

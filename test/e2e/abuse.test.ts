@@ -6,9 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { FakeMediamtx } from './fake-mediamtx.js';
-import { ConnectionFlood, peakRss, quantile } from './flood.js';
-import { eventually, startCli, type RunningCli } from './helpers.js';
+import { FakeMediamtx } from '../../internal/testing/fake-mediamtx.js';
+import { ConnectionFlood, peakRss, quantile } from '../../internal/testing/flood.js';
+import { eventually, startCli, type RunningCli } from '../../internal/testing/helpers.js';
 
 /**
  * Everything issue 13 saw freeze or bloat the exporter, at once, against the built CLI:

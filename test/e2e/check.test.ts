@@ -17,7 +17,7 @@ import { renderWatchpostConfig } from '../../bootstrap/detect.js';
 import { readCompose } from '../../bootstrap/compose.js';
 import { copyFixture, FIXTURES_DIR, fixtureNames, GOLDEN_FINDINGS } from '../../bootstrap/fixture-stacks.js';
 import { DEFAULT_OVERLAY_OPTIONS, GENERATED_SECRETS, renderOverlay } from '../../bootstrap/overlay.js';
-import { CLI, requireBinary, ROOT } from './helpers.js';
+import { CLI, requireBinary, ROOT } from '../../internal/testing/helpers.js';
 
 /** The built CLI in `cwd`, so findings name files as the user sees them there. */
 function check(args: string[], cwd: string, env: Record<string, string> = {}) {

@@ -19,10 +19,10 @@ import {
 } from '../../dashboards/queries.js';
 import { startExporter, type ExporterHandle } from '../../exporter/run.js';
 import { startNotifier, type NotifierHandle } from '../../notifier/run.js';
-import { startAlertmanager, type RunningAlertmanager } from './alertmanager.js';
-import { TestContainers, requireDocker } from './docker.js';
-import { ROOT, eventually, freePort, requireBinary, skipWithout } from './helpers.js';
-import { RtmpLab } from './rtmp.js';
+import { startAlertmanager, type RunningAlertmanager } from '../../internal/testing/alertmanager.js';
+import { TestContainers, requireDocker } from '../../internal/testing/docker.js';
+import { ROOT, eventually, freePort, requireBinary, skipWithout } from '../../internal/testing/helpers.js';
+import { RtmpLab } from '../../internal/testing/rtmp.js';
 
 /**
  * Every query of every shipped dashboard (dashboards/*.json), sent to a real Prometheus that

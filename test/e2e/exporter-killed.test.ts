@@ -7,9 +7,16 @@ import { silentLogger } from '../../internal/log.js';
 import { notifierSchema } from '../../config/notifier-schema.js';
 import { startFakeSlack } from '../../notifier/fixtures/fakes.js';
 import { startNotifier } from '../../notifier/run.js';
-import { startAlertmanager } from './alertmanager.js';
-import { eventually, freePort, requireBinary, skipWithout, startCli, type RunningCli } from './helpers.js';
-import { startPrometheus } from './prometheus.js';
+import { startAlertmanager } from '../../internal/testing/alertmanager.js';
+import {
+  eventually,
+  freePort,
+  requireBinary,
+  skipWithout,
+  startCli,
+  type RunningCli,
+} from '../../internal/testing/helpers.js';
+import { startPrometheus } from '../../internal/testing/prometheus.js';
 
 /**
  * Issue: kill -9 of the exporter made Prometheus mark its series stale, the alerts resolved and

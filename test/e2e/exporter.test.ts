@@ -10,7 +10,14 @@ import { Secret } from '../../internal/secret.js';
 import { DiskCollector } from '../../exporter/collectors/disk/disk.js';
 import { HostCollector } from '../../exporter/collectors/host/host.js';
 import { startExporter, type ExporterHandle } from '../../exporter/run.js';
-import { eventually, freePort, promtoolCheckMetrics, requireBinary, runCli, startCli } from './helpers.js';
+import {
+  eventually,
+  freePort,
+  promtoolCheckMetrics,
+  requireBinary,
+  runCli,
+  startCli,
+} from '../../internal/testing/helpers.js';
 
 describe('exporter: one collector failing, one working', () => {
   let exporter: ExporterHandle;

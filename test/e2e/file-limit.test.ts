@@ -3,8 +3,8 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ConnectionFlood, getFresh, quantile, type Answer } from './flood.js';
-import { eventually, startCli } from './helpers.js';
+import { ConnectionFlood, getFresh, quantile, type Answer } from '../../internal/testing/flood.js';
+import { eventually, startCli } from '../../internal/testing/helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'watchpost-file-limit-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

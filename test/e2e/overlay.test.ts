@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { CLI, ROOT, eventually, skipWithout } from './helpers.js';
+import { CLI, ROOT, eventually, skipWithout } from '../../internal/testing/helpers.js';
 
 /**
  * The overlay for real: `watchpost init` on a small app, then docker-compose 1.29 brings up

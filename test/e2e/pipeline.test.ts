@@ -9,9 +9,13 @@ import { defaultConfig } from '../../config/load.js';
 import { Secret } from '../../internal/secret.js';
 import { startExporter, type ExporterHandle } from '../../exporter/run.js';
 import { startNotifier, type NotifierHandle } from '../../notifier/run.js';
-import { startAlertmanager, startReceiver, type RunningAlertmanager } from './alertmanager.js';
-import { startPrometheus, type RunningPrometheus } from './prometheus.js';
-import { eventually, requireBinary, skipWithout } from './helpers.js';
+import {
+  startAlertmanager,
+  startReceiver,
+  type RunningAlertmanager,
+} from '../../internal/testing/alertmanager.js';
+import { startPrometheus, type RunningPrometheus } from '../../internal/testing/prometheus.js';
+import { eventually, requireBinary, skipWithout } from '../../internal/testing/helpers.js';
 
 /**
  * The whole chain with the shipped files: the exporter (bearer token on /metrics) scraped by

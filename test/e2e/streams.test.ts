@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { basename } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseConfigText } from '../../config/load.js';
 import { silentLogger } from '../../internal/log.js';
 import { FfmpegCollector } from '../../exporter/collectors/ffmpeg/ffmpeg.js';
 import { StreamsCollector } from '../../exporter/collectors/streams/streams.js';
 import type { AnyCollector } from '../../exporter/collector.js';
-import { FakeMediamtx } from './fake-mediamtx.js';
-import { eventually, promtoolCheckMetrics, requireBinary } from './helpers.js';
-import { RtmpLab } from './rtmp.js';
+import { FakeMediamtx } from '../../internal/testing/fake-mediamtx.js';
+import { eventually, promtoolCheckMetrics, requireBinary } from '../../internal/testing/helpers.js';
+import { RtmpLab } from '../../internal/testing/rtmp.js';
 import { fetchRtmpStat } from '../../exporter/sources/nginx-rtmp.js';
 import { collectSamples, collectText } from '../samples.js';
 
@@ -32,6 +32,8 @@ describe('streams and ffmpeg collectors against real nginx-rtmp and FFmpeg', () 
     await lab.startNginx();
     await mtx.start();
     mtx.paths = [{ name: 'door', ready: true, readers: 1, bytesIn: 10 }];
+    // The lab's folder name is unique: it tags the mosaics this test starts.
+    const mosaicTag = `mosaic-${basename(lab.dir)}`;
 
     const config = parseConfigText(
       `
@@ -49,7 +51,8 @@ collectors:
       # Matched on this nginx's port, so other FFmpeg processes on the machine do not count.
       - { name: publishers, match: "-f flv rtmp://127\\\\.0\\\\.0\\\\.1:${lab.rtmpPort}/", expected: 2 }
       - { name: readers, match: "-i rtmp://127\\\\.0\\\\.0\\\\.1:${lab.rtmpPort}/.* -f null", expected: 1 }
-      - { name: mosaic, match: "xstack", expected: 1 }
+      # Only this test's mosaics: an xstack FFmpeg elsewhere on the machine is not one of them.
+      - { name: mosaic, match: "xstack.*comment=${mosaicTag}", expected: 1 }
 `,
       'watchpost.yml',
       {},
@@ -110,7 +113,9 @@ collectors:
       },
     );
 
-    await t.test('FFmpeg groups count the real processes', async () => {
+    await t.test('FFmpeg groups count the real processes, and only the ones this test started', async () => {
+      // Another xstack mosaic on the machine (a real deployment, another test) is not ours.
+      const elsewhere = lab.mosaic('someone-else');
       const s = await collect(ffmpeg);
       assert.equal(s.get('watchpost_ffmpeg_processes{group="publishers"}'), 2);
       assert.equal(s.get('watchpost_ffmpeg_processes{group="readers"}'), 1);
@@ -118,6 +123,15 @@ collectors:
       assert.equal(s.get('watchpost_ffmpeg_expected_processes{group="publishers"}'), 2);
       assert.equal(s.get('watchpost_ffmpeg_expected_processes{group="mosaic"}'), 1);
       assert.ok(s.get('watchpost_ffmpeg_cpu_seconds{group="publishers"}')! > 0);
+
+      const ours = lab.mosaic(mosaicTag);
+      await eventually(
+        async () =>
+          (await collect(ffmpeg)).get('watchpost_ffmpeg_processes{group="mosaic"}') === 1 ? true : undefined,
+        10_000,
+        'our mosaic counted, and only it',
+      );
+      await Promise.all([ours.stop(), elsewhere.stop()]);
     });
 
     await t.test('a stopped publisher leaves the stat page and its group', async () => {
@@ -137,8 +151,8 @@ collectors:
     });
 
     await t.test('the exposition passes promtool check metrics', async (st) => {
-      const promtool = spawnSync('sh', ['-c', 'command -v promtool'], { encoding: 'utf8' }).stdout.trim();
-      if (!promtool) return st.skip('promtool not installed');
+      const promtool = requireBinary(st, 'promtool');
+      if (!promtool) return;
       for (const c of [streams, ffmpeg]) {
         const r = promtoolCheckMetrics(promtool, await collectText(c, AbortSignal.timeout(10_000)));
         assert.equal(r.output, '', r.output);

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +6,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { defaultConfig } from '../../../config/load.js';
 import { silentLogger } from '../../../internal/log.js';
+import { promtoolCheckMetrics, requireBinary } from '../../../internal/testing/helpers.js';
 import { HostCollector } from './host.js';
 import { collectText, parseSamples } from '../../../test/samples.js';
 
@@ -208,23 +208,13 @@ describe('HostCollector on this machine', () => {
 
 describe('promtool check metrics', () => {
   it('accepts the exposition after the first and the second run', async (t) => {
-    const version = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
-    if ((version.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
-      const message = 'promtool not found: run scripts/install-system-deps.sh';
-      if (process.env.CI === 'true') assert.fail(message);
-      console.warn(`\n!!! ${message} (skipping the promtool check) !!!\n`);
-      t.skip(message);
-      return;
-    }
+    const promtool = requireBinary(t, 'promtool');
+    if (!promtool) return;
     const dir = fixtureProcfs();
     const collector = hostCollector(dir);
     const check = async () => {
-      const result = spawnSync('promtool', ['check', 'metrics'], {
-        input: text(collector),
-        encoding: 'utf8',
-      });
-      assert.equal(result.error, undefined);
-      assert.equal(`${result.stdout}${result.stderr}`.trim(), '');
+      const result = promtoolCheckMetrics(promtool, text(collector));
+      assert.equal(result.output, '');
       assert.equal(result.status, 0);
     };
     await run(collector);

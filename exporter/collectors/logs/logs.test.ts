@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseConfigText } from '../../../config/load.js';
 import { silentLogger } from '../../../internal/log.js';
-import { docker, requireDocker, TestContainers } from '../../../test/e2e/docker.js';
-import { eventually, promtoolCheckMetrics, requireBinary } from '../../../test/e2e/helpers.js';
+import { docker, requireDocker, TestContainers } from '../../../internal/testing/docker.js';
+import { eventually, promtoolCheckMetrics, requireBinary } from '../../../internal/testing/helpers.js';
 import { samples } from '../../../test/samples.js';
 import { LogsCollector } from './logs.js';
 

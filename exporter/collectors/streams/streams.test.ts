@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseConfigText } from '../../../config/load.js';
 import { createLogger, silentLogger } from '../../../internal/log.js';
-import { FakeMediamtx } from '../../../test/e2e/fake-mediamtx.js';
+import { FakeMediamtx } from '../../../internal/testing/fake-mediamtx.js';
 import type { StreamStat } from '../../sources/stream-stat.js';
 import { capStreams, StreamsCollector } from './streams.js';
 import { collectSamples } from '../../../test/samples.js';

@@ -133,24 +133,30 @@ export function runCli(args: string[], env: Record<string, string> = {}) {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Polls `fn` until it returns a value other than undefined, or fails after `ms`. */
+/**
+ * The one polling helper of the test suite: calls `fn` until it returns a value other than
+ * undefined or false, and returns that value; an exception counts as "not yet" (it is kept
+ * for the message). Fails after `ms`, saying what it waited for. Tests wait for conditions
+ * with it and never assert elapsed time, so a busy machine only makes them slower.
+ */
 export async function eventually<T>(
-  fn: () => Promise<T | undefined> | T | undefined,
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
   ms = 10_000,
   what = 'condition',
 ): Promise<T> {
   const deadline = Date.now() + ms;
   let last: unknown;
-  while (Date.now() < deadline) {
+  for (;;) {
     try {
       const v = await fn();
-      if (v !== undefined) return v;
+      if (v !== undefined && v !== false) return v;
     } catch (err) {
       last = err;
     }
-    await new Promise((r) => setTimeout(r, 50));
+    if (Date.now() >= deadline) break;
+    await new Promise((r) => setTimeout(r, 25));
   }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+  throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
 /** A free TCP port on 127.0.0.1 (bound, then released, so another process can take it). */

@@ -200,6 +200,37 @@ export class RtmpLab {
     ]);
   }
 
+  /**
+   * A cheap FFmpeg mosaic (two test patterns side by side through the xstack filter, thrown
+   * away), tagged with `tag` in its command line so a test can tell its own mosaics from any
+   * other xstack FFmpeg on the machine.
+   */
+  mosaic(tag: string): Process {
+    return this.ffmpeg([
+      '-nostdin',
+      '-loglevel',
+      'error',
+      '-re',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=80x60:rate=2',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=80x60:rate=2',
+      '-filter_complex',
+      '[0:v][1:v]xstack=inputs=2:layout=0_0|w0_0[v]',
+      '-map',
+      '[v]',
+      '-metadata',
+      `comment=${tag}`,
+      '-f',
+      'null',
+      '-',
+    ]);
+  }
+
   private ffmpeg(args: string[]): Process {
     const p = track(spawn(this.ffmpegBin, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
     this.procs.push(p);
