@@ -127,7 +127,7 @@ export class Scheduler {
     void this.#renderSelf();
   }
 
-  /** Runs one collector once, now (tests and `watchpost check --collect`). */
+  /** Runs one collector once, now (tests). */
   async runOnce(name: string): Promise<CollectorStatus> {
     const entry = this.#entries.get(name);
     if (!entry) throw new Error(`no collector named "${name}"`);

@@ -45,8 +45,6 @@ import type { WebhookPayload } from './payload.js';
 /** What gets delivered: an Alertmanager notification, or one the notifier made itself. */
 export interface Notification {
   payload: WebhookPayload;
-  /** The notifier's own messages (the pipeline is silent) go to every channel, whatever its severities. */
-  allChannels?: boolean;
   /**
    * What is true now, filled in just before a send and never stored: the current value of a
    * resolved alert's expression, by the alert's fingerprint (see notifier/current.ts).

@@ -184,6 +184,7 @@ function readHeartbeat(path: string, log: Logger): HeartbeatState | undefined {
   return undefined;
 }
 
+/** The notifier's own message; it is enqueued for every channel, whatever their severities. */
 function pipelineNotification(
   status: 'firing' | 'resolved',
   lastBeat: number,
@@ -225,7 +226,7 @@ function pipelineNotification(
       },
     ],
   };
-  return { payload, allChannels: true };
+  return { payload };
 }
 
 /** Per channel: undelivered entries and the age of the oldest (the per-channel gauges). */
