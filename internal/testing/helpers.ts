@@ -154,7 +154,7 @@ export async function eventually<T>(
       last = err;
     }
     if (Date.now() >= deadline) break;
-    await new Promise((r) => setTimeout(r, 25));
+    await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
