@@ -15,7 +15,7 @@ import { after, describe, it } from 'node:test';
 import { ConfigError, parseConfigText } from '../config/load.js';
 import { createLogger } from '../internal/log.js';
 import { makeCa } from '../test/e2e/certs.js';
-import { eventually, requireBinary, skipWithout } from '../test/e2e/helpers.js';
+import { eventually, requireBinary, skipWithout } from '../internal/testing/helpers.js';
 import { startExporter } from './run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'watchpost-tls-'));

@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, eventually, freePort } from './helpers.js';
-import type { PromAlert } from './prometheus.js';
+import { ROOT, eventually, freePort } from '../../internal/testing/helpers.js';
+import type { PromAlert } from '../../internal/testing/prometheus.js';
 
 export interface RunningCentral {
   url: string;

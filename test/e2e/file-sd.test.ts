@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { makeCa } from './certs.js';
 import { startCentralPrometheus } from './central.js';
-import { eventually, requireBinary, runCli, skipWithout, startCli } from './helpers.js';
+import { eventually, requireBinary, runCli, skipWithout, startCli } from '../../internal/testing/helpers.js';
 
 /**
  * "Several hosts pulled" (docs/scaling.md): an exporter serving TLS with the bearer token,
