@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ConfigError, parseConfigText } from '../config/load.js';
 import { createLogger } from '../internal/log.js';
-import { makeCa } from '../test/e2e/certs.js';
+import { makeCa } from '../internal/testing/certs.js';
 import { eventually, requireBinary, skipWithout } from '../internal/testing/helpers.js';
 import { startExporter } from './run.js';
 

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { makeCa } from './certs.js';
+import { makeCa } from '../../internal/testing/certs.js';
 import { startCentralPrometheus } from './central.js';
 import { eventually, requireBinary, runCli, skipWithout, startCli } from '../../internal/testing/helpers.js';
 
