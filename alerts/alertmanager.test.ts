@@ -259,6 +259,61 @@ describe('alertmanager.yml in a real Alertmanager', { skip: skipWithout('prometh
     assert.equal(byInstance['h3:9850']?.state, 'active');
   });
 
+  it('an unreachable site mutes every alert of that site, exporter down included, and none of another site', async () => {
+    if (skipped) return;
+    await post([
+      { labels: { alertname: 'SiteUnreachable', severity: 'critical', site: 'lyon' } },
+      {
+        labels: {
+          alertname: 'WatchpostExporterDown',
+          severity: 'critical',
+          site: 'lyon',
+          host: 'rec-1',
+          instance: 'l1:9850',
+        },
+      },
+      {
+        labels: {
+          alertname: 'ContainerDown',
+          severity: 'critical',
+          site: 'lyon',
+          host: 'rec-2',
+          name: 'mosaic',
+        },
+      },
+      {
+        labels: {
+          alertname: 'ContainerDown',
+          severity: 'critical',
+          site: 'paris',
+          host: 'db',
+          name: 'mosaic',
+        },
+      },
+    ]);
+    const alerts = await eventually(
+      async () => {
+        const list = (await (
+          await fetch(`${amUrl}/api/v2/alerts?filter=site%3D~%22lyon%7Cparis%22`)
+        ).json()) as {
+          labels: Record<string, string>;
+          status: { state: string };
+        }[];
+        return list.length === 4 && list.filter((a) => a.status.state === 'suppressed').length === 2
+          ? list
+          : undefined;
+      },
+      20_000,
+      'site inhibition',
+    );
+    const state = (name: string, site: string) =>
+      alerts.find((a) => a.labels.alertname === name && a.labels.site === site)?.status.state;
+    assert.equal(state('SiteUnreachable', 'lyon'), 'active');
+    assert.equal(state('WatchpostExporterDown', 'lyon'), 'suppressed');
+    assert.equal(state('ContainerDown', 'lyon'), 'suppressed');
+    assert.equal(state('ContainerDown', 'paris'), 'active');
+  });
+
   it('the critical disk tier mutes the warning of the same mount, not of another mount', async () => {
     if (skipped) return;
     const disk = (severity: string, mountpoint: string) => ({

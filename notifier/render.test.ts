@@ -195,3 +195,18 @@ test("a shipped rule's dashboard_url becomes a link to its Grafana panel in Slac
   assert.ok(renderEmail(payload, noBase).text.includes(`Dashboard: ${path}`));
   assert.ok(renderEmail(payload, noBase).html.includes('<li>Dashboard: d/watchpost-host-and-disks/'));
 });
+
+test('an alert from a site and host says where first, in Slack, text and email', () => {
+  const base = samplePayload();
+  const alert = base.alerts[0]!;
+  const payload = samplePayload({
+    alerts: [{ ...alert, labels: { ...alert.labels, site: 'paris', host: 'recorder-1' } }],
+  });
+  const slack = JSON.stringify(renderSlack(payload, ctx).blocks);
+  assert.match(slack, /\*Where:\* site paris · host recorder-1/);
+  assert.doesNotMatch(slack, /`site=paris`/);
+  assert.match(renderText(payload, ctx).text, /\n {2}Where: site paris · host recorder-1\n/);
+  assert.match(renderEmail(payload, ctx).html, /<li>Where: site paris · host recorder-1<\/li>/);
+  // A single-host alert, without those labels, has no Where line.
+  assert.doesNotMatch(renderText(base, ctx).text, /Where:/);
+});

@@ -28,6 +28,9 @@ export const SLACK_MAX_SECTION_TEXT = 3000;
 export const SLACK_MAX_HEADER_TEXT = 150;
 
 /** Labels that the message already shows elsewhere, or that only say which Prometheus job scraped. */
+/** The labels that say where an alert comes from (docs/scaling.md): shown first, as "Where". */
+const WHERE_LABELS = ['site', 'host'];
+
 const HIDDEN_LABELS = new Set(['alertname', 'severity', 'job', 'prometheus', 'monitor', 'receive_cluster']);
 
 export interface Link {
@@ -43,6 +46,8 @@ export interface AlertView {
   description: string;
   value?: string;
   labels: [string, string][];
+  /** "site paris · host recorder-1": where the alert comes from, when it carries those labels. */
+  where?: string;
   startsAt: string;
   /** When the problem began (see problemStart); startsAt when the alert does not say. */
   since: string;
@@ -165,12 +170,14 @@ function alertView(alert: Alert, payload: WebhookPayload, ctx: RenderContext): A
     description: resolved ? '' : (a.description ?? ''),
     since: start.getTime() === Date.parse(alert.startsAt) ? alert.startsAt : start.toISOString(),
     labels: Object.entries(labels)
-      .filter(([k]) => !HIDDEN_LABELS.has(k) && !k.startsWith('__'))
+      .filter(([k]) => !HIDDEN_LABELS.has(k) && !WHERE_LABELS.includes(k) && !k.startsWith('__'))
       .sort(([x], [y]) => x.localeCompare(y)),
     startsAt: alert.startsAt,
     duration: humanizeDuration((end ?? ctx.now).getTime() - start.getTime()),
     links: [],
   };
+  const where = WHERE_LABELS.filter((k) => labels[k]).map((k) => `${k} ${labels[k]}`);
+  if (where.length > 0) view.where = where.join(' · ');
   if (a.value !== undefined && a.value !== '') view.value = a.value;
   const now = resolved ? ctx.current?.[alert.fingerprint] : undefined;
   if (now !== undefined) view.now = now;
@@ -265,6 +272,7 @@ export function slackAlertText(a: AlertView): string {
   const lines: string[] = [];
   lines.push(`${EMOJI[a.status]} *${slackEscape(a.alertname)}* · ${slackEscape(a.severity)}`);
   lines.push(`*${slackEscape(a.summary)}*`);
+  if (a.where) lines.push(`*Where:* ${slackEscape(a.where)}`);
   if (a.description) lines.push(slackEscape(a.description));
   if (a.now !== undefined) lines.push(`*Value now:* ${slackEscape(a.now)}`);
   if (a.value !== undefined)
@@ -343,6 +351,7 @@ export function escapeHtml(text: string): string {
 
 function textAlert(a: AlertView): string {
   const lines = [`* ${a.alertname} (${a.severity}): ${a.summary}`];
+  if (a.where) lines.push(`  Where: ${a.where}`);
   if (a.description) lines.push(`  ${a.description.replace(/\n/g, '\n  ')}`);
   if (a.now !== undefined) lines.push(`  Value now: ${a.now}`);
   if (a.value !== undefined)
@@ -365,6 +374,7 @@ function htmlAlert(a: AlertView): string {
   if (a.description)
     rows.push(`<p style="margin:4px 0">${escapeHtml(a.description).replace(/\n/g, '<br>')}</p>`);
   const items: string[] = [];
+  if (a.where) items.push(`<li>Where: ${escapeHtml(a.where)}</li>`);
   if (a.now !== undefined) items.push(`<li>Value now: ${escapeHtml(a.now)}</li>`);
   if (a.value !== undefined)
     items.push(`<li>${a.status === 'firing' ? 'Value' : 'Value when it fired'}: ${escapeHtml(a.value)}</li>`);
