@@ -16,6 +16,7 @@
 //   BENCH_WARMUP=200             warm-up POSTs per server (not counted)
 //   BENCH_RESULTS=path           where to write the results (default bench/RESULTS.md)
 //   BENCH_ENFORCE=1              exit 3 when a target is missed
+//   BENCH_NOTIFIER_NODE_ARGS=…   extra node options for the notifier (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")
 //
 // Everything listens on 127.0.0.1; the notifier is `node dist/cli/main.js notifier` in a
 // temporary folder (its state_dir is there too, on the same disk as the fsync reference),
@@ -318,7 +319,13 @@ async function startNotifier(dir, slackUrl) {
   // Log level info, as in production: one line per delivery is part of the cost.
   const proc = spawn(
     process.execPath,
-    [join(ROOT, 'dist', 'cli', 'main.js'), 'notifier', '--config', config],
+    [
+      ...(process.env.BENCH_NOTIFIER_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      join(ROOT, 'dist', 'cli', 'main.js'),
+      'notifier',
+      '--config',
+      config,
+    ],
     {
       cwd: dir,
       stdio: ['ignore', 'ignore', 'pipe'],

@@ -176,7 +176,7 @@ export class Delivery {
     this.log.error('notification given up on; not retried', {
       channel: ch.name,
       id: entry.id,
-      title: titleOf(entry),
+      title: entry.title,
       reason,
       detail,
     });
@@ -189,8 +189,8 @@ export class Delivery {
     let readyIn: number | undefined;
     const drop: [OutboxEntry, 'superseded' | 'expired'][] = [];
     let found: OutboxEntry | undefined;
-    for (const entry of this.outbox.live()) {
-      if (entry.done.has(ch.name) || !entry.channels.includes(ch.name)) continue;
+    // Only the entries waiting for this channel; those in their backoff are skipped.
+    for (const entry of this.outbox.waitingFor(ch.name)) {
       if (this.outbox.isSuperseded(entry, ch.name)) {
         drop.push([entry, 'superseded']);
         continue;
@@ -216,7 +216,7 @@ export class Delivery {
         this.log.info('notification replaced by a newer one of its group before it was delivered', {
           channel: ch.name,
           id: entry.id,
-          title: titleOf(entry),
+          title: entry.title,
         });
       } else {
         const attempts = retries.get(entry.id)?.attempts ?? 0;
@@ -248,7 +248,7 @@ export class Delivery {
         // A finished send is recorded even while stopping; the loop condition then ends the worker.
         const state = retries.get(entry.id) ?? { attempts: 0, nextAt: 0 };
         state.attempts++;
-        const fields = { channel: ch.name, id: entry.id, title: titleOf(entry) };
+        const fields = { channel: ch.name, id: entry.id, title: entry.title };
         if (result.ok) {
           this.outbox.markDone(entry.id, ch.name, 'delivered');
           retries.delete(entry.id);
@@ -299,8 +299,16 @@ export class Delivery {
   async #sendOnce(ch: Channel, entry: OutboxEntry): Promise<SendResult> {
     const end = this.metrics.duration.startTimer({ channel: ch.name });
     const signal = AbortSignal.any([this.#abortSends.signal, AbortSignal.timeout(this.#timeout)]);
+    let stored: Notification;
     try {
-      const message = this.opts.enrich ? await this.opts.enrich(entry.message, signal) : entry.message;
+      stored = entry.message;
+    } catch (err) {
+      // Read back from the outbox file: an I/O error may pass, so it is retried.
+      end();
+      return { ok: false, retryable: true, reason: 'outbox_read', detail: (err as Error).message };
+    }
+    try {
+      const message = this.opts.enrich ? await this.opts.enrich(stored, signal) : stored;
       return await ch.send(message, signal);
     } catch (err) {
       // A channel that throws (instead of returning a result) would throw again: not retried.
@@ -309,10 +317,4 @@ export class Delivery {
       end();
     }
   }
-}
-
-function titleOf(entry: OutboxEntry): string {
-  const p = entry.message.payload;
-  const name = p.groupLabels.alertname ?? p.commonLabels.alertname ?? `${p.alerts.length} alerts`;
-  return `${p.status} ${name}`;
 }

@@ -3,6 +3,8 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { silentLogger } from '../internal/log.js';
 import { samplePayload } from './fixtures/fakes.js';
 import { Outbox } from './outbox.js';
@@ -83,3 +85,64 @@ test('compaction keeps live entries and the dedupe memory, drops finished ones',
   assert.equal(b.nextFor('x'), undefined);
   assert.ok(b.isDuplicate('h3'));
 });
+
+/** A distinct payload of about `kib` KiB (a long description), numbered `i`. */
+function payloadOf(i: number, kib = 1) {
+  const p = samplePayload();
+  p.groupKey = `{}:{alertname="A${i}"}`;
+  p.groupLabels = { alertname: `A${i}` };
+  p.alerts[0]!.annotations.description = `${i} `.padEnd(kib * 1024, 'x');
+  return p;
+}
+
+test('a notification is read back from the file: right after enqueue, after compaction moved it, after a reopen', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'outbox-'));
+  const a = open(dir, { compactMinFinished: 5 });
+  const kept = [];
+  for (let i = 0; i < 30; i++) {
+    const e = a.enqueue({ payload: payloadOf(i) }, ['x'], `h${i}`);
+    assert.ok(e.ok);
+    assert.deepEqual(e.entry.message.payload, payloadOf(i));
+    assert.equal(e.entry.title, `firing A${i}`);
+    // Every other one delivered: compactions rewrite the file and move the rest.
+    if (i % 2 === 0) a.markDone(e.entry.id, 'x', 'delivered');
+    else kept.push(i);
+  }
+  const live = a.entries();
+  assert.equal(live.length, kept.length);
+  live.forEach((e, k) => assert.deepEqual(e.message.payload, payloadOf(kept[k]!), `entry ${k}`));
+  a.close();
+  const b = open(dir);
+  b.entries().forEach((e, k) => {
+    assert.deepEqual(e.message.payload, payloadOf(kept[k]!));
+    assert.equal(e.title, `firing A${kept[k]}`);
+  });
+  b.close();
+});
+
+test('a long queue keeps only what delivery needs in memory, not the notifications', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'outbox-'));
+  const a = open(dir, { maxEntries: 100_000 });
+  const gc = collectGarbage();
+  const before = gc();
+  // 2,000 waiting notifications of 16 KiB each: 32 MiB of JSON on disk.
+  for (let i = 0; i < 2000; i++) assert.ok(a.enqueue({ payload: payloadOf(i, 16) }, ['x']).ok);
+  const grown = gc() - before;
+  assert.equal(a.depth(), 2000);
+  assert.ok(
+    grown < 8 * 2 ** 20,
+    `the heap grew by ${(grown / 2 ** 20).toFixed(1)} MiB for 32 MiB of notifications`,
+  );
+  a.close();
+});
+
+/** A function that collects garbage and returns the heap in use. */
+function collectGarbage(): () => number {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  return () => {
+    gc();
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
+}

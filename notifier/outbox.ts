@@ -58,7 +58,14 @@ export interface OutboxEntry {
   id: string;
   /** When it was accepted, ms since the epoch. */
   at: number;
-  message: Notification;
+  /**
+   * The notification, read back from the outbox file on each use: only what delivery needs
+   * to choose and log an entry is kept in memory, so a long queue costs little more than
+   * its ids (a parsed webhook body weighs several times its JSON).
+   */
+  readonly message: Notification;
+  /** "firing DiskSpaceLow": what log lines call it, without reading it back. */
+  title: string;
   /** The channels it is for, chosen by routing when it was accepted. */
   channels: string[];
   done: Map<string, DoneResult>;
@@ -66,6 +73,26 @@ export interface OutboxEntry {
   group: string;
   /** Bytes of its record in the file (what outbox_max_bytes counts). */
   bytes: number;
+  /** Where its record starts in the file. */
+  offset: number;
+}
+
+/** An entry whose notification stays on disk, read back by offset when it is sent. */
+class StoredEntry implements OutboxEntry {
+  readonly done = new Map<string, DoneResult>();
+  constructor(
+    readonly id: string,
+    readonly at: number,
+    readonly channels: string[],
+    readonly group: string,
+    readonly title: string,
+    public bytes: number,
+    public offset: number,
+    private readonly load: (entry: StoredEntry) => Notification,
+  ) {}
+  get message(): Notification {
+    return this.load(this);
+  }
 }
 
 type EnqRecord = { t: 'enq'; id: string; at: number; hash?: string; channels: string[]; msg: Notification };
@@ -96,6 +123,11 @@ export class Outbox extends EventEmitter {
   readonly #opts: OutboxOptions;
   readonly #live = new Map<string, OutboxEntry>();
   readonly #seen = new Map<string, number>();
+  /**
+   * Per channel, the entries still waiting for it, oldest first: the next one to deliver is
+   * found without walking entries that other channels still hold.
+   */
+  readonly #waiting = new Map<string, Map<string, OutboxEntry>>();
   /** The newest live entry of each Alertmanager group. */
   readonly #latest = new Map<string, string>();
   /** Done records whose write failed: kept and written again before the next append. */
@@ -137,7 +169,7 @@ export class Outbox extends EventEmitter {
     let pos = 0;
     let end = 0; // end of the last complete line
     let bad = 0;
-    const line = (buf: Buffer) => {
+    const line = (buf: Buffer, offset: number) => {
       if (buf.length === 0) return;
       let rec: OutboxRecord;
       try {
@@ -147,7 +179,7 @@ export class Outbox extends EventEmitter {
         bad++;
         return;
       }
-      this.#apply(rec, buf.length + 1);
+      this.#apply(rec, buf.length + 1, offset);
     };
     for (;;) {
       const n = readSync(this.#fd, chunk, 0, READ_CHUNK, pos);
@@ -159,10 +191,10 @@ export class Outbox extends EventEmitter {
         const piece = chunk.subarray(from, nl);
         if (carryLen > 0) {
           carry.push(piece);
-          line(Buffer.concat(carry, carryLen + piece.length));
+          line(Buffer.concat(carry, carryLen + piece.length), end);
           carry = [];
           carryLen = 0;
-        } else line(piece);
+        } else line(piece, end);
         end = pos + nl + 1;
         from = nl + 1;
       }
@@ -191,25 +223,36 @@ export class Outbox extends EventEmitter {
       });
   }
 
-  #apply(rec: OutboxRecord, bytes: number): void {
+  #entry(id: string, at: number, channels: string[], msg: Notification, bytes: number, offset: number) {
+    return new StoredEntry(id, at, channels, groupOf(msg), titleOf(msg), bytes, offset, this.#load);
+  }
+
+  /** Reads an entry's record back from the file. Throws when it cannot (an I/O error). */
+  readonly #load = (entry: StoredEntry): Notification => {
+    const buf = this.#readRaw(entry);
+    return (JSON.parse(buf.toString('utf8', 0, buf.length - 1)) as EnqRecord).msg;
+  };
+
+  #readRaw(entry: OutboxEntry): Buffer {
+    const buf = Buffer.allocUnsafe(entry.bytes);
+    let off = 0;
+    while (off < buf.length) {
+      const n = readSync(this.#fd, buf, off, buf.length - off, entry.offset + off);
+      if (n === 0) throw new Error(`outbox: record of ${entry.id} cut short at ${entry.offset + off}`);
+      off += n;
+    }
+    return buf;
+  }
+
+  #apply(rec: OutboxRecord, bytes: number, offset: number): void {
     if (rec.t === 'enq') {
-      this.#add(
-        {
-          id: rec.id,
-          at: rec.at,
-          message: rec.msg,
-          channels: rec.channels,
-          done: new Map(),
-          group: groupOf(rec.msg),
-          bytes,
-        },
-        rec.hash,
-      );
+      this.#add(this.#entry(rec.id, rec.at, rec.channels, rec.msg, bytes, offset), rec.hash);
       if (rec.channels.length === 0) this.#finish(this.#live.get(rec.id)!);
     } else if (rec.t === 'done') {
       const entry = this.#live.get(rec.id);
       if (!entry) return;
       entry.done.set(rec.ch, rec.r);
+      this.#waiting.get(rec.ch)?.delete(entry.id);
       if (this.#finished(entry)) this.#finish(entry);
     } else if (rec.t === 'seen') {
       this.#seen.set(rec.hash, rec.at);
@@ -218,6 +261,12 @@ export class Outbox extends EventEmitter {
 
   #add(entry: OutboxEntry, hash: string | undefined): void {
     this.#live.set(entry.id, entry);
+    for (const ch of entry.channels) {
+      if (entry.done.has(ch)) continue;
+      let q = this.#waiting.get(ch);
+      if (!q) this.#waiting.set(ch, (q = new Map()));
+      q.set(entry.id, entry);
+    }
     this.#liveBytes += entry.bytes;
     if (entry.group) this.#latest.set(entry.group, entry.id);
     if (hash) this.#seen.set(hash, entry.at);
@@ -225,6 +274,7 @@ export class Outbox extends EventEmitter {
 
   #finish(entry: OutboxEntry): void {
     this.#live.delete(entry.id);
+    for (const ch of entry.channels) this.#waiting.get(ch)?.delete(entry.id);
     this.#liveBytes -= entry.bytes;
     if (entry.group && this.#latest.get(entry.group) === entry.id) this.#latest.delete(entry.group);
     this.#finishedInFile++;
@@ -234,14 +284,22 @@ export class Outbox extends EventEmitter {
     return entry.channels.every((ch) => entry.done.has(ch));
   }
 
-  /** Writes a whole buffer at the end of the file and fdatasyncs; on failure cuts the torn part off. */
-  #write(buf: Buffer): void {
+  /**
+   * Writes a whole buffer at the end of the file, and fdatasyncs it when `durable`; on failure
+   * cuts the torn part off. Only accepted notifications need to be on the disk before the
+   * caller goes on (their 2xx follows); a "done" record lost in a power cut only means that
+   * notification is sent again after the reboot (a kill -9 loses nothing: the page cache
+   * survives the process). So done records are written without their own fdatasync, and
+   * reach the disk with the next accepted notification's, a compaction's or close's, instead
+   * of costing one fdatasync per delivery on the event loop that answers Alertmanager.
+   */
+  #write(buf: Buffer, durable = true): void {
     if (this.#closed) throw new Error('outbox is closed');
     if (this.#torn) this.#cut();
     let off = 0;
     try {
       while (off < buf.length) off += writeSync(this.#fd, buf, off);
-      fdatasyncSync(this.#fd);
+      if (durable) fdatasyncSync(this.#fd);
     } catch (err) {
       if (off > 0) {
         this.#torn = true;
@@ -269,7 +327,7 @@ export class Outbox extends EventEmitter {
     if (this.#pending.length === 0 || this.#closed) return this.#pending.length === 0;
     const buf = Buffer.from(this.#pending.map((r) => JSON.stringify(r) + '\n').join(''));
     try {
-      this.#write(buf);
+      this.#write(buf, false);
     } catch {
       return false;
     }
@@ -316,16 +374,9 @@ export class Outbox extends EventEmitter {
         detail: `${this.#liveBytes} bytes undelivered, ${buf.length} more would pass outbox_max_bytes ${max}`,
       };
     this.flushPending();
+    const offset = this.#size;
     this.#write(buf);
-    const entry: OutboxEntry = {
-      id: rec.id,
-      at: rec.at,
-      message,
-      channels,
-      done: new Map(),
-      group: groupOf(message),
-      bytes: buf.length,
-    };
+    const entry = this.#entry(rec.id, rec.at, channels, message, buf.length, offset);
     this.#add(entry, hash);
     if (channels.length === 0) {
       // Routed nowhere: nothing to deliver, but the dedupe memory is kept.
@@ -351,12 +402,14 @@ export class Outbox extends EventEmitter {
     return this.#live.get(id);
   }
 
+  /** The entries still waiting for `channel`, oldest first, without a copy. */
+  waitingFor(channel: string): IterableIterator<OutboxEntry> {
+    return (this.#waiting.get(channel) ?? new Map<string, OutboxEntry>()).values();
+  }
+
   /** The oldest entry still waiting for `channel`. */
   nextFor(channel: string): OutboxEntry | undefined {
-    for (const entry of this.#live.values()) {
-      if (entry.channels.includes(channel) && !entry.done.has(channel)) return entry;
-    }
-    return undefined;
+    return this.waitingFor(channel).next().value;
   }
 
   /**
@@ -380,12 +433,13 @@ export class Outbox extends EventEmitter {
     if (!entry || entry.done.has(channel)) return;
     const rec: DoneRecord = { t: 'done', id, ch: channel, r: result };
     entry.done.set(channel, result);
+    this.#waiting.get(channel)?.delete(id);
     if (this.#finished(entry)) this.#finish(entry);
     if (this.#closed) return;
     try {
       if (this.#pending.length > 0 && !this.flushPending())
         throw new Error('earlier records still unwritten');
-      this.#write(Buffer.from(JSON.stringify(rec) + '\n'));
+      this.#write(Buffer.from(JSON.stringify(rec) + '\n'), false);
     } catch (err) {
       this.#pending.push(rec);
       this.#opts.log.error(
@@ -426,40 +480,35 @@ export class Outbox extends EventEmitter {
     const tmp = `${this.file}.tmp`;
     const fd = openSync(tmp, 'w', 0o600);
     let size = 0;
-    const sizes = new Map<string, number>();
+    /** Where each live entry's record starts in the new file. */
+    const offsets = new Map<string, number>();
     try {
-      const parts: string[] = [];
+      const parts: Buffer[] = [];
       let partsLen = 0;
-      const put = (text: string) => {
-        parts.push(text);
-        partsLen += text.length;
+      const put = (buf: Buffer) => {
+        parts.push(buf);
+        partsLen += buf.length;
         if (partsLen > READ_CHUNK) flush();
       };
       const flush = () => {
-        const buf = Buffer.from(parts.join(''));
+        const buf = Buffer.concat(parts, partsLen);
         let off = 0;
         while (off < buf.length) off += writeSync(fd, buf, off);
         size += buf.length;
         parts.length = 0;
         partsLen = 0;
       };
+      const line = (rec: OutboxRecord) => Buffer.from(JSON.stringify(rec) + '\n');
       for (const [hash, at] of this.#seen) {
         if (now - at >= this.#opts.dedupeWindowMs) this.#seen.delete(hash);
-        else put(JSON.stringify({ t: 'seen', hash, at } satisfies SeenRecord) + '\n');
+        else put(line({ t: 'seen', hash, at }));
       }
       for (const e of this.#live.values()) {
-        const line =
-          JSON.stringify({
-            t: 'enq',
-            id: e.id,
-            at: e.at,
-            channels: e.channels,
-            msg: e.message,
-          } satisfies EnqRecord) + '\n';
-        sizes.set(e.id, Buffer.byteLength(line));
-        put(line);
-        for (const [ch, r] of e.done)
-          put(JSON.stringify({ t: 'done', id: e.id, ch, r } satisfies DoneRecord) + '\n');
+        // The record as it is in the file, bytes for bytes: the notification is never held whole in memory.
+        const raw = this.#readRaw(e);
+        offsets.set(e.id, size + partsLen);
+        put(raw);
+        for (const [ch, r] of e.done) put(line({ t: 'done', id: e.id, ch, r }));
       }
       flush();
       fsyncSync(fd);
@@ -481,11 +530,7 @@ export class Outbox extends EventEmitter {
     this.#size = fstatSync(this.#fd).size || size;
     this.#torn = false;
     this.#pending.length = 0; // their done state is in the new file
-    this.#liveBytes = 0;
-    for (const e of this.#live.values()) {
-      e.bytes = sizes.get(e.id) ?? e.bytes;
-      this.#liveBytes += e.bytes;
-    }
+    for (const e of this.#live.values()) e.offset = offsets.get(e.id) ?? e.offset;
     this.#opts.log.debug('outbox compacted', { finished: this.#finishedInFile, live: this.#live.size });
     this.#finishedInFile = 0;
   }
@@ -494,8 +539,21 @@ export class Outbox extends EventEmitter {
     if (this.#closed) return;
     this.flushPending();
     this.#closed = true;
+    try {
+      // The done records written since the last fdatasync.
+      fdatasyncSync(this.#fd);
+    } catch (err) {
+      this.#opts.log.error('outbox: could not sync the delivery records at close', { file: this.file, err });
+    }
     closeSync(this.#fd);
   }
+}
+
+/** "firing DiskSpaceLow" (or "firing 3 alerts"): what log lines call a notification. */
+export function titleOf(message: Notification): string {
+  const p = message.payload;
+  const name = p.groupLabels?.alertname ?? p.commonLabels?.alertname ?? `${p.alerts?.length ?? 0} alerts`;
+  return `${p.status} ${name}`;
 }
 
 function groupOf(message: Notification): string {
