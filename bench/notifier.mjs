@@ -35,7 +35,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { Agent, createServer, request } from 'node:http';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -357,6 +357,8 @@ async function main() {
   }
   workDir = mkdtempSync(join(tmpdir(), 'watchpost-bench-notifier-'));
   const log = (s) => process.stderr.write(`${s}\n`);
+  // The machine's load, said in the results: on a shared machine the figures move with it.
+  const loadStart = loadavg();
 
   const recordBytes = Buffer.byteLength(payload(0)) + 150; // the enq record wraps the parsed payload
   log(`fsync reference: ${CFG.fsyncs} × (append ${recordBytes} B + fdatasync), then + fsync`);
@@ -459,7 +461,9 @@ async function main() {
 
   const section = `${SECTION}
 
-Date: ${new Date().toISOString()}. Machine: ${machine.nproc} CPUs (nproc), ${machine.model}, ${machine.kernel}; outbox and fsync reference on ${machine.fs} (the temporary folder); Node.js ${process.version}; watchpost ${machine.wp}.
+Date: ${new Date().toISOString()}. Machine: ${machine.nproc} CPUs (nproc), ${machine.model}, ${machine.kernel}; outbox and fsync reference on ${machine.fs} (the temporary folder); Node.js ${process.version}; watchpost ${machine.wp}. Load average (1, 5, 15 min) at the start ${loadStart.map((x) => x.toFixed(2)).join(', ')}, at the end ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(', ')}.
 
 Reproduce: \`npm run bench:notifier\` (settings: BENCH_REQUESTS=${CFG.requests}, BENCH_CONCURRENCY=${CFG.concurrency}, BENCH_SECONDS=${CFG.seconds}, BENCH_CONCURRENT_MAX=${CFG.concurrentMax}, BENCH_DELIVERIES=${CFG.deliveries}, BENCH_FSYNCS=${CFG.fsyncs}, BENCH_WARMUP=${CFG.warmup}). The notifier is \`node dist/cli/main.js notifier\` on a free 127.0.0.1 port with one Slack channel pointing at a fake Slack on 127.0.0.1 that answers 200 "ok" at once, log level info (one line per delivery, as in production); every POST is a distinct ${Buffer.byteLength(payload(0))}-byte Alertmanager v4 body with the bearer token. Latency is client side (request sent → last byte of the answer) over keep-alive connections.
 
@@ -475,7 +479,7 @@ ${latRows(seqFloor, seqWp)}
 ${latRows(conFloor, conWp)}
 | notifier CPU ms / 1000 POSTs |  | ${f(ms1000(cpu2, cpu3, conWp.count), 1)} |
 
-In both runs the delivery worker sends each accepted notification to the fake Slack at the same time (and appends its "done" record, fdatasync'd), as in production; after the concurrent run ${int(backlogAfterConcurrent)} notifications were still waiting and were delivered in ${f(drainSeconds, 1)} s.
+In both runs the delivery worker sends each accepted notification to the fake Slack at the same time (and appends its "done" record, without an fdatasync of its own: the next acknowledgement's syncs it), as in production; after the concurrent run ${int(backlogAfterConcurrent)} notifications were still waiting and were delivered in ${f(drainSeconds, 1)} s.
 
 | delivery (one Slack channel, fake Slack answering 200 at once) | watchpost notifier |
 | --- | --- |
