@@ -98,7 +98,7 @@ function payloadOf(i: number, kib = 1) {
 test('a notification is read back from the file: right after enqueue, after compaction moved it, after a reopen', () => {
   const dir = mkdtempSync(join(tmpdir(), 'outbox-'));
   const a = open(dir, { compactMinFinished: 5 });
-  const kept = [];
+  const kept: number[] = [];
   for (let i = 0; i < 30; i++) {
     const e = a.enqueue({ payload: payloadOf(i) }, ['x'], `h${i}`);
     assert.ok(e.ok);
