@@ -1,0 +1,182 @@
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parseConfigText } from '../../config/load.js';
+import { startExporter, type ExporterHandle } from '../../exporter/run.js';
+import { silentLogger } from '../../internal/log.js';
+import { eventually, promtoolCheckMetrics, requireBinary } from '../../internal/testing/helpers.js';
+
+/**
+ * The exporter's whole /metrics output against fixed sources, compared line for line with a
+ * checked-in golden file, as node_exporter's end-to-end test does: a procfs fixture (stat,
+ * meminfo, loadavg, uptime, mountinfo), a root folder with a recordings directory, an
+ * nginx-rtmp stat page captured from the real module, a fixed log file and a fixed backups
+ * folder. It goes through startExporter and HTTP, so it guards every collector and the runner
+ * whatever their internals. What cannot be fixed is normalised by name (normalise below):
+ * filesystem sizes (statfs of this machine), durations and timestamps of runs, the process and
+ * Node.js metrics, and the Node.js version.
+ *
+ * When it fails because the output changed on purpose, regenerate the file and review its diff:
+ *   npm run gen:golden-metrics
+ */
+const HERE = import.meta.dirname;
+const GOLDEN = join(HERE, 'metrics.golden.prom');
+const UPDATE = process.env.WATCHPOST_UPDATE_GOLDEN === '1';
+/** A fixed point in time for the backup's mtime (2026-11-29T03:00:00Z). */
+const BACKUP_MTIME = 1_795_921_200;
+
+/** Families whose values depend on the machine or the clock: their values become <v>. */
+const VOLATILE_VALUES = [
+  /^watchpost_filesystem_(size|avail|free|files|files_free|used)_bytes$/,
+  /^watchpost_filesystem_(used_ratio|files_used_ratio)$/,
+  /^watchpost_filesystem_files(_free)?$/,
+  /_duration_seconds(_sum|_count|_bucket)?$/,
+  /_timestamp_seconds$/,
+  /^watchpost_stream_server_uptime_seconds$/,
+];
+/** Families left out entirely: prom-client's process and Node.js metrics. */
+const EXCLUDED = [/^process_/, /^nodejs_/];
+
+/**
+ * The exposition with what varies from run to run replaced, so that the rest compares exactly.
+ * Families are sorted by name and samples within a family by text: collectors finish their
+ * first runs in any order, and the order of the output is not part of its meaning.
+ */
+export function normalise(text: string): string {
+  const families = new Map<string, { meta: string[]; samples: string[] }>();
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const name = line.startsWith('#') ? line.split(' ')[2]! : /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(line)![0];
+    if (EXCLUDED.some((r) => r.test(name))) continue;
+    // Histogram and summary samples belong to their family's block.
+    const family = line.startsWith('#') ? name : name.replace(/_(bucket|sum|count)$/, '');
+    const key = families.has(family) ? family : families.has(name) ? name : family;
+    const block = families.get(key) ?? { meta: [], samples: [] };
+    families.set(key, block);
+    if (line.startsWith('#')) {
+      block.meta.push(line);
+      continue;
+    }
+    // The backup check's timestamp is the fixture's mtime: fixed, so kept.
+    const volatile = VOLATILE_VALUES.some((r) => r.test(name)) && !name.startsWith('watchpost_backup_');
+    let l = volatile ? line.replace(/ \S+$/, ' <v>') : line;
+    l = l.replace(/nodejs="v[^"]*"/, 'nodejs="<version>"');
+    block.samples.push(l);
+  }
+  return (
+    [...families.keys()]
+      .sort()
+      .map((k) => {
+        const b = families.get(k)!;
+        return [...b.meta, ...b.samples.sort()].join('\n');
+      })
+      .join('\n') + '\n'
+  );
+}
+
+function config(rtmpUrl: string, logFile: string): string {
+  return `
+exporter:
+  listen: 127.0.0.1:0
+paths:
+  procfs: ${join(HERE, 'procfs')}
+  rootfs: ${join(HERE, 'rootfs')}
+collectors:
+  host: { interval: 1h }
+  disk:
+    interval: 1h
+    directories:
+      - { path: /srv/recordings, interval: 1h }
+  containers: { enabled: false }
+  streams:
+    interval: 1h
+    servers:
+      - { name: rtmp, kind: nginx-rtmp, url: "${rtmpUrl}", max_streams: 4 }
+    expected:
+      - { server: rtmp, app: live, stream: cam1 }
+      - { server: rtmp, app: live, stream: cam3 }
+  backups:
+    interval: 1h
+    checks:
+      - { name: shop-db, path: "${join(HERE, 'backups')}/*.sql.gz", max_age: 1d, marker_time: mtime }
+  logs:
+    interval: 1s
+    timeout: 1s
+    sources:
+      - { name: ssh, file: ${logFile}, format: sshd }
+`;
+}
+
+describe('golden /metrics', () => {
+  let stat: Server;
+  let exporter: ExporterHandle;
+  let text = '';
+  // The log is followed like tail -F, from its end: the fixture's lines are appended once the
+  // source is up, to a copy in a folder of the test's own.
+  const logDir = mkdtempSync(join(tmpdir(), 'watchpost-golden-'));
+  const logFile = join(logDir, 'auth.log');
+  const logLines = readFileSync(join(HERE, 'logs', 'auth.log'), 'utf8');
+
+  before(async () => {
+    const page = readFileSync(join(HERE, 'rtmp-stat.xml'));
+    stat = createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/xml' }).end(page));
+    await new Promise<void>((resolve) => stat.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(stat.address() as AddressInfo).port}/stat`;
+    writeFileSync(logFile, '');
+    const file = join(HERE, 'backups', 'shop-2026-11-29.sql.gz');
+    utimesSync(file, BACKUP_MTIME, BACKUP_MTIME);
+    exporter = await startExporter({
+      config: parseConfigText(config(url, logFile), join(HERE, 'watchpost.yml'), {}, HERE),
+      log: silentLogger,
+      version: 'golden',
+    });
+    const base = `http://127.0.0.1:${exporter.address.port}`;
+    await eventually(async () => ((await fetch(`${base}/-/ready`)).ok ? true : undefined), 60_000, 'ready');
+    const metrics = async () => (await fetch(`${base}/metrics`)).text();
+    // The log file is opened in the background; its source is up from the run after that.
+    await eventually(
+      async () => (/^watchpost_log_source_up\{source="ssh"\} 1$/m.test(await metrics()) ? true : undefined),
+      60_000,
+      'the log source up',
+    );
+    appendFileSync(logFile, logLines);
+    const count = logLines.split('\n').filter((l) => l !== '').length;
+    text = await eventually(
+      async () => {
+        const t = await metrics();
+        return t.includes(`watchpost_log_lines_total{source="ssh"} ${count}\n`) ? t : undefined;
+      },
+      60_000,
+      `${count} log lines counted`,
+    );
+  });
+
+  after(async () => {
+    await exporter?.close();
+    await new Promise((resolve) => stat?.close(resolve));
+    rmSync(logDir, { recursive: true, force: true });
+  });
+
+  it('equals test/golden/metrics.golden.prom once normalised', () => {
+    const got = normalise(text);
+    if (UPDATE) writeFileSync(GOLDEN, got);
+    const want = readFileSync(GOLDEN, 'utf8');
+    assert.equal(
+      got,
+      want,
+      'the exporter output changed: if that is intended, run "npm run gen:golden-metrics" and review the diff of test/golden/metrics.golden.prom',
+    );
+  });
+
+  it('passes promtool check metrics', (t) => {
+    const promtool = requireBinary(t, 'promtool');
+    if (!promtool) return;
+    const r = promtoolCheckMetrics(promtool, text);
+    assert.equal(r.output, '');
+    assert.equal(r.status, 0);
+  });
+});
