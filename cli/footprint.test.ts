@@ -47,7 +47,7 @@ describe('each command loads only what it runs', () => {
   it('the exporter loads neither the notifier’s mail and Slack clients nor express', () => {
     const pkgs = packagesLoadedBy(['exporter', '--listen', '127.0.0.1:0']);
     assert.ok(pkgs.includes('prom-client'), `the probe sees CommonJS packages: ${pkgs.join(', ')}`);
-    for (const heavy of ['nodemailer', '@slack/webhook'])
+    for (const heavy of ['nodemailer', '@slack/webhook', 'express'])
       assert.ok(!pkgs.includes(heavy), `${heavy} loaded by the exporter`);
   });
 

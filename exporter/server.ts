@@ -1,4 +1,4 @@
-import express, { type Request, type Response } from 'express';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { checkBearer } from '../internal/bearer.js';
 import type { Secret } from '../internal/secret.js';
 import type { HealthReport } from './collector.js';
@@ -24,82 +24,129 @@ export interface ServerOptions {
   deepHealth?: () => HealthReport;
 }
 
-export function createApp(opts: ServerOptions): express.Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
+/** Sends a complete answer; a HEAD request gets the same headers without the body. */
+function send(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  headers: OutgoingHttpHeaders,
+  body: string | Buffer,
+): void {
+  const buf = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  res.writeHead(status, { ...headers, 'Content-Length': buf.length });
+  res.end(req.method === 'HEAD' ? undefined : buf);
+}
+
+const TEXT = 'text/plain; charset=utf-8';
+
+/**
+ * The exporter's HTTP handler, on node:http: five GET routes need no framework (express
+ * alone added ~15 MiB to the exporter's memory; docs/architecture.md, "Footprint"). Paths
+ * match as express matched them by default: without the query string, case-insensitive,
+ * with or without one trailing slash; HEAD is answered wherever GET is.
+ */
+export function createApp(opts: ServerOptions): Handler {
   /** True when no token is set, or the request carries it. */
-  const authorized = (req: Request): boolean =>
-    !opts.bearerToken || checkBearer(req.get('authorization'), opts.bearerToken) === 'ok';
-  const deny = (res: Response) =>
-    res
-      .status(401)
-      .set('WWW-Authenticate', 'Bearer realm="watchpost"')
-      .type('text/plain')
-      .send('unauthorized\n');
+  const authorized = (req: IncomingMessage): boolean =>
+    !opts.bearerToken || checkBearer(req.headers.authorization, opts.bearerToken) === 'ok';
+  const deny = (req: IncomingMessage, res: ServerResponse) =>
+    send(
+      req,
+      res,
+      401,
+      { 'WWW-Authenticate': 'Bearer realm="watchpost"', 'Content-Type': TEXT },
+      'unauthorized\n',
+    );
 
-  app.get('/metrics', (req: Request, res: Response) => {
+  const routes = new Map<string, Handler>();
+
+  routes.set('/metrics', (req, res) => {
     if (!authorized(req)) {
-      deny(res);
+      deny(req, res);
       return;
     }
     // The scrape only sends the Buffer that the collectors' last runs produced.
-    const gzip = /\bgzip\b/.test(req.get('accept-encoding') ?? '');
+    const gzip = /\bgzip\b/.test(req.headers['accept-encoding'] ?? '');
     const body = gzip ? opts.exposition.gzip() : opts.exposition.plain();
-    res.writeHead(200, {
-      'Content-Type': EXPOSITION_CONTENT_TYPE,
-      'Content-Length': body.length,
-      'Cache-Control': 'no-store',
-      ...(gzip ? { 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding' } : {}),
-    });
-    res.end(body);
+    send(
+      req,
+      res,
+      200,
+      {
+        'Content-Type': EXPOSITION_CONTENT_TYPE,
+        'Cache-Control': 'no-store',
+        ...(gzip ? { 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding' } : {}),
+      },
+      body,
+    );
   });
 
   // The status page stays open, but when a token is set its error texts (which name hosts,
   // addresses and paths) are shown only to a request that carries the token.
-  app.get('/', (req, res) => {
-    res
-      .type('html')
-      .set('Cache-Control', 'no-store')
-      .send(
-        renderStatusPage(opts.scheduler.statuses(), opts.version, new Date(), {
-          showErrors: authorized(req),
-        }),
-      );
+  routes.set('/', (req, res) => {
+    send(
+      req,
+      res,
+      200,
+      { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' },
+      renderStatusPage(opts.scheduler.statuses(), opts.version, new Date(), {
+        showErrors: authorized(req),
+      }),
+    );
   });
 
-  app.get('/-/healthy', (_req, res) => {
-    res.type('text/plain').send('watchpost exporter is healthy.\n');
+  routes.set('/-/healthy', (req, res) => {
+    send(req, res, 200, { 'Content-Type': TEXT }, 'watchpost exporter is healthy.\n');
   });
 
-  app.get('/-/ready', (_req, res) => {
+  routes.set('/-/ready', (req, res) => {
     if (opts.scheduler.ready()) {
-      res.type('text/plain').send('watchpost exporter is ready.\n');
+      send(req, res, 200, { 'Content-Type': TEXT }, 'watchpost exporter is ready.\n');
     } else {
-      res
-        .status(503)
-        .type('text/plain')
-        .send(`not ready: waiting for the first run of ${opts.scheduler.pending().join(', ')}\n`);
+      send(
+        req,
+        res,
+        503,
+        { 'Content-Type': TEXT },
+        `not ready: waiting for the first run of ${opts.scheduler.pending().join(', ')}\n`,
+      );
     }
   });
 
   // Lists dependency names, addresses and failure messages: behind the token, like /metrics.
-  app.get('/health/deep', (req, res) => {
+  routes.set('/health/deep', (req, res) => {
     if (!authorized(req)) {
-      deny(res);
+      deny(req, res);
       return;
     }
     const { status, body } = opts.deepHealth?.() ?? {
       status: 200,
       body: { status: 'up', checkedAt: null, message: 'no dependencies are checked', dependencies: [] },
     };
-    res.status(status).set('Cache-Control', 'no-store').json(body);
+    send(
+      req,
+      res,
+      status,
+      { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' },
+      JSON.stringify(body),
+    );
   });
 
-  app.use((_req, res) => {
-    res.status(404).type('text/plain').send('not found; see / for what this exporter serves\n');
-  });
-
-  return app;
+  return (req, res) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    let path = (q === -1 ? url : url.slice(0, q)).toLowerCase();
+    if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
+    const route = req.method === 'GET' || req.method === 'HEAD' ? routes.get(path) : undefined;
+    try {
+      if (route) route(req, res);
+      else send(req, res, 404, { 'Content-Type': TEXT }, 'not found; see / for what this exporter serves\n');
+    } catch {
+      // Never the error's text: it may name paths or addresses.
+      if (!res.headersSent) send(req, res, 500, { 'Content-Type': TEXT }, 'internal error\n');
+      else res.destroy();
+    }
+  };
 }

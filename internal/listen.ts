@@ -1,7 +1,6 @@
-import type { Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { SecureContextOptions } from 'node:tls';
-import type { Express } from 'express';
 
 /**
  * Starts `app` listening, resolving once it listens; a failure says which address and
@@ -10,13 +9,14 @@ import type { Express } from 'express';
  * and key (the server's setSecureContext swaps them later).
  */
 export function listenHttp(
-  app: Express,
+  app: RequestListener,
   host: string,
   port: number,
   tls?: SecureContextOptions,
 ): Promise<Server> {
   return new Promise<Server>((resolve, reject) => {
-    const s: Server = tls ? createHttpsServer(tls, app).listen(port, host) : app.listen(port, host);
+    const s: Server = tls ? createHttpsServer(tls, app) : createServer(app);
+    s.listen(port, host);
     s.once('listening', () => resolve(s));
     s.once('error', (err: NodeJS.ErrnoException) => {
       const why =
