@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import Docker from 'dockerode';
 import { silentLogger } from '../internal/log.js';
 import { TEST_IMAGE, TestContainers, requireDocker } from '../internal/testing/docker.js';
 import { allowed, startDockerProxy, type DockerProxyHandle } from './docker-proxy.js';
+import { DockerSource } from './sources/docker.js';
 
 describe('docker-proxy: the allow-list', () => {
   it("lets through only GET/HEAD of the collectors' endpoints", () => {
@@ -54,19 +54,21 @@ describe('docker-proxy: in front of the real Docker socket', () => {
     await proxy?.close();
   });
 
-  it('answers what the collectors ask, through dockerode as the exporter uses it', async (t) => {
+  it('answers what the collectors ask, through the exporter’s own Docker client', async (t) => {
     if (!requireDocker(t)) return;
     const name = containers.run(
       'proxied',
       ['--label', 'com.docker.compose.service=proxied'],
       ['sleep', '60'],
     );
-    const docker = new Docker({ host: '127.0.0.1', port: proxy!.address.port });
-    const list = await docker.listContainers({ all: true });
-    const found = list.find((c) => c.Names.includes(`/${name}`));
-    assert.ok(found, 'the container is listed');
-    const info = await docker.getContainer(found.Id).inspect();
-    assert.equal(info.Config.Labels['com.docker.compose.service'], 'proxied');
+    const docker = new DockerSource(`tcp://127.0.0.1:${proxy!.address.port}`);
+    const found = await docker.findContainer({ composeService: 'proxied' });
+    assert.ok(found, 'the container is listed by its label');
+    assert.equal(found.name, name);
+    assert.ok((await docker.listIds()).includes(found.id));
+    const info = await docker.inspect(found.id);
+    assert.equal(info?.composeService, 'proxied');
+    assert.equal(info?.state, 'running');
     assert.equal((await fetch(`${base}/_ping`)).status, 200);
   });
 
@@ -79,9 +81,12 @@ describe('docker-proxy: in front of the real Docker socket', () => {
     });
     assert.equal(create.status, 403);
     assert.match(await create.text(), /not allowed/);
-    const docker = new Docker({ socketPath: '/var/run/docker.sock' });
-    const all = await docker.listContainers({ all: true, filters: { name: ['wp-proxy-should-not-exist'] } });
-    assert.deepEqual(all, [], 'nothing was created');
+    const docker = new DockerSource('unix:///var/run/docker.sock');
+    assert.equal(
+      await docker.findContainer({ name: 'wp-proxy-should-not-exist' }),
+      undefined,
+      'nothing was created',
+    );
     assert.equal((await fetch(`${base}/images/json`)).status, 403);
     assert.equal((await fetch(`${base}/containers/x/archive?path=/`)).status, 403);
   });

@@ -1,12 +1,19 @@
 import { statSync } from 'node:fs';
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
 import type { Readable } from 'node:stream';
-import Docker from 'dockerode';
 import type { CgroupStats } from './cgroup.js';
 
 /**
- * Source adapter for the Docker Engine API (through dockerode), read-only: list,
- * inspect, events and stats. The parsers of what the API returns are pure functions,
- * tested on captured responses (fixtures/docker-*).
+ * Source adapter for the Docker Engine API, read-only: list, inspect, events, stats and
+ * logs. The parsers of what the API returns are pure functions, tested on captured
+ * responses (fixtures/docker-*).
+ *
+ * The API is plain HTTP over the daemon's socket (https://docs.docker.com/reference/api/engine/),
+ * and these six GET calls need no client library: dockerode and what it pulls in (ssh2,
+ * gRPC, protobufjs, tar) added ~28 MiB to the exporter's memory (docs/architecture.md,
+ * "Footprint"). Paths are unversioned, so the daemon answers in its own API version,
+ * as it did for dockerode.
  */
 
 export const CONTAINER_STATES = [
@@ -40,8 +47,12 @@ export interface ContainerInfo {
   startedAt: number | undefined;
 }
 
-/** The options dockerode's modem takes for an endpoint the config schema accepted. */
-export function dockerOptions(endpoint: string): Docker.DockerOptions {
+/** Where to connect for an endpoint the config schema accepted. */
+export type DockerOptions =
+  { socketPath: string } | { host: string; port: number; protocol: 'http' | 'https' };
+
+/** The connection options for an endpoint the config schema accepted. */
+export function dockerOptions(endpoint: string): DockerOptions {
   if (endpoint.startsWith('unix://')) return { socketPath: endpoint.slice('unix://'.length) };
   const url = new URL(endpoint.replace(/^tcp:/, 'http:'));
   return {
@@ -169,18 +180,94 @@ export interface DockerCalls {
   events: number;
 }
 
-/** Whether an error from dockerode is the API's 404 (no such container). */
+/** Whether an error is the API's 404 (no such container). */
 function isNotFound(err: unknown): boolean {
   return (err as { statusCode?: number }).statusCode === 404;
+}
+
+/** An answer of the Docker API other than 2xx; `statusCode` and the daemon's message. */
+export class DockerApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
+    super(`HTTP ${statusCode}: ${message}`);
+    this.name = 'DockerApiError';
+  }
+}
+
+/** The most of a JSON answer read (a list of ten thousand containers is ~20 MiB). */
+const MAX_JSON_BYTES = 128 * 2 ** 20;
+
+type Query = Record<string, string | number | boolean | object | undefined>;
+
+function queryString(query: Query): string {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(query)) {
+    if (v === undefined) continue;
+    const text = typeof v === 'object' ? JSON.stringify(v) : String(v);
+    parts.push(`${encodeURIComponent(k)}=${encodeURIComponent(text)}`);
+  }
+  return parts.length > 0 ? `?${parts.join('&')}` : '';
 }
 
 /** Read-only access to one Docker endpoint. */
 export class DockerSource {
   readonly calls: DockerCalls = { list: 0, inspect: 0, stats: 0, events: 0 };
-  private readonly docker: Docker;
+  private readonly options: DockerOptions;
+  /**
+   * Keep-alive connections for the short calls (a resync inspects every container); a
+   * free one does not keep the process alive (node:http unrefs it).
+   */
+  private readonly agent: http.Agent;
 
   constructor(readonly endpoint: string) {
-    this.docker = new Docker(dockerOptions(endpoint));
+    this.options = dockerOptions(endpoint);
+    const AgentClass =
+      'protocol' in this.options && this.options.protocol === 'https' ? https.Agent : http.Agent;
+    this.agent = new AgentClass({ keepAlive: true, maxSockets: 32, maxFreeSockets: 4, timeout: 30_000 });
+  }
+
+  /** Opens GET `path` and resolves with the response once its headers are in; rejects on a non-2xx answer. */
+  private open(path: string, signal: AbortSignal | undefined, stream: boolean): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const o = this.options;
+      const lib = 'protocol' in o && o.protocol === 'https' ? https : http;
+      const req = lib.request(
+        {
+          method: 'GET',
+          path,
+          ...('socketPath' in o ? { socketPath: o.socketPath } : { host: o.host, port: o.port }),
+          // A long-lived stream gets a connection of its own, never one from the pool.
+          agent: stream ? false : this.agent,
+          headers: { Accept: 'application/json' },
+          signal,
+        },
+        (res) => {
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) {
+            resolve(res);
+            return;
+          }
+          readBody(res, 64 * 1024).then(
+            (body) => reject(new DockerApiError(status, apiMessage(body) || res.statusMessage || 'error')),
+            reject,
+          );
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  private async json(path: string, signal?: AbortSignal): Promise<unknown> {
+    const res = await this.open(path, signal, false);
+    const body = await readBody(res, MAX_JSON_BYTES);
+    try {
+      return JSON.parse(body);
+    } catch {
+      throw new Error(`GET ${path.replace(/\?.*/, '')}: the answer is not JSON`);
+    }
   }
 
   /**
@@ -190,15 +277,15 @@ export class DockerSource {
   async listIds(signal?: AbortSignal, labels: readonly string[] = []): Promise<string[]> {
     this.calls.list++;
     const filters = labels.length > 0 ? { label: [...labels] } : undefined;
-    const list = await this.wrap(this.docker.listContainers({ all: true, filters, abortSignal: signal }));
-    return list.map((c) => c.Id);
+    const list = await this.wrap(this.json(`/containers/json${queryString({ all: 1, filters })}`, signal));
+    return (Array.isArray(list) ? list : []).map((c) => str(obj(c).Id)).filter((id) => id !== '');
   }
 
   /** GET /containers/<id>/json; undefined when the container no longer exists. */
   async inspect(id: string, signal?: AbortSignal): Promise<ContainerInfo | undefined> {
     this.calls.inspect++;
     try {
-      const body = await this.wrap(this.docker.getContainer(id).inspect({ abortSignal: signal }));
+      const body = await this.wrap(this.json(`/containers/${encodeURIComponent(id)}/json`, signal));
       return containerFromInspect(body);
     } catch (err) {
       if (isNotFound(err)) return undefined;
@@ -210,9 +297,8 @@ export class DockerSource {
   async stats(id: string, signal?: AbortSignal): Promise<CgroupStats | undefined> {
     this.calls.stats++;
     try {
-      // dockerode passes abortSignal on to the request (its types leave it out).
-      const opts = { stream: false as const, 'one-shot': true, abortSignal: signal };
-      const body = await this.wrap(this.docker.getContainer(id).stats(opts));
+      const path = `/containers/${encodeURIComponent(id)}/stats${queryString({ stream: false, 'one-shot': true })}`;
+      const body = await this.wrap(this.json(path, signal));
       return statsFromApi(body);
     } catch (err) {
       if (isNotFound(err)) return undefined;
@@ -228,8 +314,7 @@ export class DockerSource {
     this.calls.events++;
     const filters: { type: 'container'[]; label?: string[] } = { type: ['container'] };
     if (labels.length > 0) filters.label = [...labels];
-    const stream = await this.wrap(this.docker.getEvents({ filters }));
-    return stream as unknown as Readable;
+    return this.wrap(this.open(`/events${queryString({ filters })}`, undefined, true));
   }
 
   /**
@@ -246,20 +331,21 @@ export class DockerSource {
       const label = [`com.docker.compose.service=${target.composeService ?? ''}`];
       if (target.composeProject !== undefined)
         label.push(`com.docker.compose.project=${target.composeProject}`);
-      const list = await this.wrap(
-        this.docker.listContainers({ all: true, filters: { label }, abortSignal: signal }),
+      const body = await this.wrap(
+        this.json(`/containers/json${queryString({ all: 1, filters: { label } })}`, signal),
       );
-      list.sort(
-        (a, b) =>
-          Number(b.State === 'running') - Number(a.State === 'running') ||
-          (a.Names[0] ?? '').localeCompare(b.Names[0] ?? ''),
-      );
-      ref = list[0]?.Id;
+      const list = (Array.isArray(body) ? body : []).map((c) => {
+        const o = obj(c);
+        const names = Array.isArray(o.Names) ? o.Names : [];
+        return { id: str(o.Id), running: o.State === 'running', name: str(names[0]) };
+      });
+      list.sort((a, b) => Number(b.running) - Number(a.running) || a.name.localeCompare(b.name));
+      ref = list[0]?.id || undefined;
       if (ref === undefined) return undefined;
     }
     this.calls.inspect++;
     try {
-      const body = (await this.wrap(this.docker.getContainer(ref).inspect({ abortSignal: signal }))) as {
+      const body = (await this.wrap(this.json(`/containers/${encodeURIComponent(ref)}/json`, signal))) as {
         Id: string;
         Name?: string;
         State?: { Running?: boolean };
@@ -283,16 +369,8 @@ export class DockerSource {
    * multiplexed (8-byte frame headers; see DockerLogDemuxer).
    */
   async logs(id: string, sinceSeconds: number, signal?: AbortSignal): Promise<Readable> {
-    const opts = {
-      follow: true as const,
-      stdout: true,
-      stderr: true,
-      timestamps: true,
-      since: sinceSeconds,
-      abortSignal: signal,
-    };
-    const stream = await this.wrap(this.docker.getContainer(id).logs(opts));
-    return stream as unknown as Readable;
+    const query = queryString({ follow: 1, stdout: 1, stderr: 1, timestamps: 1, since: sinceSeconds });
+    return this.wrap(this.open(`/containers/${encodeURIComponent(id)}/logs${query}`, signal, true));
   }
 
   /** Errors name the endpoint, so "connect ENOENT" says which socket was missing. */
@@ -310,6 +388,36 @@ export class DockerSource {
       throw wrapped;
     }
   }
+}
+
+/** Reads a response body as text, up to `max` bytes (more is an error). */
+function readBody(res: IncomingMessage, max: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > max) {
+        res.destroy(new Error(`the answer is larger than ${max} bytes`));
+        return;
+      }
+      chunks.push(c);
+    });
+    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('error', reject);
+    res.on('aborted', () => reject(new Error('the answer was cut off')));
+  });
+}
+
+/** The daemon's error message: `{"message": "..."}`, else the text itself, shortened. */
+function apiMessage(body: string): string {
+  try {
+    const m = obj(JSON.parse(body)).message;
+    if (typeof m === 'string') return m.slice(0, 500);
+  } catch {
+    // not JSON
+  }
+  return body.trim().slice(0, 500);
 }
 
 /**
