@@ -87,7 +87,7 @@ export interface HostProblem {
  *
  * The descriptor module imports only its config schema and its metric families, so that
  * reading the config or the metric reference loads no collector: `create` imports the
- * collector (and its heavy dependencies, dockerode for one) when it is enabled.
+ * collector (and its heavy dependencies, fast-xml-parser for one) when it is enabled.
  */
 export interface CollectorDescriptor<N extends string = string, S extends z.ZodType = z.ZodType> {
   readonly name: N;

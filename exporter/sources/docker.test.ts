@@ -20,7 +20,7 @@ const json = (name: string): unknown => JSON.parse(readFileSync(`${FIXTURES}${na
 const ID = '1a537015fd860dc3ee3bd34eaccbd3703ed9657d19d57b02994ac968e99a1188';
 
 describe('docker parsers', () => {
-  it('maps endpoints to dockerode options', () => {
+  it('maps endpoints to connection options', () => {
     assert.deepEqual(dockerOptions('unix:///var/run/docker.sock'), { socketPath: '/var/run/docker.sock' });
     assert.deepEqual(dockerOptions('tcp://proxy:2375'), { host: 'proxy', port: 2375, protocol: 'http' });
     assert.deepEqual(dockerOptions('https://10.0.0.1:2376/'), {
