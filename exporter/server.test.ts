@@ -3,7 +3,7 @@ import { get, type IncomingHttpHeaders } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { parseConfigText } from '../config/load.js';
-import { silentLogger } from '../config/log.js';
+import { silentLogger } from '../internal/log.js';
 import { startExporter, type ExporterHandle } from './run.js';
 
 describe('exporter HTTP routes', () => {
