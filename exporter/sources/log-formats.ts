@@ -138,9 +138,23 @@ function fromClientPort(
 const SSHD_STATE_TTL_MS = 120_000;
 const SSHD_STATE_MAX = 4096;
 
-/** A Map used as a bounded, expiring multiset of keys. */
+interface Pending {
+  n: number;
+  at: number;
+}
+
+/**
+ * A bounded, expiring multiset of keys. The oldest entry is found through a queue of
+ * (key, entry) in insertion order, not through `Map.keys().next()`: V8 leaves a hole for
+ * each deleted entry until the table is rebuilt, and finding the first live key skips
+ * them, so on a busy log (every failure adds a key, every add evicts one at the cap) that
+ * scan was most of the matcher's time. A queue item whose entry was replaced or removed
+ * since is skipped when it comes up.
+ */
 class ExpiringCounts {
-  private readonly m = new Map<string, { n: number; at: number }>();
+  private readonly m = new Map<string, Pending>();
+  private queue: { key: string; entry: Pending }[] = [];
+  private head = 0;
   constructor(private readonly now: () => number) {}
   get(key: string): number {
     const e = this.m.get(key);
@@ -152,10 +166,16 @@ class ExpiringCounts {
     return e.n;
   }
   add(key: string, n = 1): void {
-    const cur = this.get(key);
-    this.m.delete(key);
-    this.m.set(key, { n: cur + n, at: this.now() });
-    if (this.m.size > SSHD_STATE_MAX) this.m.delete(this.m.keys().next().value as string);
+    const entry = { n: this.get(key) + n, at: this.now() };
+    this.m.set(key, entry);
+    this.queue.push({ key, entry });
+    if (this.m.size > SSHD_STATE_MAX) this.evictOldest();
+    // Items already passed, and stale items (of replaced, taken or expired entries), are
+    // dropped once they outnumber the live ones, so the queue stays within about twice the map.
+    if (this.head > this.queue.length / 2 + 1024 || this.queue.length - this.head > 2 * this.m.size + 1024) {
+      this.queue = this.queue.slice(this.head).filter(({ key, entry }) => this.m.get(key) === entry);
+      this.head = 0;
+    }
   }
   take(key: string): boolean {
     const cur = this.get(key);
@@ -163,6 +183,16 @@ class ExpiringCounts {
     if (cur === 1) this.m.delete(key);
     else this.m.get(key)!.n = cur - 1;
     return true;
+  }
+  private evictOldest(): void {
+    while (this.head < this.queue.length) {
+      const { key, entry } = this.queue[this.head]!;
+      this.head++;
+      if (this.m.get(key) === entry) {
+        this.m.delete(key);
+        return;
+      }
+    }
   }
 }
 
