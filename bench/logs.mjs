@@ -14,6 +14,10 @@
 //   BENCH_ENFORCE=1          exit 3 when a target is missed (0 otherwise)
 //   MTAIL=/usr/bin/mtail     the reference program
 //   BENCH_DEBUG=1            the watchpost child prints its memory use to stderr
+//   BENCH_E2E_LINES=1000000  lines of the end-to-end log (through a running exporter)
+//   BENCH_E2E_IPS=100000     distinct client addresses in it
+//   BENCH_E2E_RUNS=3         end-to-end runs per program (0 skips the end-to-end part)
+//   BENCH_ONLY_E2E=1         run only the end-to-end part
 //
 // Each program runs in its own process under /usr/bin/time -v (user + system CPU, peak
 // RSS = maximum resident set size, as the kernel's VmHWM). Both must count the same
@@ -21,14 +25,18 @@
 // wrote: otherwise the benchmark fails (exit 2) without writing results.
 import { spawn, spawnSync } from 'node:child_process';
 import {
+  appendFileSync,
   createWriteStream,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -37,6 +45,7 @@ import { env, writeSection as writeResultsSection } from './common.mjs';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
 const SECTION = '## Logs: watchpost vs mtail';
+const E2E_SECTION = '## Logs: end to end, through a running exporter, vs mtail';
 const REGEX_SECTION = '## Logs: format regex, linear-time engine (RE2JS) vs RegExp';
 const TARGET = { speed: 5, rss: 3 };
 
@@ -48,6 +57,10 @@ const CFG = {
   runs: env('BENCH_RUNS', 3),
   results: process.env.BENCH_RESULTS || join(HERE, 'RESULTS.md'),
   mtail: process.env.MTAIL || '/usr/bin/mtail',
+  e2eLines: env('BENCH_E2E_LINES', 1_000_000),
+  e2eIps: env('BENCH_E2E_IPS', 100_000),
+  e2eRuns: env('BENCH_E2E_RUNS', 3),
+  onlyE2e: process.env.BENCH_ONLY_E2E === '1',
 };
 
 /** The failure pattern of the regex runs: the mtail program's, as a watchpost format regex. */
@@ -131,11 +144,11 @@ function rng(seed) {
   };
 }
 
-async function generate(path) {
+async function generate(path, { lines = CFG.lines, ipCount = CFG.ips } = {}) {
   const rand = rng(CFG.seed);
   const pick = (arr) => arr[Math.floor(rand() * arr.length)];
   const ips = Array.from(
-    { length: CFG.ips },
+    { length: ipCount },
     (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${(i & 255) + 0}`,
   );
   const users = ['root', 'admin', 'ubuntu', 'deploy', 'git', 'test', 'oracle', 'postgres', 'user', 'pi'];
@@ -149,7 +162,7 @@ async function generate(path) {
     if (!out.write(buf.join(''))) await new Promise((r) => out.once('drain', r));
     buf = [];
   };
-  for (let i = 0; i < CFG.lines; i++) {
+  for (let i = 0; i < lines; i++) {
     const sec = Math.floor(i / 50);
     const stamp = `${months[10]} 22 ${String(Math.floor(sec / 3600) % 24).padStart(2, '0')}:${String(Math.floor(sec / 60) % 60).padStart(2, '0')}:${String(sec % 60).padStart(2, '0')}`;
     const head = `${stamp} ${pick(hosts)} sshd[${1000 + Math.floor(rand() * 60000)}]: `;
@@ -242,8 +255,254 @@ const int = (x) => Math.round(x).toLocaleString('en-US');
 
 const writeSection = (section) => writeResultsSection(CFG.results, SECTION, section);
 
+function writeMtailProgram(dir) {
+  const progs = join(dir, 'progs');
+  mkdirSync(progs, { recursive: true });
+  writeFileSync(join(progs, 'auth.mtail'), MTAIL_PROGRAM);
+  return progs;
+}
+
+function mtailOneShot(progs, log, cwd) {
+  return timed(
+    CFG.mtail,
+    ['--one_shot', '--one_shot_format', 'prometheus', '--progs', progs, '--logs', log, '--logtostderr'],
+    { cwd },
+  );
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function httpGet(port, path) {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.setTimeout(10_000, () => req.destroy(new Error(`GET ${path}: no answer within 10 s`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** The value of one sample of a /metrics text, or undefined. */
+function sample(text, series) {
+  const at = text.indexOf(`\n${series} `);
+  if (at === -1) return undefined;
+  const end = text.indexOf('\n', at + 1);
+  return Number(text.slice(at + series.length + 2, end === -1 ? undefined : end));
+}
+
+/**
+ * One end-to-end run of watchpost: `watchpost exporter` (the built CLI) follows an empty
+ * auth.log; the generated log is appended to it in one write; the clock runs from the start
+ * of that write until watchpost_log_lines_total on /metrics shows every line.
+ */
+async function watchpostEndToEnd(dir, run, content, lines) {
+  const runDir = join(dir, `e2e-${run}`);
+  mkdirSync(runDir, { recursive: true });
+  const log = join(runDir, 'auth.log');
+  writeFileSync(log, '');
+  const port = await freePort();
+  const config = join(runDir, 'watchpost.yml');
+  writeFileSync(
+    config,
+    [
+      'exporter:',
+      `  listen: 127.0.0.1:${port}`,
+      'collectors:',
+      '  host: { enabled: false }',
+      '  disk: { enabled: false }',
+      '  containers: { enabled: false }',
+      '  logs:',
+      `    interval: ${E2E_INTERVAL}`,
+      `    timeout: ${E2E_INTERVAL}`,
+      '    sources:',
+      `      - { name: auth, file: ${JSON.stringify(log)}, format: sshd }`,
+      '',
+    ].join('\n'),
+  );
+  const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), 'exporter', '-c', config], {
+    cwd: runDir,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr = (stderr + d.toString()).slice(-8192)));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  try {
+    const readyBy = Date.now() + 60_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`watchpost exporter exited:\n${stderr}`);
+      const ok = await httpGet(port, '/-/ready').then(
+        (r) => r.status === 200,
+        () => false,
+      );
+      if (ok) break;
+      if (Date.now() > readyBy) throw new Error(`watchpost exporter not ready within 60 s:\n${stderr}`);
+      await sleep(100);
+    }
+    const cpu0 = procCpuSeconds(child.pid);
+    const t0 = process.hrtime.bigint();
+    appendFileSync(log, content);
+    const writtenAt = Number(process.hrtime.bigint() - t0) / 1e9;
+    const deadline = Date.now() + 600_000;
+    let text = '';
+    let seen = 0;
+    let scrapes = 0;
+    for (;;) {
+      text = (await httpGet(port, '/metrics')).body;
+      scrapes++;
+      seen = sample(text, 'watchpost_log_lines_total{source="auth"}') ?? 0;
+      if (seen >= lines) break;
+      if (Date.now() > deadline) throw new Error(`watchpost showed ${seen} of ${lines} lines after 600 s`);
+      await sleep(E2E_POLL_MS);
+    }
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const cpu = procCpuSeconds(child.pid) - cpu0;
+    const rssMiB = procRssMiB(child.pid);
+    return {
+      seconds,
+      writtenAt,
+      cpu,
+      rssMiB,
+      scrapes,
+      lines: seen,
+      failures: sample(text, 'watchpost_auth_attempts_total{source="auth",result="failure"}'),
+      evicted: sample(text, 'watchpost_auth_clients_evicted_total{source="auth"}'),
+    };
+  } finally {
+    child.kill('SIGTERM');
+    const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(kill);
+  }
+}
+
+const TICK_S = 1 / Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
+function procCpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(rest[11]) + Number(rest[12])) * TICK_S;
+}
+function procRssMiB(pid) {
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** The logs collector's interval in the end-to-end runs: how often /metrics can show new counts. */
+const E2E_INTERVAL = '1s';
+/** How often the bench scrapes watchpost's /metrics while it waits. */
+const E2E_POLL_MS = 50;
+
+/** The end-to-end comparison (its own section of RESULTS.md). */
+async function endToEnd(dir) {
+  const e2eDir = join(dir, 'e2e');
+  mkdirSync(e2eDir, { recursive: true });
+  const source = join(e2eDir, 'generated.log');
+  process.stderr.write(
+    `end to end: generating ${int(CFG.e2eLines)} lines from ${int(CFG.e2eIps)} clients...\n`,
+  );
+  const truth = await generate(source, { lines: CFG.e2eLines, ipCount: CFG.e2eIps });
+  const content = readFileSync(source);
+  // What the exporter must show: the sshd matcher's own count on these lines (it also counts
+  // pre-authentication disconnects of invalid users as failures, which the mtail program does not).
+  const { matchSshd } = await import(
+    pathToFileURL(join(ROOT, 'dist', 'exporter', 'sources', 'log-formats.js')).href
+  );
+  let matcherFailures = 0;
+  for (const line of content.toString('utf8').split('\n')) {
+    const m = line === '' ? undefined : matchSshd(line);
+    if (m?.auth === 'failure') matcherFailures += m.count ?? 1;
+  }
+  const progs = writeMtailProgram(e2eDir);
+  const runs = { watchpost: [], mtail: [] };
+  const order = [];
+  for (let r = 0; r < CFG.e2eRuns; r++) {
+    const seq = r % 2 === 0 ? ['watchpost', 'mtail'] : ['mtail', 'watchpost'];
+    order.push(seq.join(' → '));
+    for (const who of seq) {
+      process.stderr.write(`end to end run ${r + 1}: ${who}...\n`);
+      if (who === 'watchpost') {
+        const res = await watchpostEndToEnd(e2eDir, r, content, CFG.e2eLines);
+        if (res.lines !== CFG.e2eLines || res.failures !== matcherFailures) {
+          console.error(
+            `FAIL: watchpost showed ${res.lines} lines and ${res.failures} failures; the log has ${CFG.e2eLines}, and the sshd matcher finds ${matcherFailures} failures in it`,
+          );
+          process.exit(2);
+        }
+        runs.watchpost.push(res);
+      } else {
+        const res = await mtailOneShot(progs, source, e2eDir);
+        const got = parseMtail(res.stdout);
+        if (got.failures !== truth.failures || Object.keys(got.clients).length !== truth.expected.size) {
+          console.error(
+            `FAIL: mtail counted ${got.failures} failures from ${Object.keys(got.clients).length} clients; the log has ${truth.failures} from ${truth.expected.size}`,
+          );
+          process.exit(2);
+        }
+        runs.mtail.push({ seconds: res.wall, cpu: res.cpu, rssMiB: res.rssKiB / 1024 });
+      }
+    }
+  }
+  const m = (who, key) => median(runs[who].map((x) => x[key]));
+  const lps = (who) => CFG.e2eLines / m(who, 'seconds');
+  const ratio = lps('watchpost') / lps('mtail');
+  const pass = ratio >= TARGET.speed;
+  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  const section = `${E2E_SECTION}
+
+Date: ${new Date().toISOString()}. Load average when it ended (1, 5, 15 min): ${load}, on ${cpus().length} CPUs. Node.js ${process.version}.
+
+Reproduce: \`npm run bench:logs\` (settings: BENCH_E2E_LINES=${CFG.e2eLines}, BENCH_E2E_IPS=${CFG.e2eIps}, BENCH_E2E_RUNS=${CFG.e2eRuns}, BENCH_SEED=${CFG.seed}, BENCH_FAILURE_RATIO=${CFG.failureRatio}; \`BENCH_ONLY_E2E=1\` runs only this part). The input is a generated sshd auth log of ${int(CFG.e2eLines)} lines (${f(content.length / 2 ** 20, 1)} MiB), ${int(truth.failures)} of them \`Failed password\` from ${int(truth.expected.size)} distinct addresses.
+
+- **watchpost**: the product as deployed: \`node dist/cli/main.js exporter -c watchpost.yml\` following an empty \`auth.log\` (format sshd, default \`max_clients\` 1000, so the ${int(truth.expected.size)} addresses go through the LRU's evictions; the logs collector's \`interval: ${E2E_INTERVAL}\`, the other collectors off). Once \`/-/ready\` answers, the log is appended to the file in one write, and the clock runs from the start of that write until \`watchpost_log_lines_total{source="auth"}\` on \`/metrics\` (scraped every ${E2E_POLL_MS} ms) reaches ${int(CFG.e2eLines)}; \`watchpost_auth_attempts_total{result="failure"}\` must then equal what the sshd matcher finds in the file (${int(matcherFailures)}: the ${int(truth.failures)} \`Failed password\` lines and the pre-authentication disconnects it also counts).
+- **mtail**: \`mtail --one_shot --one_shot_format prometheus --progs DIR --logs FILE\` on the same file, the program of the section below (a counter of \`Failed password\` lines by client), from spawn to exit under \`/usr/bin/time -v\`; it must count every failure and every one of the ${int(truth.expected.size)} addresses.
+
+**Target**: watchpost lines/s ÷ mtail lines/s, end to end = ${f(ratio, 2)} (target ≥ ${TARGET.speed}: **${pass ? 'PASS' : 'FAIL'}**).
+
+| median of ${CFG.e2eRuns} runs | watchpost (through the exporter) | mtail (one shot) | watchpost/mtail |
+| --- | --- | --- | --- |
+| lines/s | ${int(lps('watchpost'))} | ${int(lps('mtail'))} | ${f(ratio, 2)} |
+| seconds to the full count | ${f(m('watchpost', 'seconds'), 3)} | ${f(m('mtail', 'seconds'), 3)} | ${f(m('watchpost', 'seconds') / m('mtail', 'seconds'), 3)} |
+| CPU s (user + system) | ${f(m('watchpost', 'cpu'), 2)} | ${f(m('mtail', 'cpu'), 2)} | ${f(m('watchpost', 'cpu') / m('mtail', 'cpu'), 3)} |
+| RSS (MiB; watchpost: VmRSS at the end, mtail: peak) | ${f(m('watchpost', 'rssMiB'), 1)} | ${f(m('mtail', 'rssMiB'), 1)} |  |
+
+watchpost's CPU is the exporter process's over the measured window (its collector runs and the ${E2E_POLL_MS} ms scrapes included); the append itself took ${f(m('watchpost', 'writtenAt'), 3)} s (median) and the collector's interval adds up to ${E2E_INTERVAL} of waiting to the figure. Run order: ${order.map((o, i) => `run ${i + 1} ${o}`).join('; ')}.
+
+| run | program | seconds | lines/s | CPU s | RSS MiB |
+| --- | --- | --- | --- | --- | --- |
+${runs.watchpost
+  .map((_, i) =>
+    ['watchpost', 'mtail']
+      .map((who) => {
+        const x = runs[who][i];
+        return `| ${i + 1} | ${who} | ${f(x.seconds, 3)} | ${int(CFG.e2eLines / x.seconds)} | ${f(x.cpu, 2)} | ${f(x.rssMiB, 1)} |`;
+      })
+      .join('\n'),
+  )
+  .join('\n')}
+`;
+  const path = writeResultsSection(CFG.results, E2E_SECTION, section);
+  console.log(section);
+  console.log(`wrote ${path}`);
+  if (!pass && process.env.BENCH_ENFORCE === '1') process.exitCode = 3;
+}
+
 async function main() {
-  if (!existsSync(join(ROOT, 'dist', 'exporter', 'collectors', 'logs.js'))) {
+  if (!existsSync(join(ROOT, 'dist', 'exporter', 'collectors', 'logs', 'logs.js'))) {
     console.error('dist/ is missing: run `npm run bench:logs` (it builds first)');
     process.exit(2);
   }
@@ -262,13 +521,13 @@ async function main() {
     process.exit(130);
   });
   try {
+    if (CFG.e2eRuns > 0) await endToEnd(dir);
+    if (CFG.onlyE2e) return;
     const log = join(dir, 'auth.log');
     process.stderr.write(`generating ${int(CFG.lines)} lines...\n`);
     const truth = await generate(log);
     const bytes = statSync(log).size;
-    const progs = join(dir, 'progs');
-    spawnSync('mkdir', ['-p', progs]);
-    writeFileSync(join(progs, 'auth.mtail'), MTAIL_PROGRAM);
+    const progs = writeMtailProgram(dir);
 
     const runs = { watchpost: [], mtail: [] };
     const results = { watchpost: undefined, mtail: undefined };
@@ -284,20 +543,7 @@ async function main() {
           runs.watchpost.push(res);
           results.watchpost = body;
         } else {
-          const res = await timed(
-            CFG.mtail,
-            [
-              '--one_shot',
-              '--one_shot_format',
-              'prometheus',
-              '--progs',
-              progs,
-              '--logs',
-              log,
-              '--logtostderr',
-            ],
-            { cwd: dir },
-          );
+          const res = await mtailOneShot(progs, log, dir);
           runs.mtail.push(res);
           results.mtail = parseMtail(res.stdout);
         }
