@@ -31,6 +31,8 @@ describe('config JSON Schema', () => {
       'ffmpeg',
       'host',
       'logs',
+      'network',
+      'sensors',
       'streams',
     ]);
   });

@@ -10,6 +10,8 @@ import {
   row,
   tablePanel,
   timeseriesPanel,
+  upDownMapping,
+  UP_STEPS,
 } from './lib.js';
 
 export function hostDashboard(): dashboard.Dashboard {
@@ -244,6 +246,89 @@ export function hostDashboard(): dashboard.Dashboard {
         min: 0,
         queries: [{ expr: `watchpost_directory_size_bytes{${I}}`, legend: '{{instance}} {{path}}' }],
       }),
+    )
+    .withRow(row(102, 'Network and temperatures'))
+    .withPanel(
+      timeseriesPanel({
+        id: 10,
+        title: 'Network traffic',
+        description:
+          'Bits per second received (positive) and sent (negative) on each interface the network collector reports (loopback and Docker bridges and veths are left out by default): camera bandwidth on a recorder, uplink saturation.',
+        unit: 'bps',
+        queries: [
+          {
+            expr: `rate(watchpost_network_receive_bytes_total{${I}}[$__rate_interval]) * 8`,
+            legend: '{{instance}} {{device}} received',
+          },
+          {
+            expr: `-rate(watchpost_network_transmit_bytes_total{${I}}[$__rate_interval]) * 8`,
+            legend: '{{instance}} {{device}} sent',
+          },
+        ],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        id: 11,
+        title: 'Network errors per packet',
+        description:
+          'Share of packets received or sent in error on each interface. NetworkInterfaceErrors fires above the red line (1%) for 15 minutes: a bad cable, port or duplex setting.',
+        unit: 'percentunit',
+        min: 0,
+        width: 12,
+        steps: [
+          [null, 'green'],
+          [ALERT_THRESHOLDS.NetworkInterfaceErrors, 'red'],
+        ],
+        queries: [
+          {
+            expr: `(rate(watchpost_network_receive_errors_total{${I}}[$__rate_interval]) + rate(watchpost_network_transmit_errors_total{${I}}[$__rate_interval])) / (rate(watchpost_network_receive_packets_total{${I}}[$__rate_interval]) + rate(watchpost_network_transmit_packets_total{${I}}[$__rate_interval]))`,
+            legend: '{{instance}} {{device}}',
+          },
+        ],
+      }),
+    )
+    .withPanel(
+      tablePanel({
+        id: 12,
+        title: 'Network interfaces',
+        description:
+          'Every reported interface: whether it has a link, whether the configuration expects it (NetworkInterfaceDown fires when an expected one is down or missing), its negotiated speed, and its drops per second.',
+        width: 12,
+        queries: [
+          { expr: `watchpost_network_link_up{${I}}` },
+          { expr: `watchpost_network_interface_expected{${I}}` },
+          { expr: `watchpost_network_speed_bytes{${I}} * 8` },
+          {
+            expr: `rate(watchpost_network_receive_drops_total{${I}}[5m]) + rate(watchpost_network_transmit_drops_total{${I}}[5m])`,
+          },
+        ],
+        columns: [
+          { ref: 'A', title: 'Link', unit: 'none', steps: UP_STEPS, mappings: upDownMapping() },
+          { ref: 'B', title: 'Expected', unit: 'bool_yes_no' },
+          { ref: 'C', title: 'Speed', unit: 'bps' },
+          { ref: 'D', title: 'Drops', unit: 'pps' },
+        ],
+      }),
+    )
+    .withPanel(
+      dashedSeries(
+        timeseriesPanel({
+          id: 13,
+          title: 'Temperatures against their alert thresholds',
+          description:
+            "CPU and disk temperatures where the host has sensors (most virtual machines have none: then this panel is empty), each with its alert threshold as a dashed line (the configured one, the chip's own limit, or 90 °C for a CPU and 60 °C for a disk). HostTemperatureHigh fires when a sensor stays above its line for 10 minutes.",
+          unit: 'celsius',
+          queries: [
+            { expr: `watchpost_temperature_celsius{${I}}`, legend: '{{instance}} {{chip}} {{sensor}}' },
+            {
+              expr: `watchpost_temperature_alert_threshold_celsius{${I}}`,
+              legend: '{{instance}} {{chip}} {{sensor}} threshold',
+            },
+          ],
+        }),
+        'threshold',
+      ),
     )
     .build();
 }

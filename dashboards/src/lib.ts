@@ -66,6 +66,8 @@ export const ALERT_THRESHOLDS = {
   HostHighCpu: 0.9,
   /** HostLowMemory: available / total < 0.1 */
   HostLowMemory: 0.1,
+  /** NetworkInterfaceErrors: (rx + tx errors) / (rx + tx packets) > 0.01 */
+  NetworkInterfaceErrors: 0.01,
   /** ContainerRestartLoop: increase(restarts[15m]) >= 3 */
   ContainerRestartLoop: 3,
   /** AuthFailureSpike: failures of one source in 5 minutes > 30 */

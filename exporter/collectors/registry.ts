@@ -7,6 +7,8 @@ import { disk } from './disk/index.js';
 import { ffmpeg } from './ffmpeg/index.js';
 import { host } from './host/index.js';
 import { logs } from './logs/index.js';
+import { network } from './network/index.js';
+import { sensors } from './sensors/index.js';
 import { streams } from './streams/index.js';
 
 /**
@@ -14,7 +16,18 @@ import { streams } from './streams/index.js';
  * A descriptor brings the collector's config section, its metric families and how to
  * create it; the config schema, the metric reference and the runner all read this list.
  */
-export const DESCRIPTORS = [host, disk, containers, streams, ffmpeg, dependencies, backups, logs] as const;
+export const DESCRIPTORS = [
+  host,
+  disk,
+  network,
+  sensors,
+  containers,
+  streams,
+  ffmpeg,
+  dependencies,
+  backups,
+  logs,
+] as const;
 
 type Descriptor = (typeof DESCRIPTORS)[number];
 type CollectorsShape = { [D in Descriptor as D['name']]: ReturnType<D['configSchema']> };
