@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, parseConfigText } from '../../../config/load.js';
-import { silentLogger } from '../../../config/log.js';
+import { silentLogger } from '../../../internal/log.js';
 import { collectSamples, collectText } from '../../../test/samples.js';
 import { network } from './index.js';
 import { NetworkCollector } from './network.js';
