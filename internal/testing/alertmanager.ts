@@ -56,7 +56,7 @@ export async function startReceiver(): Promise<{
 
 export interface RunningAlertmanager {
   url: string;
-  stop(): Promise<void>;
+  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
 /**
@@ -69,7 +69,11 @@ export async function startAlertmanager(
   binary: string,
   receiverUrl: string,
   token: string,
-  options: { shippedTimings?: boolean } = {},
+  options: {
+    shippedTimings?: boolean;
+    /** A peer of a cluster: its gossip address (127.0.0.1:PORT) and the other peers'. */
+    cluster?: { listen: string; peers: string[] };
+  } = {},
 ): Promise<RunningAlertmanager> {
   const dir = mkdtempSync(join(tmpdir(), 'watchpost-am-'));
   writeFileSync(join(dir, 'token'), `${token}\n`);
@@ -89,7 +93,12 @@ export async function startAlertmanager(
       `--config.file=${join(dir, 'alertmanager.yml')}`,
       `--web.listen-address=127.0.0.1:${port}`,
       `--storage.path=${join(dir, 'data')}`,
-      '--cluster.listen-address=',
+      ...(options.cluster
+        ? [
+            `--cluster.listen-address=${options.cluster.listen}`,
+            ...options.cluster.peers.map((p) => `--cluster.peer=${p}`),
+          ]
+        : ['--cluster.listen-address=']),
     ],
     { stdio: 'ignore' },
   );
@@ -101,8 +110,8 @@ export async function startAlertmanager(
   );
   return {
     url,
-    async stop() {
-      if (proc.exitCode === null) proc.kill('SIGTERM');
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
       await exited;
     },
   };

@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { startFakeSlack, writeSlackNotifierConfig } from '../../notifier/fixtures/fakes.js';
+import { startAlertmanager, type RunningAlertmanager } from '../../internal/testing/alertmanager.js';
+import { CLI, eventually, freePort, requireBinary, skipWithout } from '../../internal/testing/helpers.js';
+
+/**
+ * Highly available paging (docs/scaling.md): three Alertmanager peers gossiping on loopback, each
+ * running the shipped alertmanager.yml (waits shortened, the gossip timings Alertmanager's own)
+ * and posting to its own watchpost notifier, all three relaying to one Slack-like receiver.
+ * Every alert is sent to every peer, as Prometheus does. The notification log that the peers
+ * gossip makes one of them send each group; the others send only when it did not within
+ * their position × --cluster.peer-timeout (15 s).
+ */
+const procs: ChildProcess[] = [];
+const peers: RunningAlertmanager[] = [];
+after(async () => {
+  for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  for (const am of peers) await am.stop();
+});
+
+async function startNotifier(config: string): Promise<{ proc: ChildProcess; port: number }> {
+  const proc = spawn(process.execPath, [CLI, 'notifier', '--config', config], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  procs.push(proc);
+  let err = '';
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const port = await eventually(
+    () => {
+      const m = /msg="notifier listening" address=\S*:(\d+)/.exec(err);
+      return m ? Number(m[1]) : undefined;
+    },
+    60_000,
+    'notifier listening',
+  );
+  return { proc, port };
+}
+
+describe(
+  'a 3-peer Alertmanager cluster, each peer with its notifier',
+  { skip: skipWithout('prometheus-alertmanager') },
+  () => {
+    it('delivers 100 distinct alerts once each, and every one still when a peer and its notifier are killed', async (t) => {
+      const binary = requireBinary(t, 'prometheus-alertmanager');
+      if (!binary) return;
+      const slack = await startFakeSlack();
+      t.after(() => slack.close());
+      const token = 'ha-notifier-token-0123456789abcdef';
+      const gossip = [await freePort(), await freePort(), await freePort()].map((p) => `127.0.0.1:${p}`);
+      const notifiers: { proc: ChildProcess; port: number }[] = [];
+      for (let i = 0; i < 3; i++) {
+        const dir = mkdtempSync(join(tmpdir(), `watchpost-ha-${i}-`));
+        notifiers.push(await startNotifier(writeSlackNotifierConfig(dir, slack.url, token)));
+      }
+      for (let i = 0; i < 3; i++)
+        peers.push(
+          await startAlertmanager(binary, `http://127.0.0.1:${notifiers[i]!.port}`, token, {
+            cluster: { listen: gossip[i]!, peers: gossip.filter((_, j) => j !== i) },
+          }),
+        );
+      // The mesh is formed when every peer sees the three; a peer's position is its name's rank.
+      const names = await eventually(
+        async () => {
+          const seen: string[] = [];
+          for (const am of peers) {
+            const s = (await (await fetch(`${am.url}/api/v2/status`)).json()) as {
+              cluster: { name: string; status: string; peers: unknown[] };
+            };
+            if (s.cluster.status !== 'ready' || s.cluster.peers.length !== 3) return undefined;
+            seen.push(s.cluster.name);
+          }
+          return seen;
+        },
+        60_000,
+        'the cluster formed',
+      );
+      const first = names.indexOf([...names].sort()[0]!);
+
+      const alert = (i: number) => ({
+        labels: { alertname: 'HaPagingTest', severity: 'critical', name: `alert-${i}` },
+        annotations: { summary: `test alert ${i}` },
+      });
+      const post = async (to: RunningAlertmanager[], from: number, to_: number) => {
+        const batch = Array.from({ length: to_ - from }, (_, k) => alert(from + k));
+        for (const am of to) {
+          const res = await fetch(`${am.url}/api/v2/alerts`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(batch),
+          });
+          assert.equal(res.status, 200, await res.text());
+        }
+      };
+      /** Deliveries per alert number, one per Slack message that names it. */
+      const deliveries = () => {
+        const count = new Map<number, number>();
+        for (const r of slack.received) {
+          const seen = new Set(
+            [...JSON.stringify(r.body).matchAll(/name=alert-(\d+)\b/g)].map((m) => Number(m[1])),
+          );
+          for (const n of seen) count.set(n, (count.get(n) ?? 0) + 1);
+        }
+        return count;
+      };
+      const allOf = (n: number) => () => {
+        const c = deliveries();
+        return Array.from({ length: n }, (_, i) => i).every((i) => c.has(i)) ? c : undefined;
+      };
+
+      // All peers up: 50 alerts, each delivered once. The other peers would send a group that the
+      // first did not within 15 s (second) and 30 s (third): wait past that before counting.
+      await post(peers, 0, 50);
+      await eventually(allOf(50), 120_000, 'the first 50 alerts delivered');
+      await new Promise((r) => setTimeout(r, 35_000));
+      const before = deliveries();
+      const duplicates = [...before.values()].filter((n) => n > 1).length;
+      t.diagnostic(
+        `all peers up: 50 alerts, ${slack.received.length} messages, ${duplicates} delivered twice or more`,
+      );
+      assert.equal(duplicates, 0, 'an alert delivered twice while every peer was up');
+
+      // Mid-stream, the peer that sends first and its notifier are killed (SIGKILL): the next 25
+      // reach the surviving peers only, as Prometheus's sends to a dead peer fail.
+      await post(peers, 50, 75);
+      peers[first]!.stop('SIGKILL').catch(() => undefined);
+      notifiers[first]!.proc.kill('SIGKILL');
+      const alive = peers.filter((_, i) => i !== first);
+      await post(alive, 75, 100);
+      const after = await eventually(allOf(100), 180_000, 'all 100 alerts delivered after the kill');
+      const twice = [...after.entries()].filter(([n, c]) => n >= 50 && c > 1).map(([n]) => n);
+      t.diagnostic(
+        `after killing peer ${first} and its notifier: 100 alerts delivered, ${twice.length} of the last 50 twice or more (${twice.join(', ') || 'none'})`,
+      );
+    });
+  },
+);
