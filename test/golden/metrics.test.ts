@@ -17,8 +17,9 @@ import { eventually, promtoolCheckMetrics, requireBinary } from '../../internal/
  * nginx-rtmp stat page captured from the real module, a fixed log file and a fixed backups
  * folder. It goes through startExporter and HTTP, so it guards every collector and the runner
  * whatever their internals. What cannot be fixed is normalised by name (normalise below):
- * filesystem sizes (statfs of this machine), durations and timestamps of runs, the process and
- * Node.js metrics, and the Node.js version.
+ * filesystem sizes (statfs of this machine), durations and timestamps of runs, the boot time
+ * (now minus the fixture's uptime), the process and Node.js metrics, and the Node.js version.
+ * A recorded Docker state is served by a fake Docker API (fakeDocker).
  *
  * When it fails because the output changed on purpose, regenerate the file and review its diff:
  *   npm run gen:golden-metrics
@@ -35,7 +36,7 @@ const VOLATILE_VALUES = [
   /^watchpost_filesystem_(used_ratio|files_used_ratio)$/,
   /^watchpost_filesystem_files(_free)?$/,
   /_duration_seconds(_sum|_count|_bucket)?$/,
-  /_timestamp_seconds$/,
+  /^watchpost_(collector_last_success|host_boot)_timestamp_seconds$/,
   /^watchpost_stream_server_uptime_seconds$/,
 ];
 /** Families left out entirely: prom-client's process and Node.js metrics. */
@@ -78,7 +79,43 @@ export function normalise(text: string): string {
   );
 }
 
-function config(rtmpUrl: string, logFile: string): string {
+/**
+ * A Docker Engine API on a unix socket that answers with responses recorded from a real
+ * dockerd (20.10, API 1.41: test/golden/docker/): a running healthy container and one that
+ * exited with 3, both of compose project "shop". The event stream stays open and silent, as
+ * dockerd's does while nothing happens.
+ */
+function fakeDocker(socket: string): Server {
+  const dir = join(HERE, 'docker');
+  const json = (name: string) => readFileSync(join(dir, name), 'utf8');
+  const list = JSON.parse(json('list.json')) as { Id: string; Names: string[] }[];
+  const byRef = new Map<string, string>();
+  for (const c of list) {
+    const name = c.Names[0]!.slice(1);
+    for (const ref of [c.Id, name]) byRef.set(ref, name);
+  }
+  return createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://docker').pathname.replace(/^\/v[0-9.]+/, '');
+    const send = (body: string) => res.writeHead(200, { 'Content-Type': 'application/json' }).end(body);
+    if (path === '/_ping') return res.writeHead(200, { 'Content-Type': 'text/plain' }).end('OK');
+    if (path === '/version') return send(json('version.json'));
+    if (path === '/containers/json') return send(json('list.json'));
+    if (path === '/events') return res.writeHead(200, { 'Content-Type': 'application/json' }).flushHeaders();
+    const m = /^\/containers\/([^/]+)\/(json|stats)$/.exec(path);
+    const name = m && byRef.get(decodeURIComponent(m[1]!));
+    if (m && name) {
+      const file = `${m[2] === 'json' ? 'inspect' : 'stats'}-${name}.json`;
+      try {
+        return send(json(file));
+      } catch {
+        // No recorded stats for a stopped container: dockerd answers zeros; so does this.
+      }
+    }
+    res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"message":"not recorded"}');
+  }).listen(socket);
+}
+
+function config(rtmpUrl: string, logFile: string, dockerSocket: string): string {
   return `
 exporter:
   listen: 127.0.0.1:0
@@ -91,7 +128,7 @@ collectors:
     interval: 1h
     directories:
       - { path: /srv/recordings, interval: 1h }
-  containers: { enabled: false }
+  containers: { enabled: true, endpoint: "unix://${dockerSocket}", stats: api, interval: 1h }
   streams:
     interval: 1h
     servers:
@@ -113,6 +150,7 @@ collectors:
 
 describe('golden /metrics', () => {
   let stat: Server;
+  let docker: Server;
   let exporter: ExporterHandle;
   let text = '';
   // The log is followed like tail -F, from its end: the fixture's lines are appended once the
@@ -127,10 +165,13 @@ describe('golden /metrics', () => {
     await new Promise<void>((resolve) => stat.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(stat.address() as AddressInfo).port}/stat`;
     writeFileSync(logFile, '');
+    const dockerSocket = join(logDir, 'docker.sock');
+    docker = fakeDocker(dockerSocket);
+    await new Promise((resolve) => docker.once('listening', resolve));
     const file = join(HERE, 'backups', 'shop-2026-11-29.sql.gz');
     utimesSync(file, BACKUP_MTIME, BACKUP_MTIME);
     exporter = await startExporter({
-      config: parseConfigText(config(url, logFile), join(HERE, 'watchpost.yml'), {}, HERE),
+      config: parseConfigText(config(url, logFile, dockerSocket), join(HERE, 'watchpost.yml'), {}, HERE),
       log: silentLogger,
       version: 'golden',
     });
@@ -158,6 +199,8 @@ describe('golden /metrics', () => {
   after(async () => {
     await exporter?.close();
     await new Promise((resolve) => stat?.close(resolve));
+    docker?.closeAllConnections();
+    await new Promise((resolve) => docker?.close(resolve));
     rmSync(logDir, { recursive: true, force: true });
   });
 
