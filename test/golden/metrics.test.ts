@@ -128,6 +128,9 @@ collectors:
     interval: 1h
     directories:
       - { path: /srv/recordings, interval: 1h }
+  # Not yet on fixed sources: they read this machine's interfaces and sensors.
+  network: { enabled: false }
+  sensors: { enabled: false }
   containers: { enabled: true, endpoint: "unix://${dockerSocket}", stats: api, interval: 1h }
   streams:
     interval: 1h
