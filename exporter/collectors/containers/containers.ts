@@ -1,8 +1,7 @@
 import { setMaxListeners } from 'node:events';
-import { Counter, Gauge, Registry } from 'prom-client';
 import type { Config } from '../../../config/schema.js';
 import type { Logger } from '../../../internal/log.js';
-import { errorMessage, type ApplyResult, type RegistryCollector } from '../../collector.js';
+import { errorMessage, Snapshot, type Collector, type CollectorDeps } from '../../collector.js';
 import {
   cgroupVersion,
   locateContainerCgroup,
@@ -18,7 +17,9 @@ import {
   type ContainerInfo,
   type DockerEvent,
 } from '../../sources/docker.js';
-import type { CollectorDeps } from '../../collector.js';
+import type { Labels } from '../../metric-families.js';
+import * as m from './metrics.js';
+import { FAMILIES } from './metrics.js';
 
 /**
  * Container state, health, restarts, exit codes, CPU and memory of every container (in
@@ -88,9 +89,8 @@ const STATE_ACTIONS = new Set([
 /** Inspect and stats calls in flight at once. */
 const CONCURRENCY = 16;
 
-const CONTAINER_LABELS = ['name', 'image', 'compose_project', 'compose_service'] as const;
-const EXPECTED_LABELS = ['name', 'compose_project', 'compose_service'] as const;
-type ContainerLabels = Record<(typeof CONTAINER_LABELS)[number], string>;
+type ContainerLabels = Labels<(typeof m.running.labelNames)[number]>;
+type ExpectedLabels = Labels<(typeof m.expected.labelNames)[number]>;
 
 export interface ContainersCollectorOptions {
   /** Replaces the Docker adapter (tests count its calls). */
@@ -120,14 +120,6 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   return out;
 }
 
-/** What one run hands to apply(). */
-interface Snapshot {
-  containers: ContainerInfo[];
-  stats: Map<string, CgroupStats>;
-  events: Map<string, number>;
-  oomEvents: Map<string, number>;
-}
-
 /** Why Docker could not be reached, as exported in watchpost_docker_down_reason. */
 export const DOCKER_DOWN_REASONS = [
   'no_socket',
@@ -152,9 +144,9 @@ export function dockerDownReason(err: unknown): DockerDownReason {
   return 'other';
 }
 
-export class ContainersCollector implements RegistryCollector {
+export class ContainersCollector implements Collector {
   readonly name = 'containers';
-  readonly registry = new Registry();
+  readonly families = FAMILIES;
   readonly source: DockerSource;
 
   private readonly log: Logger;
@@ -175,8 +167,6 @@ export class ContainersCollector implements RegistryCollector {
   /** Called when an event changed what /metrics should say (the scheduler runs the collector soon). */
   private requestRefresh: (() => void) | undefined;
   private cgroup: 1 | 2 | undefined;
-  /** What apply() last wrote for each container: its inspect result and labels. */
-  private readonly applied = new Map<string, { info: ContainerInfo; labels: ContainerLabels }>();
   /** Where each running container's cgroup files are, found once. */
   private readonly cgroupFiles = new Map<string, CgroupFiles>();
 
@@ -187,23 +177,6 @@ export class ContainersCollector implements RegistryCollector {
   private closed = false;
   /** The error of the last run that could not reach Docker; undefined while it answers. */
   private lastDown: string | undefined;
-
-  private readonly running: Gauge;
-  private readonly state: Gauge;
-  private readonly healthGauge: Gauge;
-  private readonly exitCode: Gauge;
-  private readonly oomKilled: Gauge;
-  private readonly restartCount: Counter;
-  private readonly startedAt: Gauge;
-  private readonly cpuSeconds: Counter;
-  private readonly memoryUsage: Gauge;
-  private readonly memoryLimit: Gauge;
-  private readonly expected: Gauge;
-  private readonly expectedRunning: Gauge;
-  private readonly events: Counter;
-  private readonly oomEvents: Counter;
-  private readonly dockerUp: Gauge;
-  private readonly dockerDown: Gauge;
 
   constructor({ config, log }: CollectorDeps, opts: ContainersCollectorOptions = {}) {
     this.settings = config.collectors.containers;
@@ -228,95 +201,6 @@ export class ContainersCollector implements RegistryCollector {
       30_000,
       this.settings.label_filter,
     );
-
-    const registers = [this.registry];
-    const labelNames = [...CONTAINER_LABELS];
-    const gauge = (name: string, help: string, extra: string[] = []) =>
-      new Gauge({ name, help, labelNames: [...labelNames, ...extra], registers });
-    this.running = gauge('watchpost_container_running', 'Whether the container is running (1) or not (0).');
-    this.state = gauge(
-      'watchpost_container_state',
-      'Docker state of the container: 1 for its current state, 0 for the others.',
-      ['state'],
-    );
-    this.healthGauge = gauge(
-      'watchpost_container_health_status',
-      'Healthcheck status of the container: 1 for its current status, 0 for the others; "none" when it has no healthcheck.',
-      ['status'],
-    );
-    this.exitCode = gauge(
-      'watchpost_container_exit_code',
-      'Exit code of the last run of the container (0 while it has never exited).',
-    );
-    this.oomKilled = gauge(
-      'watchpost_container_oom_killed',
-      'Whether the last run of the container was killed for running out of memory (1) or not (0).',
-    );
-    // Not "_restart_count": promtool rejects a _count suffix outside histograms and
-    // summaries. A counter (kube-state-metrics' ..._restarts_total), for increase():
-    // Docker's RestartCount goes back to 0 when the container is recreated or restarted
-    // by hand, which Prometheus reads as a counter reset.
-    this.restartCount = new Counter({
-      name: 'watchpost_container_restarts_total',
-      help: 'Times Docker restarted the container under its restart policy (RestartCount) since it was created or last started by hand.',
-      labelNames,
-      registers,
-    });
-    this.startedAt = gauge(
-      'watchpost_container_started_at_timestamp_seconds',
-      'Time the container last started, as a Unix timestamp in seconds; absent if it never started.',
-    );
-    this.cpuSeconds = new Counter({
-      name: 'watchpost_container_cpu_seconds_total',
-      help: 'CPU time (user and system) the running container used since it started, in seconds.',
-      labelNames,
-      registers,
-    });
-    this.memoryUsage = gauge(
-      'watchpost_container_memory_usage_bytes',
-      'Memory the running container uses (its cgroup memory usage, page cache included), in bytes.',
-    );
-    this.memoryLimit = gauge(
-      'watchpost_container_memory_limit_bytes',
-      'Memory limit of the running container in bytes; absent when it has none.',
-    );
-    this.expected = new Gauge({
-      name: 'watchpost_container_expected',
-      help: 'A container the configuration expects to exist and run (always 1), by the fields it is matched on; empty when not set.',
-      labelNames: [...EXPECTED_LABELS],
-      registers,
-    });
-    this.expectedRunning = new Gauge({
-      name: 'watchpost_container_expected_running',
-      help: 'Number of running containers that match an expected container (0 when none exists or runs).',
-      labelNames: [...EXPECTED_LABELS],
-      registers,
-    });
-    this.events = new Counter({
-      name: 'watchpost_container_events_total',
-      help: 'Container events received from Docker since the exporter started, by action ("other" for actions not listed in the docs).',
-      labelNames: ['action'],
-      registers,
-    });
-    // As cAdvisor's container_oom_events_total: every container has the series from the
-    // moment it is seen (at 0), so increase() also sees its first OOM kill.
-    this.oomEvents = new Counter({
-      name: 'watchpost_container_oom_events_total',
-      help: 'OOM kills of the container seen as Docker "oom" events since the exporter started; unlike watchpost_container_oom_killed it survives the restart that clears OOMKilled.',
-      labelNames,
-      registers,
-    });
-    this.dockerUp = new Gauge({
-      name: 'watchpost_docker_up',
-      help: 'Whether the Docker API answered the last run of the containers collector (1) or not (0); while it is 0 no container can be seen and every expected container counts as not running.',
-      registers,
-    });
-    this.dockerDown = new Gauge({
-      name: 'watchpost_docker_down_reason',
-      help: 'Why the Docker API could not be reached: 1 for the current reason while watchpost_docker_up is 0, 0 for the others; absent while it is up.',
-      labelNames: ['reason'],
-      registers,
-    });
   }
 
   /** For the status page: why Docker cannot be reached, while it cannot (the run itself succeeds). */
@@ -345,7 +229,7 @@ export class ContainersCollector implements RegistryCollector {
     }
   }
 
-  async collect(signal: AbortSignal): Promise<ApplyResult> {
+  async collect(signal: AbortSignal): Promise<Snapshot> {
     signal.throwIfAborted();
     if (this.closed) throw new Error('collector closed');
     // Up to CONCURRENCY * 2 requests listen on the signal at once (Node warns past 10).
@@ -375,7 +259,7 @@ export class ContainersCollector implements RegistryCollector {
         : errorMessage(err);
       if (this.lastDown !== message) this.log.warn('Docker unreachable', { reason, error: message });
       this.lastDown = message;
-      return () => this.applyDown(reason);
+      return this.snapshotDown(reason);
     }
     if (this.lastDown !== undefined)
       this.log.info('Docker reachable again', { endpoint: this.settings.endpoint });
@@ -385,13 +269,7 @@ export class ContainersCollector implements RegistryCollector {
     const list = [...this.containers.values()];
     const stats = await this.readStats(list, signal);
     signal.throwIfAborted();
-    const snapshot: Snapshot = {
-      containers: list,
-      stats,
-      events: new Map(this.eventCounts),
-      oomEvents: new Map(this.oomCounts),
-    };
-    return () => this.apply(snapshot);
+    return this.snapshot(list, stats);
   }
 
   /** List + inspect everything. Events arriving meanwhile mark containers dirty again. */
@@ -515,47 +393,39 @@ export class ContainersCollector implements RegistryCollector {
     });
   }
 
-  /**
-   * Writes the run's data. The state families are written incrementally: a container
-   * whose inspect result is the same object as at the last apply (no event since) keeps
-   * its series untouched, so a steady-state run writes only CPU and memory. Series of
-   * changed containers are removed before any is written, so a rename that hands a name
-   * to another container cannot delete the new owner's series.
-   */
-  private apply(snap: Snapshot): void {
-    const current = new Map<string, ContainerInfo>();
-    for (const c of snap.containers) current.set(c.id, c);
-    for (const [id, prev] of this.applied) {
-      if (current.get(id) !== prev.info) {
-        this.removeState(prev.labels);
-        this.applied.delete(id);
-      }
+  /** What one run saw: every container's state, its CPU and memory, and the event counts. */
+  private snapshot(containers: readonly ContainerInfo[], stats: Map<string, CgroupStats>): Snapshot {
+    const snap = new Snapshot();
+    const labelled = containers.map((c) => ({ c, labels: this.labelsOf(c) }));
+    for (const { c, labels } of labelled) snap.add(m.running, labels, c.state === 'running' ? 1 : 0);
+    for (const { c, labels } of labelled)
+      for (const state of CONTAINER_STATES)
+        snap.add(m.state, { ...labels, state }, c.state === state ? 1 : 0);
+    for (const { c, labels } of labelled)
+      for (const status of HEALTH_STATUSES)
+        snap.add(m.health, { ...labels, status }, c.health === status ? 1 : 0);
+    for (const { c, labels } of labelled) snap.add(m.exitCode, labels, c.exitCode);
+    for (const { c, labels } of labelled) snap.add(m.oomKilled, labels, c.oomKilled ? 1 : 0);
+    for (const { c, labels } of labelled) snap.add(m.restarts, labels, c.restartCount);
+    for (const { c, labels } of labelled)
+      if (c.startedAt !== undefined) snap.add(m.startedAt, labels, c.startedAt);
+    for (const { c, labels } of labelled) {
+      const s = stats.get(c.id);
+      if (s?.cpuSeconds !== undefined) snap.add(m.cpuSeconds, labels, s.cpuSeconds);
     }
-    for (const m of [this.cpuSeconds, this.memoryUsage, this.memoryLimit, this.oomEvents]) m.reset();
-    for (const c of snap.containers) {
-      let labels = this.applied.get(c.id)?.labels;
-      if (!labels) {
-        labels = {
-          name: c.name,
-          image: c.image,
-          compose_project: c.composeProject,
-          compose_service: c.composeService,
-        };
-        this.writeState(c, labels);
-        this.applied.set(c.id, { info: c, labels });
-      }
-      const s = snap.stats.get(c.id);
-      if (s?.cpuSeconds !== undefined) this.cpuSeconds.inc(labels, s.cpuSeconds);
-      if (s?.memoryUsageBytes !== undefined) this.memoryUsage.set(labels, s.memoryUsageBytes);
-      if (s?.memoryLimitBytes !== undefined) this.memoryLimit.set(labels, s.memoryLimitBytes);
-      this.oomEvents.inc(labels, snap.oomEvents.get(c.id) ?? 0);
+    for (const { c, labels } of labelled) {
+      const s = stats.get(c.id);
+      if (s?.memoryUsageBytes !== undefined) snap.add(m.memoryUsage, labels, s.memoryUsageBytes);
     }
-    this.dockerUp.set(1);
-    this.dockerDown.reset();
-
-    this.writeExpected(snap.containers);
-    this.events.reset();
-    for (const [action, n] of snap.events) this.events.inc({ action }, n);
+    for (const { c, labels } of labelled) {
+      const s = stats.get(c.id);
+      if (s?.memoryLimitBytes !== undefined) snap.add(m.memoryLimit, labels, s.memoryLimitBytes);
+    }
+    this.addExpected(snap, containers);
+    this.addEvents(snap);
+    for (const { c, labels } of labelled) snap.add(m.oomEvents, labels, this.oomCounts.get(c.id) ?? 0);
+    snap.add(m.dockerUp, {}, 1);
+    return snap;
   }
 
   /**
@@ -564,20 +434,30 @@ export class ContainersCollector implements RegistryCollector {
    * ExpectedContainerNotRunning that fires keeps firing (a dead dockerd is no reason to
    * send "resolved") and DockerUnreachable says why.
    */
-  private applyDown(reason: DockerDownReason): void {
-    for (const { labels } of this.applied.values()) this.removeState(labels);
-    this.applied.clear();
-    for (const m of [this.cpuSeconds, this.memoryUsage, this.memoryLimit, this.oomEvents]) m.reset();
-    this.writeExpected([]);
-    this.dockerUp.set(0);
-    for (const r of DOCKER_DOWN_REASONS) this.dockerDown.set({ reason: r }, r === reason ? 1 : 0);
-    this.events.reset();
-    for (const [action, n] of this.eventCounts) this.events.inc({ action }, n);
+  private snapshotDown(reason: DockerDownReason): Snapshot {
+    const snap = new Snapshot();
+    this.addExpected(snap, []);
+    this.addEvents(snap);
+    snap.add(m.dockerUp, {}, 0);
+    for (const r of DOCKER_DOWN_REASONS) snap.add(m.dockerDown, { reason: r }, r === reason ? 1 : 0);
+    return snap;
   }
 
-  private writeExpected(containers: readonly ContainerInfo[]): void {
-    this.expected.reset();
-    this.expectedRunning.reset();
+  private labelsOf(c: ContainerInfo): ContainerLabels {
+    return {
+      name: c.name,
+      image: c.image,
+      compose_project: c.composeProject,
+      compose_service: c.composeService,
+    };
+  }
+
+  private addEvents(snap: Snapshot): void {
+    for (const [action, n] of this.eventCounts) snap.add(m.events, { action }, n);
+  }
+
+  private addExpected(snap: Snapshot, containers: readonly ContainerInfo[]): void {
+    const counted: { labels: ExpectedLabels; running: number }[] = [];
     const seen = new Set<string>();
     for (const e of this.settings.expected) {
       const labels = {
@@ -588,32 +468,11 @@ export class ContainersCollector implements RegistryCollector {
       const key = JSON.stringify(labels);
       if (seen.has(key)) continue;
       seen.add(key);
-      this.expected.set(labels, 1);
       const running = containers.filter((c) => c.state === 'running' && matchesExpected(c, e)).length;
-      this.expectedRunning.set(labels, running);
+      counted.push({ labels, running });
     }
-  }
-
-  private writeState(c: ContainerInfo, labels: ContainerLabels): void {
-    this.running.set(labels, c.state === 'running' ? 1 : 0);
-    for (const state of CONTAINER_STATES) this.state.set({ ...labels, state }, c.state === state ? 1 : 0);
-    for (const status of HEALTH_STATUSES)
-      this.healthGauge.set({ ...labels, status }, c.health === status ? 1 : 0);
-    this.exitCode.set(labels, c.exitCode);
-    this.oomKilled.set(labels, c.oomKilled ? 1 : 0);
-    this.restartCount.remove(labels);
-    this.restartCount.inc(labels, c.restartCount);
-    if (c.startedAt !== undefined) this.startedAt.set(labels, c.startedAt);
-  }
-
-  private removeState(labels: ContainerLabels): void {
-    this.running.remove(labels);
-    for (const state of CONTAINER_STATES) this.state.remove({ ...labels, state });
-    for (const status of HEALTH_STATUSES) this.healthGauge.remove({ ...labels, status });
-    this.exitCode.remove(labels);
-    this.oomKilled.remove(labels);
-    this.restartCount.remove(labels);
-    this.startedAt.remove(labels);
+    for (const { labels } of counted) snap.add(m.expected, labels, 1);
+    for (const { labels, running } of counted) snap.add(m.expectedRunning, labels, running);
   }
 
   close(): void {

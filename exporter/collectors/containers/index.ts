@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Config } from '../../../config/schema.js';
 import type { CollectorDescriptor } from '../../collector.js';
 import { containersSchema } from './config.js';
+import { FAMILIES } from './metrics.js';
 
 /** Why the containers collector cannot run on this host (no Docker socket), or undefined. */
 function unavailable(config: Config): string | undefined {
@@ -19,7 +20,7 @@ function unavailable(config: Config): string | undefined {
 export const containers: CollectorDescriptor<'containers', ReturnType<typeof containersSchema>> = {
   name: 'containers',
   configSchema: containersSchema,
-  families: [],
+  families: FAMILIES,
   async create(deps) {
     const { ContainersCollector } = await import('./containers.js');
     return new ContainersCollector(deps);

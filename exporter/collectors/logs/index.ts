@@ -1,11 +1,12 @@
 import type { CollectorDescriptor } from '../../collector.js';
 import { logsSchema } from './config.js';
+import { FAMILIES } from './metrics.js';
 
 /** Authentication attempts, failures by client and HTTP answers from followed logs. */
 export const logs: CollectorDescriptor<'logs', ReturnType<typeof logsSchema>> = {
   name: 'logs',
   configSchema: logsSchema,
-  families: [],
+  families: FAMILIES,
   async create(deps) {
     const { LogsCollector } = await import('./logs.js');
     return new LogsCollector(deps);

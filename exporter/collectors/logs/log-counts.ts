@@ -9,14 +9,12 @@ import type { CodeClass, LineMatcher } from '../../sources/log-formats.js';
 interface ClientCount {
   client: string;
   count: number;
-  /** What apply() last wrote for this client. */
-  applied: number;
   /** The recency list: the client seen just before this one, and just after. */
   older: ClientCount | undefined;
   newer: ClientCount | undefined;
 }
 
-/** The running totals of one source, written by its follower, read by apply(). */
+/** The running totals of one source, written by its follower, read by each run of the collector. */
 export class SourceCounts {
   lines = 0;
   bytes = 0;
@@ -33,8 +31,6 @@ export class SourceCounts {
   private oldest: ClientCount | undefined;
   private newest: ClientCount | undefined;
   evictions = 0;
-  /** Clients evicted since the last apply(), whose series must go. */
-  readonly evicted = new Set<string>();
 
   constructor(
     private readonly matcher: LineMatcher,
@@ -75,15 +71,13 @@ export class SourceCounts {
       }
       return;
     }
-    const added: ClientCount = { client, count: n, applied: 0, older: undefined, newer: undefined };
+    const added: ClientCount = { client, count: n, older: undefined, newer: undefined };
     this.clients.set(client, added);
     this.append(added);
     if (this.clients.size > this.maxClients) {
       const oldest = this.oldest!;
       this.unlink(oldest);
       this.clients.delete(oldest.client);
-      // Only a client that apply() wrote has a series to remove.
-      if (oldest.applied > 0) this.evicted.add(oldest.client);
       this.evictions++;
     }
   }

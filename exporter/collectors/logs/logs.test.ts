@@ -7,7 +7,7 @@ import { parseConfigText } from '../../../config/load.js';
 import { silentLogger } from '../../../internal/log.js';
 import { docker, requireDocker, TestContainers } from '../../../internal/testing/docker.js';
 import { eventually, promtoolCheckMetrics, requireBinary } from '../../../internal/testing/helpers.js';
-import { samples } from '../../../test/samples.js';
+import { collectSamples, collectText } from '../../../test/samples.js';
 import { LogsCollector } from './logs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'watchpost-logs-'));
@@ -23,8 +23,7 @@ function collector(yaml: string): LogsCollector {
 }
 
 async function run(c: LogsCollector): Promise<Map<string, number>> {
-  (await c.collect())();
-  return samples(c);
+  return collectSamples(c);
 }
 
 /** Polls until the collector's samples satisfy `ok`. */
@@ -119,7 +118,7 @@ collectors:
 
     const promtool = requireBinary(t, 'promtool');
     if (promtool) {
-      const r = promtoolCheckMetrics(promtool, await c.registry.metrics());
+      const r = promtoolCheckMetrics(promtool, await collectText(c));
       assert.equal(r.status, 0, r.output);
       assert.equal(r.output, '');
     }
