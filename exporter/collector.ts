@@ -1,4 +1,3 @@
-import type { Registry } from 'prom-client';
 import type { z } from 'zod';
 import type { Config } from '../config/schema.js';
 import type { SchemaContext } from '../config/fields.js';
@@ -45,24 +44,6 @@ export interface Collector {
   close?(): Promise<void> | void;
 }
 
-export type ApplyResult = () => void;
-
-/**
- * A collector that still writes its own prom-client registry and hands back a function
- * that applies a run. Kept while collectors move to snapshots (Collector).
- */
-export interface RegistryCollector {
-  readonly name: string;
-  readonly registry: Registry;
-  collect(signal: AbortSignal): Promise<() => void>;
-  setRefresh?(request: () => void): void;
-  notes?(): string[];
-  health?(): HealthReport;
-  close?(): Promise<void> | void;
-}
-
-export type AnyCollector = Collector | RegistryCollector;
-
 /** What GET /health/deep answers: 200 when what the collector checks is up, 503 otherwise. */
 export interface HealthReport {
   status: 200 | 503;
@@ -95,7 +76,7 @@ export interface CollectorDescriptor<N extends string = string, S extends z.ZodT
   configSchema(ctx: SchemaContext): S;
   /** Every family its collectors report (the metric reference and its drift test read these). */
   readonly families: readonly MetricFamily[];
-  create(deps: CollectorDeps): Promise<AnyCollector>;
+  create(deps: CollectorDeps): Promise<Collector>;
   /** For `enabled: auto`: why it cannot run on this host, or undefined when it can. */
   unavailable?(config: Config): string | undefined;
   /** True when it has nothing to watch until configured: it is then not started at all. */

@@ -1,22 +1,28 @@
 import { performance } from 'node:perf_hooks';
-import { Gauge, Registry } from 'prom-client';
 import type { Logger } from '../internal/log.js';
-import { errorMessage, type AnyCollector } from './collector.js';
+import { errorMessage, type Collector } from './collector.js';
 import type { ScheduledCollector } from './collectors/index.js';
 import type { Exposition } from './exposition.js';
-import { renderFamilies, type Snapshot } from './metric-families.js';
+import { gauge, renderFamilies, Snapshot } from './metric-families.js';
 import { TimeoutError, withTimeout } from './timeout.js';
 
-/** The exposition text of one successful run. */
-async function render(collector: AnyCollector, result: Snapshot | (() => void)): Promise<string> {
-  if ('families' in collector) {
-    const text = renderFamilies(collector.families, result as Snapshot);
-    (result as Snapshot).accept();
-    return text;
-  }
-  (result as () => void)();
-  return collector.registry.metrics();
-}
+const success = gauge(
+  'watchpost_collector_success',
+  'Whether the last run of the collector succeeded (1) or failed or timed out (0).',
+  ['collector'],
+);
+const duration = gauge(
+  'watchpost_collector_duration_seconds',
+  'How long the last run of the collector took, in seconds.',
+  ['collector'],
+);
+const lastSuccess = gauge(
+  'watchpost_collector_last_success_timestamp_seconds',
+  'Unix time of the last successful run of the collector; 0 if it never succeeded.',
+  ['collector'],
+);
+/** The runner's own families, for every collector. */
+export const SCHEDULER_FAMILIES = [success, duration, lastSuccess];
 
 /** What the status page and /-/ready know of one collector. */
 export interface CollectorStatus {
@@ -36,7 +42,7 @@ export interface CollectorStatus {
 }
 
 interface Entry {
-  collector: AnyCollector;
+  collector: Collector;
   status: CollectorStatus;
   timer?: NodeJS.Timeout;
   /** The collect() call under way, if any; a call that outlives its timeout stays here until it settles. */
@@ -71,30 +77,10 @@ export interface SchedulerOptions {
  * if they were current. The other collectors and the scrape are unaffected.
  */
 export class Scheduler {
-  readonly registry = new Registry();
   readonly #entries = new Map<string, Entry>();
   readonly #log: Logger;
   readonly #exposition: Exposition;
   #stopped = false;
-
-  readonly #success = new Gauge({
-    name: 'watchpost_collector_success',
-    help: 'Whether the last run of the collector succeeded (1) or failed or timed out (0).',
-    labelNames: ['collector'],
-    registers: [this.registry],
-  });
-  readonly #duration = new Gauge({
-    name: 'watchpost_collector_duration_seconds',
-    help: 'How long the last run of the collector took, in seconds.',
-    labelNames: ['collector'],
-    registers: [this.registry],
-  });
-  readonly #lastSuccess = new Gauge({
-    name: 'watchpost_collector_last_success_timestamp_seconds',
-    help: 'Unix time of the last successful run of the collector; 0 if it never succeeded.',
-    labelNames: ['collector'],
-    registers: [this.registry],
-  });
 
   constructor(collectors: ScheduledCollector[], opts: SchedulerOptions) {
     this.#log = opts.log;
@@ -114,7 +100,6 @@ export class Scheduler {
       });
       // Reserve the collector's place in the output so the order is stable.
       this.#exposition.set(`collector:${collector.name}`, '');
-      this.#lastSuccess.set({ collector: collector.name }, 0);
       const entry = this.#entries.get(collector.name)!;
       collector.setRefresh?.(() => this.#requestRefresh(entry));
     }
@@ -124,7 +109,7 @@ export class Scheduler {
   /** Starts every collector now, then on its interval. */
   start(): void {
     for (const entry of this.#entries.values()) void this.#loop(entry);
-    void this.#renderSelf();
+    this.#renderSelf();
   }
 
   /** Runs one collector once, now (tests). */
@@ -221,20 +206,19 @@ export class Scheduler {
     }
     const abort = new AbortController();
     entry.abort = abort;
-    const work = Promise.resolve().then((): Promise<Snapshot | (() => void)> =>
-      collector.collect(abort.signal),
-    );
+    const work = Promise.resolve().then(() => collector.collect(abort.signal));
     entry.inFlight = work;
     void work.then(
       () => (entry.inFlight = undefined),
       () => (entry.inFlight = undefined),
     );
     try {
-      const result = await withTimeout(work, status.timeoutMs, () =>
+      const snapshot = await withTimeout(work, status.timeoutMs, () =>
         abort.abort(new TimeoutError(status.timeoutMs)),
       );
       if (this.#stopped) return;
-      const text = await render(collector, result);
+      const text = renderFamilies(collector.families, snapshot);
+      snapshot.accept();
       this.#exposition.set(`collector:${collector.name}`, text);
       this.#finish(entry, started);
     } catch (err) {
@@ -248,25 +232,20 @@ export class Scheduler {
     const { status, collector } = entry;
     const durationMs = performance.now() - started;
     const now = new Date();
-    const labels = { collector: collector.name };
     const wasFailing = status.success === false;
     status.runs++;
     status.lastRunAt = now;
     status.lastDurationMs = durationMs;
-    this.#duration.set(labels, durationMs / 1000);
     if (err === undefined) {
       status.success = true;
       status.lastSuccessAt = now;
       status.lastError = undefined;
-      this.#success.set(labels, 1);
-      this.#lastSuccess.set(labels, now.getTime() / 1000);
       if (wasFailing) this.#log.info('collector recovered', { collector: collector.name });
     } else {
       const previousError = status.lastError;
       status.success = false;
       status.failures++;
       status.lastError = errorMessage(err);
-      this.#success.set(labels, 0);
       // Log the first failure and each change of reason, not every run of a long outage.
       if (!wasFailing || previousError !== status.lastError) {
         this.#log.warn('collector failed', { collector: collector.name, err: status.lastError });
@@ -274,10 +253,23 @@ export class Scheduler {
         this.#log.debug('collector still failing', { collector: collector.name, err: status.lastError });
       }
     }
-    void this.#renderSelf();
+    this.#renderSelf();
   }
 
-  async #renderSelf(): Promise<void> {
-    this.#exposition.set('scheduler', await this.registry.metrics());
+  /** The runner's own families: success, duration and last success of every collector. */
+  #renderSelf(): void {
+    const snap = new Snapshot();
+    const entries = [...this.#entries.values()];
+    for (const { status } of entries) {
+      if (status.success !== undefined) snap.add(success, { collector: status.name }, status.success ? 1 : 0);
+    }
+    for (const { status } of entries) {
+      if (status.lastDurationMs !== undefined)
+        snap.add(duration, { collector: status.name }, status.lastDurationMs / 1000);
+    }
+    for (const { status } of entries) {
+      snap.add(lastSuccess, { collector: status.name }, (status.lastSuccessAt?.getTime() ?? 0) / 1000);
+    }
+    this.#exposition.set('scheduler', renderFamilies(SCHEDULER_FAMILIES, snap));
   }
 }

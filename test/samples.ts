@@ -1,5 +1,4 @@
-import type { Registry } from 'prom-client';
-import type { AnyCollector, Collector } from '../exporter/collector.js';
+import type { Collector } from '../exporter/collector.js';
 import { renderFamilies, type Snapshot } from '../exporter/metric-families.js';
 
 /** The samples of an exposition text, keyed by `name{labels}`, for tests. */
@@ -13,11 +12,6 @@ export function parseSamples(text: string): Map<string, number> {
   return out;
 }
 
-/** The samples of a collector's prom-client registry. */
-export async function samples(target: { registry: Registry }): Promise<Map<string, number>> {
-  return parseSamples(await target.registry.metrics());
-}
-
 /** The exposition text the runner writes for a snapshot of `collector`. */
 export function snapshotText(collector: Pick<Collector, 'families'>, snapshot: Snapshot): string {
   return renderFamilies(collector.families, snapshot);
@@ -25,13 +19,9 @@ export function snapshotText(collector: Pick<Collector, 'families'>, snapshot: S
 
 /** Runs `collector` once and returns the exposition text the runner would serve. */
 export async function collectText(
-  collector: AnyCollector,
+  collector: Collector,
   signal: AbortSignal = new AbortController().signal,
 ): Promise<string> {
-  if (!('families' in collector)) {
-    (await collector.collect(signal))();
-    return collector.registry.metrics();
-  }
   const snapshot = await collector.collect(signal);
   const text = snapshotText(collector, snapshot);
   snapshot.accept();
@@ -40,7 +30,7 @@ export async function collectText(
 
 /** Runs `collector` once and returns the samples the runner would serve. */
 export async function collectSamples(
-  collector: AnyCollector,
+  collector: Collector,
   signal: AbortSignal = new AbortController().signal,
 ): Promise<Map<string, number>> {
   return parseSamples(await collectText(collector, signal));

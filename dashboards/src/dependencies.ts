@@ -113,7 +113,7 @@ export function dependenciesDashboard(): dashboard.Dashboard {
           },
           { expr: `watchpost_backup_size_bytes{${I}}` },
           { expr: `watchpost_backup_files{${I}}` },
-          { expr: `watchpost_backup_check_error{${I}}` },
+          { expr: `1 - watchpost_backup_check_up{${I}}` },
         ],
         columns: [
           { ref: 'A', title: 'Age', unit: 'dtdurations' },

@@ -92,7 +92,7 @@ export function overviewDashboard(): dashboard.Dashboard {
             expr: `count(watchpost_stream_expected{${I}} == 1 unless on(instance, server, app, stream) watchpost_stream_publishing{${I}} == 1) or vector(0)`,
             legend: 'missing',
           },
-          { expr: `sum(watchpost_streams_publishing{${I}})`, legend: 'publishing', context: true },
+          { expr: `sum(watchpost_stream_app_publishing_streams{${I}})`, legend: 'publishing', context: true },
         ],
       }),
     )

@@ -106,7 +106,10 @@ export function streamsDashboard(): dashboard.Dashboard {
           unit: 'short',
           min: 0,
           queries: [
-            { expr: `sum by (instance, server) (watchpost_streams_publishing{${S}})`, legend: '{{server}}' },
+            {
+              expr: `sum by (instance, server) (watchpost_stream_app_publishing_streams{${S}})`,
+              legend: '{{server}}',
+            },
             { expr: `watchpost_stream_max_publishing{${S}}`, legend: '{{server}} limit' },
           ],
         }),

@@ -1,6 +1,6 @@
 import type { Config, CollectorName, CollectorSettings } from '../../config/schema.js';
 import type { CollectorDeps, HostProblem } from '../collector.js';
-import type { AnyCollector } from '../collector.js';
+import type { Collector } from '../collector.js';
 import { DESCRIPTORS } from './registry.js';
 
 export type { CollectorDeps, HostProblem } from '../collector.js';
@@ -14,7 +14,7 @@ export function hostProblems(config: Config): HostProblem[] {
 }
 
 export interface ScheduledCollector {
-  collector: AnyCollector;
+  collector: Collector;
   settings: CollectorSettings;
 }
 

@@ -5,7 +5,7 @@ import { parseConfigText } from '../../config/load.js';
 import { silentLogger } from '../../internal/log.js';
 import { FfmpegCollector } from '../../exporter/collectors/ffmpeg/ffmpeg.js';
 import { StreamsCollector } from '../../exporter/collectors/streams/streams.js';
-import type { AnyCollector } from '../../exporter/collector.js';
+import type { Collector } from '../../exporter/collector.js';
 import { FakeMediamtx } from '../../internal/testing/fake-mediamtx.js';
 import { eventually, promtoolCheckMetrics, requireBinary } from '../../internal/testing/helpers.js';
 import { RtmpLab } from '../../internal/testing/rtmp.js';
@@ -13,7 +13,7 @@ import { fetchRtmpStat } from '../../exporter/sources/nginx-rtmp.js';
 import { collectSamples, collectText } from '../samples.js';
 
 /** Runs one collection and returns the samples, keyed by `name{labels}`. */
-const collect = (c: AnyCollector) => collectSamples(c, AbortSignal.timeout(10_000));
+const collect = (c: Collector) => collectSamples(c, AbortSignal.timeout(10_000));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -66,7 +66,8 @@ collectors:
     const cam2 = lab.publish('cam2');
     await eventually(
       async () =>
-        (await collect(streams)).get('watchpost_streams_publishing{server="rtmp",app="live"}') === 2
+        (await collect(streams)).get('watchpost_stream_app_publishing_streams{server="rtmp",app="live"}') ===
+        2
           ? true
           : undefined,
       15_000,
@@ -89,7 +90,7 @@ collectors:
       assert.equal(pub(s, 'cam1'), 1);
       assert.equal(pub(s, 'cam2'), 1);
       assert.equal(s.get('watchpost_stream_readers{server="rtmp",app="live",stream="cam2"}'), 0);
-      assert.equal(s.get('watchpost_streams_publishing{server="rtmp",app="live"}'), 2);
+      assert.equal(s.get('watchpost_stream_app_publishing_streams{server="rtmp",app="live"}'), 2);
       assert.equal(s.get('watchpost_stream_max_publishing{server="rtmp"}'), 4);
       assert.ok(s.get('watchpost_stream_uptime_seconds{server="rtmp",app="live",stream="cam1"}')! > 0);
       assert.ok(s.get('watchpost_stream_server_uptime_seconds{server="rtmp"}')! >= 0);
@@ -145,7 +146,7 @@ collectors:
         'cam2 to stop publishing',
       );
       assert.equal(pub(s, 'cam1'), 1);
-      assert.equal(s.get('watchpost_streams_publishing{server="rtmp",app="live"}'), 1);
+      assert.equal(s.get('watchpost_stream_app_publishing_streams{server="rtmp",app="live"}'), 1);
       const f = await collect(ffmpeg);
       assert.equal(f.get('watchpost_ffmpeg_processes{group="publishers"}'), 1);
     });
@@ -246,9 +247,9 @@ ${names.map((n) => `      - { server: rtmp, app: live, stream: ${n} }`).join('\n
     for (let i = 0; i < 8; i++) {
       const s = await collect(streams);
       assert.ok(allPublishing(s), `collection ${i}: a live stream read as not publishing`);
-      assert.equal(s.get('watchpost_streams_publishing{server="rtmp",app="live"}'), names.length);
+      assert.equal(s.get('watchpost_stream_app_publishing_streams{server="rtmp",app="live"}'), names.length);
       assert.equal(
-        s.get('watchpost_streams_publishing{server="rtmp",app="mosaic"}'),
+        s.get('watchpost_stream_app_publishing_streams{server="rtmp",app="mosaic"}'),
         0,
         'an empty application',
       );

@@ -88,7 +88,7 @@ describe('backups collector: files', () => {
     assert.equal(get(s, 'files', 'pg'), 4);
     assert.equal(get(s, 'max_age_seconds', 'pg'), 86_400);
     assert.equal(get(s, 'min_size_bytes', 'pg'), 1);
-    assert.equal(get(s, 'check_error', 'pg'), 0);
+    assert.equal(get(s, 'check_up', 'pg'), 1);
   });
 
   it('min_size with a unit', () => {
@@ -114,12 +114,13 @@ describe('backups collector: files', () => {
     assert.equal(get(s, 'last_success_timestamp_seconds', 'none'), 0);
     assert.equal(get(s, 'size_bytes', 'none'), undefined);
     assert.equal(get(s, 'files', 'none'), 0);
-    assert.equal(get(s, 'check_error', 'none'), 0);
+    assert.equal(get(s, 'check_up', 'none'), 1);
     assert.equal(get(s, 'min_size_bytes', 'none'), 1024 * 1024);
   });
 
-  it('a missing folder: check_error 1, no timestamp or size, the other checks unaffected', () => {
-    assert.equal(get(s, 'check_error', 'missing'), 1);
+  it('a missing folder: check_up 0, no timestamp or size, the other checks unaffected', () => {
+    assert.equal(get(s, 'check_up', 'missing'), 0);
+    assert.equal(get(s, 'check_error', 'missing'), 1, 'the 0.1 name is served for one release');
     assert.equal(get(s, 'last_success_timestamp_seconds', 'missing'), undefined);
     assert.equal(get(s, 'size_bytes', 'missing'), undefined);
     assert.equal(get(s, 'files', 'missing'), undefined);
@@ -134,7 +135,7 @@ describe('backups collector: files', () => {
     file(join(root, 'locked', 'a.gz'), 'a', NOW);
     chmodSync(join(root, 'locked'), 0o000);
     const r = await run(`      - { name: locked, path: "${root}/locked/*.gz", max_age: 1h }\n`);
-    assert.equal(get(r, 'check_error', 'locked'), 1);
+    assert.equal(get(r, 'check_up', 'locked'), 0);
   });
 });
 
@@ -160,7 +161,7 @@ describe('backups collector: markers', () => {
       ].join('\n'),
     );
     assert.equal(get(s, 'last_success_timestamp_seconds', 'unix'), NOW - 90 * 60);
-    assert.equal(get(s, 'check_error', 'unix'), 0);
+    assert.equal(get(s, 'check_up', 'unix'), 1);
     assert.equal(get(s, 'max_age_seconds', 'unix'), 7200);
     assert.equal(get(s, 'last_success_timestamp_seconds', 'rfc'), Date.parse('2024-05-01T01:00:00Z') / 1000);
     assert.equal(
@@ -168,7 +169,7 @@ describe('backups collector: markers', () => {
       Date.parse('2024-05-01T01:00:00Z') / 1000 + 0.5,
     );
     for (const name of ['garbage', 'millis', 'absent']) {
-      assert.equal(get(s, 'check_error', name), 1, name);
+      assert.equal(get(s, 'check_up', name), 0, name);
       assert.equal(get(s, 'last_success_timestamp_seconds', name), undefined, name);
     }
     assert.equal(get(s, 'last_success_timestamp_seconds', 'by-mtime'), NOW - 4 * HOUR);

@@ -77,6 +77,7 @@ export class BackupsCollector implements Collector {
     }
     for (const r of results) snap.add(m.maxAge, { name: r.name }, r.maxAgeSeconds);
     for (const r of results) snap.add(m.minSize, { name: r.name }, r.minSizeBytes);
+    for (const r of results) snap.add(m.checkUp, { name: r.name }, r.error === undefined ? 1 : 0);
     for (const r of results) snap.add(m.checkError, { name: r.name }, r.error === undefined ? 0 : 1);
     return snap;
   }

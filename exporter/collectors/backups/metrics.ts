@@ -27,10 +27,16 @@ export const minSize = gauge(
   'Size in bytes below which a file does not count as a backup, from the watchpost configuration.',
   LABELS,
 );
+export const checkUp = gauge(
+  'watchpost_backup_check_up',
+  'Whether the folder or marker file of the check could be read and the marker parsed (1) or not (0); its timestamp and size are absent while it is 0.',
+  LABELS,
+);
+/** The inverse of watchpost_backup_check_up under its 0.1 name; served beside it for one release. */
 export const checkError = gauge(
   'watchpost_backup_check_error',
-  'Whether the folder or marker file of the check could not be read or the marker did not parse (1) or not (0); its timestamp and size are absent while it fails.',
+  'Deprecated, removed in the next release: 1 - watchpost_backup_check_up.',
   LABELS,
 );
 
-export const FAMILIES = [lastSuccess, size, files, maxAge, minSize, checkError];
+export const FAMILIES = [lastSuccess, size, files, maxAge, minSize, checkUp, checkError];

@@ -68,8 +68,14 @@ export const streamExpected = gauge(
   STREAM,
 );
 export const appPublishing = gauge(
-  'watchpost_streams_publishing',
+  'watchpost_stream_app_publishing_streams',
   'Number of streams publishing on the server, per application (app is empty for MediaMTX), counted before the series cap; 0 for an application with none.',
+  ['server', 'app'],
+);
+/** The name watchpost_stream_app_publishing_streams had until 0.1; served beside it for one release. */
+export const appPublishingDeprecated = gauge(
+  'watchpost_streams_publishing',
+  'Deprecated, removed in the next release: the same as watchpost_stream_app_publishing_streams.',
   ['server', 'app'],
 );
 export const workersSeen = gauge(
@@ -94,4 +100,5 @@ export const FAMILIES = [
   streamExpected,
   appPublishing,
   workersSeen,
+  appPublishingDeprecated,
 ];

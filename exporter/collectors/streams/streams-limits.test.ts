@@ -46,7 +46,7 @@ describe('StreamsCollector: a large answer below max_body_size', () => {
     });
     const s = await collectSamples(c);
     assert.equal(s.get('watchpost_stream_server_up{server="big",kind="nginx-rtmp"}'), 1);
-    assert.equal(s.get('watchpost_streams_publishing{server="big",app="live"}'), 15_000);
+    assert.equal(s.get('watchpost_stream_app_publishing_streams{server="big",app="live"}'), 15_000);
   });
 });
 

@@ -102,7 +102,12 @@ collectors:
     assert.equal(s.get('watchpost_stream_bytes_in_total{server="rtmp1",app="live",stream="cam1"}'), 119259);
     assert.equal(s.get('watchpost_stream_bytes_out_total{server="rtmp1",app="live",stream="cam1"}'), 70553);
     assert.equal(s.get('watchpost_stream_uptime_seconds{server="rtmp1",app="live",stream="cam1"}'), 5.079);
-    assert.equal(s.get('watchpost_streams_publishing{server="rtmp1",app="live"}'), 2);
+    assert.equal(s.get('watchpost_stream_app_publishing_streams{server="rtmp1",app="live"}'), 2);
+    assert.equal(
+      s.get('watchpost_streams_publishing{server="rtmp1",app="live"}'),
+      2,
+      'the 0.1 name, for one release',
+    );
     assert.equal(s.get('watchpost_stream_series_dropped{server="rtmp1"}'), 0);
 
     assert.equal(s.get('watchpost_stream_publishing{server="mtx",app="",stream="door"}'), 1);
@@ -111,7 +116,7 @@ collectors:
     assert.equal(s.get('watchpost_stream_bytes_in_total{server="mtx",app="",stream="door"}'), 1000);
     assert.equal(s.get('watchpost_stream_bytes_out_total{server="mtx",app="",stream="door"}'), 4000);
     assert.equal(s.get('watchpost_stream_frames_in_error_total{server="mtx",app="",stream="door"}'), 3);
-    assert.equal(s.get('watchpost_streams_publishing{server="mtx",app=""}'), 1);
+    assert.equal(s.get('watchpost_stream_app_publishing_streams{server="mtx",app=""}'), 1);
 
     // Expected streams are exported whether or not they publish; cam3 never did.
     assert.equal(s.get('watchpost_stream_expected{server="rtmp1",app="live",stream="cam1"}'), 1);
@@ -170,7 +175,7 @@ collectors:
     );
     const uptime = s.get('watchpost_stream_uptime_seconds{server="mtx",app="",stream="lobby"}')!;
     assert.ok(uptime >= 0 && uptime < 3600, `uptime ${uptime}`);
-    assert.equal(s.get('watchpost_streams_publishing{server="mtx",app=""}'), 1);
+    assert.equal(s.get('watchpost_stream_app_publishing_streams{server="mtx",app=""}'), 1);
   });
 
   it('reports a MediaMTX with wrong credentials as down with "authentication failed"', async () => {
@@ -259,7 +264,7 @@ collectors:
       .map((k) => /stream="([^"]+)"/.exec(k)![1]);
     assert.deepEqual(kept.sort(), ['spam00', 'spam01', 'spam02', 'spam29', 'zz-cam']);
     assert.equal(s.get('watchpost_stream_series_dropped{server="s"}'), 26);
-    assert.equal(s.get('watchpost_streams_publishing{server="s",app="live"}'), 1);
+    assert.equal(s.get('watchpost_stream_app_publishing_streams{server="s",app="live"}'), 1);
   });
 
   it('capStreams drops duplicate names', () => {

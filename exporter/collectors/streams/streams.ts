@@ -294,7 +294,10 @@ export class StreamsCollector implements Collector {
         (stat.apps ?? (server.kind === 'mediamtx' ? [''] : [])).map((a) => [a, 0]),
       );
       for (const s of stat.streams) perApp.set(s.app, (perApp.get(s.app) ?? 0) + (s.publishing ? 1 : 0));
-      for (const [app, n] of perApp) snap.add(m.appPublishing, { server: name, app }, n);
+      for (const [app, n] of perApp) {
+        snap.add(m.appPublishing, { server: name, app }, n);
+        snap.add(m.appPublishingDeprecated, { server: name, app }, n);
+      }
 
       const { kept, dropped } = capStreams(
         stat.streams,
