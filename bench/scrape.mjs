@@ -32,6 +32,7 @@ import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+import { collectorCost, SECTION as COLLECTOR_COST_SECTION } from './collector-cost.mjs';
 import { env, writeSection as writeResultsSection } from './common.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -606,6 +607,8 @@ async function main() {
       if (s.exited) throw new Error(`${s.name} exited during the benchmark\n${s.output}`);
     const section = render({ m, seq, seqRuns, conc, gz, idle, ratios, verdict, order, date });
     const path = writeResults(section);
+    // What the network and sensors collectors add to the background cost, path by path.
+    writeResultsSection(CFG.results, COLLECTOR_COST_SECTION, await collectorCost());
     process.stdout.write(`\n${section}\n`);
     log(`wrote ${relative(process.cwd(), path) || path}`);
     return CFG.enforce && !pass ? 3 : 0;
