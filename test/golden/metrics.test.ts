@@ -160,7 +160,7 @@ describe('golden /metrics', () => {
   // source is up, to a copy in a folder of the test's own.
   const logDir = mkdtempSync(join(tmpdir(), 'watchpost-golden-'));
   const logFile = join(logDir, 'auth.log');
-  const logLines = readFileSync(join(HERE, 'logs', 'auth.log'), 'utf8');
+  const logLines = readFileSync(join(HERE, 'logs', 'auth.txt'), 'utf8');
 
   before(async () => {
     const page = readFileSync(join(HERE, 'rtmp-stat.xml'));
