@@ -73,6 +73,8 @@ export async function startAlertmanager(
     shippedTimings?: boolean;
     /** A peer of a cluster: its gossip address (127.0.0.1:PORT) and the other peers'. */
     cluster?: { listen: string; peers: string[] };
+    /** A given port: a restart where Prometheus already looks for it. */
+    port?: number;
   } = {},
 ): Promise<RunningAlertmanager> {
   const dir = mkdtempSync(join(tmpdir(), 'watchpost-am-'));
@@ -85,7 +87,8 @@ export async function startAlertmanager(
       .replace(/group_wait: \d+[sm]/g, 'group_wait: 0s')
       .replace(/group_interval: \d+[sm]/g, 'group_interval: 1s');
   writeFileSync(join(dir, 'alertmanager.yml'), config);
-  const port = await freePort();
+  // A given port: a restart where Prometheus already looks for it.
+  const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const proc: ChildProcess = spawn(
     binary,
