@@ -253,7 +253,7 @@ collectors:
       - { name: ${PREFIX}-api, kind: http, url: "http://127.0.0.1:${slowServer.address().port}/", probe_timeout: 5s, slow_threshold: 1s }
   backups:
     checks:
-      - { name: ${PREFIX}-pg, path: ${join(dir, 'backups')}/*.sql, max_age: 10m }
+      - { name: ${PREFIX}-pg, path: ${join(dir, 'backups')}/*.sql, max_age: ${SOAK ? '1h' : '10m'} }
   logs:
     sources:
       - { name: ssh, file: ${authLog}, format: sshd }
@@ -323,7 +323,8 @@ collectors:
     textsOf(receiver).find((m) => m.at >= since && re.test(m.text));
 
   if (SOAK) {
-    // Healthy: nothing is injected, every page is false. The second receiver counts too: a
+    // Healthy: nothing is injected, every page is false (the backup's max_age is 1h here, so that
+    // the backup made at the start stays fresh through the soak). The second receiver counts too: a
     // "pipeline silent" alarm there would be a false one.
     const from = Date.now();
     log(`soak: ${SOAK_MS / 60_000} minutes healthy`);
