@@ -45,7 +45,47 @@ const NO_DATA: Record<string, string> = {
   'watchpost-containers panel 9 B': 'watchpost_docker_down_reason is absent while Docker answers',
   'watchpost-self-monitoring panel 6 A':
     'watchpost_notifier_failures_total has a series only after a failed delivery; every delivery here succeeds',
+  ...(hasLinkSpeed()
+    ? {}
+    : {
+        'watchpost-host-and-disks panel 12 C':
+          'no interface the collector reports here has a link speed (virtual NICs read -1 or refuse)',
+      }),
+  ...(hasHwmonSensors()
+    ? {}
+    : {
+        'watchpost-host-and-disks panel 13 A': 'this machine has no hwmon temperature sensor',
+        'watchpost-host-and-disks panel 13 B': 'this machine has no hwmon temperature sensor',
+      }),
 };
+
+/** Whether an interface the network collector reports here (not excluded by default, or lo) has a speed. */
+function hasLinkSpeed(): boolean {
+  try {
+    return readdirSync('/sys/class/net')
+      .filter((dev) => dev === 'lo' || !/^(lo|veth.*|docker.*|br-.*)$/.test(dev))
+      .some((dev) => {
+        try {
+          return Number(readFileSync(join('/sys/class/net', dev, 'speed'), 'utf8')) > 0;
+        } catch {
+          return false;
+        }
+      });
+  } catch {
+    return false;
+  }
+}
+
+/** Whether /sys/class/hwmon has a temperature input (most virtual machines have none). */
+function hasHwmonSensors(): boolean {
+  try {
+    return readdirSync('/sys/class/hwmon').some((chip) =>
+      readdirSync(join('/sys/class/hwmon', chip)).some((f) => /^temp\d+_input$/.test(f)),
+    );
+  } catch {
+    return false;
+  }
+}
 
 const skip = skipWithout('prometheus', 'prometheus-alertmanager', 'nginx', 'ffmpeg', 'openssl', 'docker');
 
@@ -157,6 +197,8 @@ exporter:
   listen: 127.0.0.1:0
 collectors:
   host: { interval: 1s, timeout: 1s }
+  # lo is left out by default; expecting it gives the expected-interfaces panel a series.
+  network: { interval: 1s, timeout: 1s, expected: [lo] }
   disk:
     interval: 1s
     timeout: 1s
