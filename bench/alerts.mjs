@@ -75,6 +75,34 @@ async function cleanup() {
 }
 process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
 
+/**
+ * A Slack-like receiver and a notifier in front of it (files `<name>-url`, `<name>-state` in
+ * dir), and how to start an Alertmanager with the shipped timings posting to that notifier
+ * (again after a stop: on the same port when one is given).
+ */
+async function startDeliveryPath(dir, name, notifierToken, amPort) {
+  const slack = await startFakeSlack();
+  cleanups.push(() => slack.close());
+  writeFileSync(join(dir, `${name}-url`), slack.url, { mode: 0o600 });
+  const notifier = await startNotifier({
+    config: notifierSchema({ baseDir: dir }).parse({
+      listen: '127.0.0.1:0',
+      bearer_token_file: 'notifier-token',
+      state_dir: `${name}-state`,
+      heartbeat: { timeout: `${HEARTBEAT_TIMEOUT_S}s` },
+      channels: [{ name: 'slack', type: 'slack', slack: { webhook_url_file: `${name}-url` } }],
+    }),
+    log: silentLogger,
+  });
+  cleanups.push(() => notifier.close());
+  const startAm = () =>
+    startAlertmanager('prometheus-alertmanager', notifier.url, notifierToken, {
+      shippedTimings: true,
+      ...(amPort === undefined ? {} : { port: amPort }),
+    });
+  return { slack, notifier, startAm };
+}
+
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'watchpost-bench-alerts-'));
   const metricsToken = 'bench-metrics-token-6f02d9e1';
@@ -82,45 +110,14 @@ async function main() {
   writeFileSync(join(dir, 'metrics-token'), `${metricsToken}\n`, { mode: 0o600 });
   writeFileSync(join(dir, 'notifier-token'), `${notifierToken}\n`, { mode: 0o600 });
 
-  // The Slack-like receiver and the notifier in front of it.
-  const slack = await startFakeSlack();
-  cleanups.push(() => slack.close());
-  writeFileSync(join(dir, 'slack-url'), slack.url, { mode: 0o600 });
-  const notifier = await startNotifier({
-    config: notifierSchema({ baseDir: dir }).parse({
-      listen: '127.0.0.1:0',
-      bearer_token_file: 'notifier-token',
-      state_dir: 'notifier-state',
-      heartbeat: { timeout: `${HEARTBEAT_TIMEOUT_S}s` },
-      channels: [{ name: 'slack', type: 'slack', slack: { webhook_url_file: 'slack-url' } }],
-    }),
-    log: silentLogger,
-  });
-  cleanups.push(() => notifier.close());
-  const am = await startAlertmanager('prometheus-alertmanager', notifier.url, notifierToken, {
-    shippedTimings: true,
-  });
+  // The Slack-like receiver, the notifier in front of it, and the Alertmanager posting to it.
+  const { slack, notifier, startAm } = await startDeliveryPath(dir, 'slack', notifierToken);
+  const am = await startAm();
   cleanups.push(() => am.stop());
   // The second path, for the Alertmanager-stopped fault: its own Alertmanager, notifier and receiver.
-  const slack2 = await startFakeSlack();
-  cleanups.push(() => slack2.close());
-  writeFileSync(join(dir, 'slack2-url'), slack2.url, { mode: 0o600 });
-  const notifier2 = await startNotifier({
-    config: notifierSchema({ baseDir: dir }).parse({
-      listen: '127.0.0.1:0',
-      bearer_token_file: 'notifier-token',
-      state_dir: 'notifier2-state',
-      heartbeat: { timeout: `${HEARTBEAT_TIMEOUT_S}s` },
-      channels: [{ name: 'slack', type: 'slack', slack: { webhook_url_file: 'slack2-url' } }],
-    }),
-    log: silentLogger,
-  });
-  cleanups.push(() => notifier2.close());
-  const am2Port = await freePort();
-  let am2 = await startAlertmanager('prometheus-alertmanager', notifier2.url, notifierToken, {
-    shippedTimings: true,
-    port: am2Port,
-  });
+  const path2 = await startDeliveryPath(dir, 'slack2', notifierToken, await freePort());
+  const slack2 = path2.slack;
+  let am2 = await path2.startAm();
   cleanups.push(() => am2.stop());
 
   // Two filesystems of the bench's own (tmpfs), the only ones the disk collector watches.
@@ -519,10 +516,7 @@ collectors:
       min: HEARTBEAT_TIMEOUT_S - 60,
       inject: () => am2.stop(),
       clear: async () => {
-        am2 = await startAlertmanager('prometheus-alertmanager', notifier2.url, notifierToken, {
-          shippedTimings: true,
-          port: am2Port,
-        });
+        am2 = await path2.startAm();
       },
     },
   ];
