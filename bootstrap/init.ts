@@ -37,6 +37,7 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { parseConfigText } from '../config/load.js';
 import { packageRoot, packageVersion } from '../cli/version.js';
+import { formatMode } from '../internal/secret.js';
 import { readCompose, type ComposeProject } from './compose.js';
 import { renderWatchpostConfig } from './detect.js';
 import {
@@ -343,7 +344,7 @@ export async function runInit(opts: InitOptions): Promise<InitResult> {
       secrets.push({
         path: rel,
         action: 'mode-fixed',
-        note: `was mode ${mode.toString(8).padStart(4, '0')} group ${st.gid}, now 0640 group ${secretsGid}`,
+        note: `was mode ${formatMode(mode)} group ${st.gid}, now 0640 group ${secretsGid}`,
       });
     } else {
       secrets.push({ path: rel, action: GENERATED_SECRETS.includes(name) ? 'kept' : 'present' });

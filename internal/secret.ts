@@ -122,6 +122,11 @@ function formatBytes(n: number): string {
   return n >= 1024 * 1024 ? `${n / 1024 / 1024} MiB` : n >= 1024 ? `${n / 1024} KiB` : `${n} bytes`;
 }
 
+/** A file's permission bits as chmod takes them: 0640, 0600. */
+export function formatMode(mode: number): string {
+  return (mode & 0o777).toString(8).padStart(4, '0');
+}
+
 /**
  * Reads a secret file: its text without one trailing newline, and a warning when the file
  * is readable by its group or by others (a secret file is mode 0600, or 0400).
@@ -142,7 +147,7 @@ export function readSecretFile(
     value,
     warning: `secret file "${path}" is readable by ${mode & 0o070 ? `its group (${gid})` : ''}${
       mode & 0o070 && mode & 0o007 ? ' and ' : ''
-    }${mode & 0o007 ? 'others' : ''} (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): run chmod 600 on it${
+    }${mode & 0o007 ? 'others' : ''} (mode ${formatMode(mode)}): run chmod 600 on it${
       mode & 0o070 && !(mode & 0o007)
         ? ', or set WATCHPOST_SECRETS_GID to a group that exists only to share secrets'
         : ''

@@ -1,3 +1,4 @@
+import { formatMode } from '../../internal/secret.js';
 import type { Rule, RuleHit } from '../types.js';
 
 export const envFilePermissions: Rule = {
@@ -17,7 +18,7 @@ export const envFilePermissions: Rule = {
       hits.push({
         pos: { file: f.file, line: 1, column: 1 },
         service: null,
-        message: `${f.file} is readable by ${who} (mode ${(mode & 0o777).toString(8).padStart(4, '0')})`,
+        message: `${f.file} is readable by ${who} (mode ${formatMode(mode)})`,
       });
     }
     return hits;

@@ -1,5 +1,6 @@
 import { dirname } from 'node:path';
 import { displayPath } from '../../bootstrap/compose.js';
+import { formatMode } from '../../internal/secret.js';
 import type { Rule, RuleHit } from '../types.js';
 
 /**
@@ -30,7 +31,7 @@ export const secretFilePermissions: Rule = {
       hits.push({
         pos: s.pos,
         service: null,
-        message: `the secrets folder ${displayPath(folder, project.dir)}/ can be entered by ${mode & 0o007 ? 'everyone' : 'its group'} (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): chmod 700 it`,
+        message: `the secrets folder ${displayPath(folder, project.dir)}/ can be entered by ${mode & 0o007 ? 'everyone' : 'its group'} (mode ${formatMode(mode)}): chmod 700 it`,
       });
     }
     for (const s of project.secretFiles) {
@@ -42,7 +43,7 @@ export const secretFilePermissions: Rule = {
       hits.push({
         pos: s.pos,
         service: null,
-        message: `secret "${s.name}" (${displayPath(s.file, project.dir)}) is readable by ${others ? 'everyone' : 'its group'} (mode ${(mode & 0o777).toString(8).padStart(4, '0')})`,
+        message: `secret "${s.name}" (${displayPath(s.file, project.dir)}) is readable by ${others ? 'everyone' : 'its group'} (mode ${formatMode(mode)})`,
       });
     }
     return hits;
