@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseConfigText } from '../../config/load.js';
+import { DEFAULT_EXCLUDED_DEVICES } from '../../exporter/collectors/network/config.js';
 import { silentLogger } from '../../internal/log.js';
 import { Secret } from '../../internal/secret.js';
 import {
@@ -63,7 +64,7 @@ const NO_DATA: Record<string, string> = {
 function hasLinkSpeed(): boolean {
   try {
     return readdirSync('/sys/class/net')
-      .filter((dev) => dev === 'lo' || !/^(lo|veth.*|docker.*|br-.*)$/.test(dev))
+      .filter((dev) => dev === 'lo' || !new RegExp(DEFAULT_EXCLUDED_DEVICES).test(dev))
       .some((dev) => {
         try {
           return Number(readFileSync(join('/sys/class/net', dev, 'speed'), 'utf8')) > 0;
