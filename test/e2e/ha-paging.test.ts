@@ -135,7 +135,11 @@ describe(
       // only, but for a few, and a duplicate only from a later peer after its wait. Without
       // the gossip every alert would arrive three times.
       for (const [n, d] of before) {
-        assert.equal(d.filter((x) => x.position === 0).length <= 1, true, `alert-${n} sent twice by one peer`);
+        assert.equal(
+          d.filter((x) => x.position === 0).length <= 1,
+          true,
+          `alert-${n} sent twice by one peer`,
+        );
         for (const x of d.filter((y) => y.position > 0))
           assert.ok(
             x.at - postedAt >= x.position * 15_000 - 1_000,
