@@ -42,18 +42,23 @@ describe('os-release', () => {
   it("reads the host's os-release under rootfs, /usr/lib/os-release when /etc has none", async () => {
     const root = mkdtempSync(join(os.tmpdir(), 'watchpost-rootfs-'));
     try {
-      assert.equal((await readLinuxOsInfo(root)).distribution, 'Linux');
+      assert.equal((await readLinuxOsInfo(root)).prettyName, 'Linux');
       mkdirSync(join(root, 'usr', 'lib'), { recursive: true });
       writeFileSync(join(root, 'usr', 'lib', 'os-release'), 'PRETTY_NAME="Fedora CoreOS 40"\n');
-      assert.equal((await readLinuxOsInfo(root)).distribution, 'Fedora CoreOS 40');
+      assert.equal((await readLinuxOsInfo(root)).prettyName, 'Fedora CoreOS 40');
       mkdirSync(join(root, 'etc'));
-      writeFileSync(join(root, 'etc', 'os-release'), 'PRETTY_NAME="Ubuntu 24.04 LTS"\n');
+      writeFileSync(
+        join(root, 'etc', 'os-release'),
+        'PRETTY_NAME="Ubuntu 24.04 LTS"\nNAME="Ubuntu"\nVERSION_ID="24.04"\nID=ubuntu\n',
+      );
       const info = await readLinuxOsInfo(root);
       assert.deepEqual(info, {
-        os: 'linux',
-        kernelRelease: os.release(),
-        distribution: 'Ubuntu 24.04 LTS',
-        architecture: os.machine(),
+        id: 'ubuntu',
+        name: 'Ubuntu',
+        versionId: '24.04',
+        prettyName: 'Ubuntu 24.04 LTS',
+        kernel: os.release(),
+        arch: os.machine(),
       });
     } finally {
       rmSync(root, { recursive: true, force: true });

@@ -6,16 +6,43 @@ import { join } from 'node:path';
  * What the host runs, for watchpost_host_os_info: on Linux from the host's os-release
  * file (man 5 os-release) under `paths.rootfs` and from uname, which a container shares
  * with its host; elsewhere from systeminformation (exporter/sources/systeminformation.ts).
+ * Every field is a label value: bounded by MAX_OS_LABEL_LENGTH, never empty.
  */
 export interface OsInfo {
-  /** Node's platform name: linux, darwin, win32, freebsd. */
-  os: string;
-  /** uname -r. */
-  kernelRelease: string;
+  /** ID of os-release ("debian", "ubuntu"), or Node's platform name elsewhere ("darwin", "win32"). */
+  id: string;
+  /** NAME of os-release ("Debian GNU/Linux"), or the product ("macOS"). */
+  name: string;
+  /** VERSION_ID of os-release ("12"), or the product's version ("14.2.1"); "" when unknown. */
+  versionId: string;
   /** PRETTY_NAME of os-release ("Debian GNU/Linux 12 (bookworm)"), or the product and version ("macOS 14.2.1"). */
-  distribution: string;
+  prettyName: string;
+  /** uname -r. */
+  kernel: string;
   /** uname -m: x86_64, aarch64, armv7l, arm64. */
-  architecture: string;
+  arch: string;
+}
+
+/** The longest label value watchpost_host_os_info carries; longer values are cut, with "...". */
+export const MAX_OS_LABEL_LENGTH = 128;
+
+/** `value` cut to MAX_OS_LABEL_LENGTH characters (code points), ending in "..." when cut. */
+export function boundLabel(value: string): string {
+  const chars = [...value];
+  if (chars.length <= MAX_OS_LABEL_LENGTH) return value;
+  return chars.slice(0, MAX_OS_LABEL_LENGTH - 3).join('') + '...';
+}
+
+/** The fields bounded for use as label values. */
+export function boundOsInfo(info: OsInfo): OsInfo {
+  return {
+    id: boundLabel(info.id),
+    name: boundLabel(info.name),
+    versionId: boundLabel(info.versionId),
+    prettyName: boundLabel(info.prettyName),
+    kernel: boundLabel(info.kernel),
+    arch: boundLabel(info.arch),
+  };
 }
 
 /**
@@ -53,7 +80,8 @@ export function distributionName(fields: Map<string, string>): string {
 /**
  * The Linux host's OS info. The distribution is the host's when the host's / is mounted at
  * `rootfs` (/host in the overlay), else this process's own. os-release sits in /etc, or in
- * /usr/lib on systems that keep /etc empty; without either the distribution is "Linux".
+ * /usr/lib on systems that keep /etc empty; without either, ID and NAME default to "linux"
+ * and "Linux" as the format says.
  */
 export async function readLinuxOsInfo(rootfs: string, signal?: AbortSignal): Promise<OsInfo> {
   let fields = new Map<string, string>();
@@ -65,10 +93,12 @@ export async function readLinuxOsInfo(rootfs: string, signal?: AbortSignal): Pro
       if ((err as Error).name === 'AbortError') throw err;
     }
   }
-  return {
-    os: 'linux',
-    kernelRelease: os.release(),
-    distribution: distributionName(fields),
-    architecture: os.machine(),
-  };
+  return boundOsInfo({
+    id: fields.get('ID') || 'linux',
+    name: fields.get('NAME') || 'Linux',
+    versionId: fields.get('VERSION_ID') ?? '',
+    prettyName: distributionName(fields),
+    kernel: os.release(),
+    arch: os.machine(),
+  });
 }

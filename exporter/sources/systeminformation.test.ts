@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import { describe, it } from 'node:test';
-import { cpuTemperaturesFromSi, fromSi, siInterfaces, siOsInfo } from './systeminformation.js';
+import { cpuTemperaturesFromSi, fromSi, osInfoFromSi, siInterfaces, siOsInfo } from './systeminformation.js';
 
 describe('systeminformation adapter', () => {
   it("maps systeminformation's network fields, without inventing a speed it does not know", () => {
@@ -65,9 +65,25 @@ describe('systeminformation adapter', () => {
       assert.ok(Number.isInteger(i.transmitBytes) && i.transmitBytes >= 0);
     }
     const info = await siOsInfo();
-    assert.equal(info.os, process.platform);
-    assert.equal(info.architecture, os.machine());
-    assert.ok(info.kernelRelease.length > 0);
-    assert.ok(info.distribution.length > 0);
+    assert.equal(info.id, process.platform);
+    assert.equal(info.arch, os.machine());
+    assert.equal(info.kernel, os.release());
+    assert.ok(info.name.length > 0);
+    assert.ok(info.prettyName.startsWith(info.name));
+  });
+
+  it("maps systeminformation's OS data to bounded labels", () => {
+    assert.deepEqual(osInfoFromSi({ distro: 'macOS', release: '14.2.1', kernel: '23.2.0' }), {
+      id: process.platform,
+      name: 'macOS',
+      versionId: '14.2.1',
+      prettyName: 'macOS 14.2.1',
+      kernel: '23.2.0',
+      arch: os.machine(),
+    });
+    const info = osInfoFromSi({ distro: 'y'.repeat(300), release: '', kernel: '' });
+    assert.equal(info.name, `${'y'.repeat(125)}...`);
+    assert.equal(info.prettyName, info.name);
+    assert.equal(info.kernel, os.release());
   });
 });

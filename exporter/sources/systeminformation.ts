@@ -2,7 +2,7 @@ import os from 'node:os';
 import type { Systeminformation } from 'systeminformation';
 import type { TemperatureSensor } from './hwmon.js';
 import type { LinkState } from './netdev.js';
-import type { OsInfo } from './os-release.js';
+import { boundOsInfo, type OsInfo } from './os-release.js';
 
 /**
  * Source adapter for the `systeminformation` package, the portable path: what the
@@ -95,14 +95,20 @@ export function cpuTemperaturesFromSi(t: Systeminformation.CpuTemperatureData): 
 
 /** OS info on systems without os-release. */
 export async function siOsInfo(): Promise<OsInfo> {
-  const info = await (await si()).osInfo();
-  const distribution = [info.distro, info.release].filter((x) => x !== '' && x !== undefined).join(' ');
-  return {
-    os: process.platform,
-    kernelRelease: info.kernel || os.release(),
-    distribution: distribution || os.type(),
-    architecture: os.machine(),
-  };
+  return osInfoFromSi(await (await si()).osInfo());
+}
+
+export function osInfoFromSi(info: Pick<Systeminformation.OsData, 'distro' | 'release' | 'kernel'>): OsInfo {
+  const name = info.distro || os.type();
+  const versionId = info.release || '';
+  return boundOsInfo({
+    id: process.platform,
+    name,
+    versionId,
+    prettyName: versionId ? `${name} ${versionId}` : name,
+    kernel: info.kernel || os.release(),
+    arch: os.machine(),
+  });
 }
 
 /** Memory and swap in bytes where /proc/meminfo does not exist. */

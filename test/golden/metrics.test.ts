@@ -18,7 +18,8 @@ import { eventually, promtoolCheckMetrics, requireBinary } from '../../internal/
  * folder. It goes through startExporter and HTTP, so it guards every collector and the runner
  * whatever their internals. What cannot be fixed is normalised by name (normalise below):
  * filesystem sizes (statfs of this machine), durations and timestamps of runs, the boot time
- * (now minus the fixture's uptime), the process and Node.js metrics, and the Node.js version.
+ * (now minus the fixture's uptime), the process and Node.js metrics, the Node.js version, and
+ * the kernel and machine of watchpost_host_os_info (its distribution is rootfs/etc/os-release).
  * A recorded Docker state is served by a fake Docker API (fakeDocker).
  *
  * When it fails because the output changed on purpose, regenerate the file and review its diff:
@@ -66,6 +67,9 @@ export function normalise(text: string): string {
     const volatile = VOLATILE_VALUES.some((r) => r.test(name)) && !name.startsWith('watchpost_backup_');
     let l = volatile ? line.replace(/ \S+$/, ' <v>') : line;
     l = l.replace(/nodejs="v[^"]*"/, 'nodejs="<version>"');
+    // uname of this machine; the distribution comes from rootfs/etc/os-release.
+    if (name === 'watchpost_host_os_info')
+      l = l.replace(/kernel="[^"]*",arch="[^"]*"/, 'kernel="<v>",arch="<v>"');
     block.samples.push(l);
   }
   return (

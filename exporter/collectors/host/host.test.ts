@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -36,9 +36,28 @@ function writeCpuLine(dir: string, line: string): void {
   writeFileSync(join(dir, 'stat'), STAT_FIXTURE.replace(CPU_LINE, line));
 }
 
-function hostCollector(procfs: string): HostCollector {
+/** A root folder whose etc/os-release is `osRelease`. */
+function fixtureRootfs(osRelease: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'watchpost-rootfs-'));
+  tempDirs.push(dir);
+  mkdirSync(join(dir, 'etc'));
+  writeFileSync(join(dir, 'etc', 'os-release'), osRelease);
+  return dir;
+}
+
+const DEBIAN = `PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
+NAME="Debian GNU/Linux"
+VERSION_ID="12"
+VERSION="12 (bookworm)"
+ID=debian
+`;
+
+function hostCollector(procfs: string, rootfs = fixtureRootfs(DEBIAN)): HostCollector {
   const config = defaultConfig();
-  return new HostCollector({ config: { ...config, paths: { ...config.paths, procfs } }, log: silentLogger });
+  return new HostCollector({
+    config: { ...config, paths: { ...config.paths, procfs, rootfs } },
+    log: silentLogger,
+  });
 }
 
 /** What the runner last served for each collector: the text of its last accepted run. */
@@ -92,6 +111,10 @@ describe('HostCollector on fixtures', () => {
         ['watchpost_host_load15', 0.01],
         ['watchpost_host_uptime_seconds', 1044.47],
         ['watchpost_host_boot_timestamp_seconds', 1795320131],
+        [
+          `watchpost_host_os_info{id="debian",name="Debian GNU/Linux",version_id="12",pretty_name="Debian GNU/Linux 12 (bookworm)",kernel="${os.release()}",arch="${os.machine()}"}`,
+          1,
+        ],
       ]),
     );
     const first = text(collector);
@@ -166,6 +189,36 @@ describe('HostCollector on fixtures', () => {
       );
       return true;
     });
+  });
+
+  it('bounds the os-release values it exports as labels, escaped as the format asks', async () => {
+    const long = 'X'.repeat(500);
+    const collector = hostCollector(
+      fixtureProcfs(),
+      fixtureRootfs(`ID=${long}\nNAME="Acme \\"Linux\\""\nPRETTY_NAME="${long}"\n`),
+    );
+    await run(collector);
+    const line = text(collector)
+      .split('\n')
+      .find((l) => l.startsWith('watchpost_host_os_info{'));
+    const cut = `${'X'.repeat(125)}...`;
+    assert.equal(
+      line,
+      `watchpost_host_os_info{id="${cut}",name="Acme \\"Linux\\"",version_id="",pretty_name="${cut}",kernel="${os.release()}",arch="${os.machine()}"} 1`,
+    );
+  });
+
+  it('names the host Linux when the root folder has no os-release', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'watchpost-rootfs-'));
+    tempDirs.push(empty);
+    const collector = hostCollector(fixtureProcfs(), empty);
+    await run(collector);
+    assert.equal(
+      (await samples(collector)).get(
+        `watchpost_host_os_info{id="linux",name="Linux",version_id="",pretty_name="Linux",kernel="${os.release()}",arch="${os.machine()}"}`,
+      ),
+      1,
+    );
   });
 
   it('honours an aborted signal', async () => {

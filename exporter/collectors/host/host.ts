@@ -16,6 +16,7 @@ import {
   type Meminfo,
   type ProcStat,
 } from '../../sources/procfs.js';
+import { readLinuxOsInfo, type OsInfo } from '../../sources/os-release.js';
 import * as m from './metrics.js';
 import { FAMILIES } from './metrics.js';
 
@@ -25,35 +26,40 @@ interface HostSample {
   meminfo: Meminfo;
   loadavg: Loadavg;
   uptimeSeconds: number;
+  os: OsInfo;
 }
 
 /**
  * Host CPU, memory, swap, load and uptime from procfs (/proc/stat, /proc/meminfo,
  * /proc/loadavg, /proc/uptime), as node_exporter's cpu, meminfo, loadavg and stat
- * collectors do.
+ * collectors do, and what the host runs (os-release under rootfs, uname) as
+ * node_exporter's os collector.
  */
 export class HostCollector implements Collector {
   readonly name = 'host';
   readonly families = FAMILIES;
 
   private readonly procfs: string;
+  private readonly rootfs: string;
   private readonly log: Logger;
   /** CPU times as last served; only an accepted run replaces them. */
   private previous: CpuTimes | undefined;
 
   constructor({ config, log }: CollectorDeps) {
     this.procfs = config.paths.procfs;
+    this.rootfs = config.paths.rootfs;
     this.log = log.child({ collector: this.name });
   }
 
   async collect(signal: AbortSignal): Promise<Snapshot> {
     signal.throwIfAborted();
     const procfs = this.procfs;
-    const [stat, meminfo, loadavg, uptime] = await Promise.all([
+    const [stat, meminfo, loadavg, uptime, os] = await Promise.all([
       readStat(procfs, signal),
       readMeminfo(procfs, signal),
       readLoadavg(procfs, signal),
       readUptime(procfs, signal),
+      readLinuxOsInfo(this.rootfs, signal),
     ]);
     signal.throwIfAborted();
     const sample: HostSample = {
@@ -61,6 +67,7 @@ export class HostCollector implements Collector {
       meminfo: parseMeminfo(meminfo, join(procfs, 'meminfo')),
       loadavg: parseLoadavg(loadavg, join(procfs, 'loadavg')),
       uptimeSeconds: parseUptime(uptime, join(procfs, 'uptime')),
+      os,
     };
     return this.snapshot(sample);
   }
@@ -82,6 +89,19 @@ export class HostCollector implements Collector {
     snap.add(m.load15, {}, sample.loadavg.load15);
     snap.add(m.uptime, {}, sample.uptimeSeconds);
     snap.add(m.bootTime, {}, sample.stat.bootTimeSeconds);
+    const os = sample.os;
+    snap.add(
+      m.osInfo,
+      {
+        id: os.id,
+        name: os.name,
+        version_id: os.versionId,
+        pretty_name: os.prettyName,
+        kernel: os.kernel,
+        arch: os.arch,
+      },
+      1,
+    );
     return snap.onAccept(() => (this.previous = cpu));
   }
 

@@ -35,6 +35,12 @@ export const bootTime = gauge(
   'Time the host booted, as a Unix timestamp in seconds.',
 );
 
+export const osInfo = gauge(
+  'watchpost_host_os_info',
+  'Always 1: what the host runs, from its os-release file (ID, NAME, VERSION_ID, PRETTY_NAME) and uname (kernel release, machine); each value at most 128 characters.',
+  ['id', 'name', 'version_id', 'pretty_name', 'kernel', 'arch'],
+);
+
 export const FAMILIES = [
   cpuSeconds,
   cpuUsage,
@@ -48,4 +54,5 @@ export const FAMILIES = [
   load15,
   uptime,
   bootTime,
+  osInfo,
 ];
