@@ -70,10 +70,19 @@ describe('dashboards', () => {
     }
   });
 
-  it('instance (and compose_project on Containers) template variables, each with All as .*', () => {
+  it('site, host and instance (and compose_project on Containers) template variables, each with All as .*', () => {
     for (const d of all) {
       const names = d.templating.list.map((v) => v.name);
-      assert.ok(names.includes('instance'), `${d.uid}: instance variable`);
+      // site before host before instance: Grafana refreshes a variable after those it names.
+      assert.deepEqual(
+        names.filter((n) => ['site', 'host', 'instance'].includes(n)),
+        ['site', 'host', 'instance'],
+        `${d.uid}: site, host and instance variables`,
+      );
+      const byName = new Map(d.templating.list.map((v) => [v.name, String(v.query)]));
+      assert.match(byName.get('site')!, /^label_values\(up\{job=~"[^"]+"\}, site\)$/, d.uid);
+      assert.match(byName.get('host')!, /^label_values\(up\{job=~"[^"]+", site=~"\$site"\}, host\)$/, d.uid);
+      assert.ok(byName.get('instance')!.includes('site=~"$site", host=~"$host"'), d.uid);
       for (const v of d.templating.list.filter((x) => x.type === 'query')) {
         assert.equal(v.allValue, '.*', `${d.uid} ${v.name}: All must match empty label values too`);
         assert.equal(v.datasource?.uid, '${datasource}', `${d.uid} ${v.name}`);
@@ -95,9 +104,34 @@ describe('dashboards', () => {
           /^(count\()?ALERTS/.test(q.expr)
         )
           continue;
-        if (/watchpost_|ALERTS/.test(q.expr)) assert.ok(q.expr.includes('$instance'), `${d.uid} ${q.where}`);
+        if (/watchpost_|ALERTS/.test(q.expr))
+          for (const v of ['site', 'host', 'instance'])
+            assert.ok(q.expr.includes(`${v}=~"$${v}"`), `${d.uid} ${q.where}: filtered by $${v}`);
         if (d.uid === containers.uid && /watchpost_container_(?!events)/.test(q.expr))
           assert.ok(q.expr.includes('$compose_project'), `${d.uid} ${q.where}`);
+      }
+    }
+  });
+
+  it('several hosts stay apart: aggregations and joins keep site and host, legends name them', () => {
+    for (const d of all) {
+      for (const p of panels(d)) {
+        for (const t of (p.targets ?? []) as { refId?: string; expr?: string; legendFormat?: string }[]) {
+          const where = `${d.uid} panel ${p.id} ${t.refId}`;
+          // An exporter's instance address is the same at every site (watchpost-exporter:9850):
+          // grouping by instance alone would add two sites together.
+          for (const m of (t.expr ?? '').matchAll(/\b(by|on)\s*\(([^)]*)\)/g))
+            if (/\binstance\b/.test(m[2]!))
+              assert.match(m[2]!, /^site, host, instance\b/, `${where}: ${m[0]}`);
+          const legend = t.legendFormat ?? '';
+          // A legend naming a series by its labels (not an aggregate like "firing") starts with
+          // where it comes from, unless the query adds the hosts together.
+          const perHost = !/^\s*(sum|count|max|min|avg) by \((?!site)|^\s*(sum|count|max|min|avg)\(/.test(
+            t.expr ?? '',
+          );
+          if (legend.includes('{{') && perHost && p.type !== 'table')
+            assert.ok(legend.startsWith('{{site}} {{host}} '), `${where}: legend "${legend}"`);
+        }
       }
     }
   });

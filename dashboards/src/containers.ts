@@ -7,7 +7,9 @@ import {
   UP_STEPS,
   base,
   dashedSeries,
+  hostVariable,
   instanceVariable,
+  siteVariable,
   labelVariable,
   row,
   statPanel,
@@ -18,17 +20,19 @@ import {
 
 export function containersDashboard(): dashboard.Dashboard {
   const S = `${I}, compose_project=~"$compose_project"`;
-  const on = 'on(instance, name, image, compose_project, compose_service)';
+  const on = 'on(site, host, instance, name, image, compose_project, compose_service)';
   return base(
     'containers',
     'Every Docker container, stopped ones too: state, health, exit code, restarts, OOM kills, uptime, CPU and memory.',
   )
+    .withVariable(siteVariable())
+    .withVariable(hostVariable())
     .withVariable(instanceVariable())
     .withVariable(
       labelVariable(
         'compose_project',
         'Compose project',
-        'label_values(watchpost_container_state{instance=~"$instance"}, compose_project)',
+        'label_values(watchpost_container_state{site=~"$site", host=~"$host", instance=~"$instance"}, compose_project)',
         'Compose projects to show (All includes containers without compose labels).',
       ),
     )
@@ -91,7 +95,7 @@ export function containersDashboard(): dashboard.Dashboard {
         queries: [
           {
             expr: `watchpost_container_expected_running{${S}}`,
-            legend: '{{name}}{{compose_project}} {{compose_service}}',
+            legend: '{{site}} {{host}} {{name}}{{compose_project}} {{compose_service}}',
           },
         ],
       }),
@@ -107,7 +111,10 @@ export function containersDashboard(): dashboard.Dashboard {
         max: 1,
         steps: PROBLEM_STEPS,
         queries: [
-          { expr: `watchpost_container_health_status{${S}, status="unhealthy"}`, legend: '{{name}}' },
+          {
+            expr: `watchpost_container_health_status{${S}, status="unhealthy"}`,
+            legend: '{{site}} {{host}} {{name}}',
+          },
         ],
       }),
     )
@@ -122,8 +129,12 @@ export function containersDashboard(): dashboard.Dashboard {
         steps: UP_STEPS,
         mappings: upDownMapping(),
         queries: [
-          { expr: `watchpost_docker_up{${I}}`, legend: '{{instance}}' },
-          { expr: `watchpost_docker_down_reason{${I}} == 1`, legend: '{{reason}}', context: true },
+          { expr: `watchpost_docker_up{${I}}`, legend: '{{site}} {{host}} {{instance}}' },
+          {
+            expr: `watchpost_docker_down_reason{${I}} == 1`,
+            legend: '{{site}} {{host}} {{reason}}',
+            context: true,
+          },
         ],
       }),
     )
@@ -140,7 +151,12 @@ export function containersDashboard(): dashboard.Dashboard {
           [null, 'green'],
           [ALERT_THRESHOLDS.ContainerRestartLoop, 'red'],
         ],
-        queries: [{ expr: `increase(watchpost_container_restarts_total{${S}}[15m])`, legend: '{{name}}' }],
+        queries: [
+          {
+            expr: `increase(watchpost_container_restarts_total{${S}}[15m])`,
+            legend: '{{site}} {{host}} {{name}}',
+          },
+        ],
       }),
     )
     .withPanel(
@@ -155,11 +171,11 @@ export function containersDashboard(): dashboard.Dashboard {
         queries: [
           {
             expr: `increase(watchpost_container_oom_events_total{${S}}[10m])`,
-            legend: '{{name}} OOM events',
+            legend: '{{site}} {{host}} {{name}} OOM events',
           },
           {
             expr: `max_over_time(watchpost_container_oom_killed{${S}}[10m])`,
-            legend: '{{name}} last run OOM-killed',
+            legend: '{{site}} {{host}} {{name}} last run OOM-killed',
           },
         ],
       }),
@@ -173,7 +189,10 @@ export function containersDashboard(): dashboard.Dashboard {
         unit: 'percentunit',
         min: 0,
         queries: [
-          { expr: `rate(watchpost_container_cpu_seconds_total{${S}}[$__rate_interval])`, legend: '{{name}}' },
+          {
+            expr: `rate(watchpost_container_cpu_seconds_total{${S}}[$__rate_interval])`,
+            legend: '{{site}} {{host}} {{name}}',
+          },
         ],
       }),
     )
@@ -187,8 +206,11 @@ export function containersDashboard(): dashboard.Dashboard {
           unit: 'bytes',
           min: 0,
           queries: [
-            { expr: `watchpost_container_memory_usage_bytes{${S}}`, legend: '{{name}}' },
-            { expr: `watchpost_container_memory_limit_bytes{${S}}`, legend: '{{name}} limit' },
+            { expr: `watchpost_container_memory_usage_bytes{${S}}`, legend: '{{site}} {{host}} {{name}}' },
+            {
+              expr: `watchpost_container_memory_limit_bytes{${S}}`,
+              legend: '{{site}} {{host}} {{name}} limit',
+            },
           ],
         }),
         'limit',

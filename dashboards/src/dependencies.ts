@@ -8,7 +8,9 @@ import {
   UP_STEPS,
   base,
   dashedSeries,
+  hostVariable,
   instanceVariable,
+  siteVariable,
   row,
   statPanel,
   tablePanel,
@@ -26,6 +28,8 @@ export function dependenciesDashboard(): dashboard.Dashboard {
     'dependencies',
     'Probes of the services the application depends on (success, latency, failure reason, TLS days left) and the age and size of every backup against its maximum.',
   )
+    .withVariable(siteVariable())
+    .withVariable(hostVariable())
     .withVariable(instanceVariable())
     .withRow(row(100, 'Dependencies'))
     .withPanel(
@@ -60,8 +64,11 @@ export function dependenciesDashboard(): dashboard.Dashboard {
           unit: 's',
           min: 0,
           queries: [
-            { expr: `watchpost_dependency_duration_seconds{${I}}`, legend: '{{name}}' },
-            { expr: `watchpost_dependency_slow_threshold_seconds{${I}}`, legend: '{{name}} slow threshold' },
+            { expr: `watchpost_dependency_duration_seconds{${I}}`, legend: '{{site}} {{host}} {{name}}' },
+            {
+              expr: `watchpost_dependency_slow_threshold_seconds{${I}}`,
+              legend: '{{site}} {{host}} {{name}} slow threshold',
+            },
           ],
         }),
         'threshold',
@@ -80,7 +87,7 @@ export function dependenciesDashboard(): dashboard.Dashboard {
         queries: [
           {
             expr: `(watchpost_dependency_tls_cert_expiry_timestamp_seconds{${I}} - time()) / 86400`,
-            legend: '{{name}}',
+            legend: '{{site}} {{host}} {{name}}',
           },
         ],
       }),
@@ -94,7 +101,7 @@ export function dependenciesDashboard(): dashboard.Dashboard {
         min: 0,
         max: 1,
         steps: UP_STEPS,
-        queries: [{ expr: `watchpost_dependency_up{${I}}`, legend: '{{name}}' }],
+        queries: [{ expr: `watchpost_dependency_up{${I}}`, legend: '{{site}} {{host}} {{name}}' }],
       }),
     )
     .withRow(row(101, 'Backups'))
@@ -149,7 +156,7 @@ export function dependenciesDashboard(): dashboard.Dashboard {
         queries: [
           {
             expr: `(time() - watchpost_backup_last_success_timestamp_seconds{${I}}) / watchpost_backup_max_age_seconds{${I}}`,
-            legend: '{{name}}',
+            legend: '{{site}} {{host}} {{name}}',
           },
         ],
       }),
@@ -164,8 +171,8 @@ export function dependenciesDashboard(): dashboard.Dashboard {
           unit: 'bytes',
           min: 0,
           queries: [
-            { expr: `watchpost_backup_size_bytes{${I}}`, legend: '{{name}}' },
-            { expr: `watchpost_backup_min_size_bytes{${I}}`, legend: '{{name}} minimum' },
+            { expr: `watchpost_backup_size_bytes{${I}}`, legend: '{{site}} {{host}} {{name}}' },
+            { expr: `watchpost_backup_min_size_bytes{${I}}`, legend: '{{site}} {{host}} {{name}} minimum' },
           ],
         }),
         'minimum',

@@ -5,7 +5,9 @@ import {
   I,
   base,
   dashedSeries,
+  hostVariable,
   instanceVariable,
+  siteVariable,
   labelVariable,
   row,
   tablePanel,
@@ -20,12 +22,14 @@ export function hostDashboard(): dashboard.Dashboard {
     'host',
     'CPU, memory, load, every filesystem against its own alert threshold, time to full, folder sizes.',
   )
+    .withVariable(siteVariable())
+    .withVariable(hostVariable())
     .withVariable(instanceVariable())
     .withVariable(
       labelVariable(
         'mountpoint',
         'Mount point',
-        'label_values(watchpost_filesystem_size_bytes{instance=~"$instance"}, mountpoint)',
+        'label_values(watchpost_filesystem_size_bytes{site=~"$site", host=~"$host", instance=~"$instance"}, mountpoint)',
         'Filesystems to show.',
       ),
     )
@@ -43,7 +47,7 @@ export function hostDashboard(): dashboard.Dashboard {
           [null, 'green'],
           [ALERT_THRESHOLDS.HostHighCpu, 'red'],
         ],
-        queries: [{ expr: `watchpost_host_cpu_usage_ratio{${I}}`, legend: '{{instance}}' }],
+        queries: [{ expr: `watchpost_host_cpu_usage_ratio{${I}}`, legend: '{{site}} {{host}} {{instance}}' }],
       }),
     )
     .withPanel(
@@ -62,7 +66,7 @@ export function hostDashboard(): dashboard.Dashboard {
         queries: [
           {
             expr: `watchpost_host_memory_available_bytes{${I}} / watchpost_host_memory_total_bytes{${I}}`,
-            legend: '{{instance}}',
+            legend: '{{site}} {{host}} {{instance}}',
           },
         ],
       }),
@@ -77,10 +81,10 @@ export function hostDashboard(): dashboard.Dashboard {
         min: 0,
         width: 8,
         queries: [
-          { expr: `watchpost_host_load1{${I}}`, legend: '{{instance}} 1m' },
-          { expr: `watchpost_host_load5{${I}}`, legend: '{{instance}} 5m' },
-          { expr: `watchpost_host_load15{${I}}`, legend: '{{instance}} 15m' },
-          { expr: `watchpost_host_cpus{${I}}`, legend: '{{instance}} CPUs limit' },
+          { expr: `watchpost_host_load1{${I}}`, legend: '{{site}} {{host}} {{instance}} 1m' },
+          { expr: `watchpost_host_load5{${I}}`, legend: '{{site}} {{host}} {{instance}} 5m' },
+          { expr: `watchpost_host_load15{${I}}`, legend: '{{site}} {{host}} {{instance}} 15m' },
+          { expr: `watchpost_host_cpus{${I}}`, legend: '{{site}} {{host}} {{instance}} CPUs limit' },
         ],
       }),
     )
@@ -95,12 +99,15 @@ export function hostDashboard(): dashboard.Dashboard {
         queries: [
           {
             expr: `watchpost_host_memory_total_bytes{${I}} - watchpost_host_memory_available_bytes{${I}}`,
-            legend: '{{instance}} memory used',
+            legend: '{{site}} {{host}} {{instance}} memory used',
           },
-          { expr: `watchpost_host_memory_total_bytes{${I}}`, legend: '{{instance}} memory total' },
+          {
+            expr: `watchpost_host_memory_total_bytes{${I}}`,
+            legend: '{{site}} {{host}} {{instance}} memory total',
+          },
           {
             expr: `watchpost_host_swap_total_bytes{${I}} - watchpost_host_swap_free_bytes{${I}}`,
-            legend: '{{instance}} swap used',
+            legend: '{{site}} {{host}} {{instance}} swap used',
           },
         ],
       }),
@@ -115,8 +122,8 @@ export function hostDashboard(): dashboard.Dashboard {
         width: 8,
         queries: [
           {
-            expr: `sum by (instance, mode) (rate(watchpost_host_cpu_seconds_total{${I}, mode!="idle"}[$__rate_interval])) / on(instance) group_left() watchpost_host_cpus{${I}}`,
-            legend: '{{instance}} {{mode}}',
+            expr: `sum by (site, host, instance, mode) (rate(watchpost_host_cpu_seconds_total{${I}, mode!="idle"}[$__rate_interval])) / on(site, host, instance) group_left() watchpost_host_cpus{${I}}`,
+            legend: '{{site}} {{host}} {{instance}} {{mode}}',
           },
         ],
       }),
@@ -206,10 +213,13 @@ export function hostDashboard(): dashboard.Dashboard {
             [ALERT_THRESHOLDS['DiskSpaceLow (critical)'], 'red'],
           ],
           queries: [
-            { expr: `watchpost_filesystem_used_ratio{${M}}`, legend: '{{instance}} {{mountpoint}}' },
+            {
+              expr: `watchpost_filesystem_used_ratio{${M}}`,
+              legend: '{{site}} {{host}} {{instance}} {{mountpoint}}',
+            },
             {
               expr: `watchpost_filesystem_alert_threshold_ratio{${M}}`,
-              legend: '{{instance}} {{mountpoint}} threshold',
+              legend: '{{site}} {{host}} {{instance}} {{mountpoint}} threshold',
             },
           ],
         }),
@@ -230,9 +240,12 @@ export function hostDashboard(): dashboard.Dashboard {
         queries: [
           {
             expr: `predict_linear(watchpost_filesystem_avail_bytes{${M}}[6h], 24 * 3600)`,
-            legend: '{{instance}} {{mountpoint}} in 24 h',
+            legend: '{{site}} {{host}} {{instance}} {{mountpoint}} in 24 h',
           },
-          { expr: `watchpost_filesystem_avail_bytes{${M}}`, legend: '{{instance}} {{mountpoint}} now' },
+          {
+            expr: `watchpost_filesystem_avail_bytes{${M}}`,
+            legend: '{{site}} {{host}} {{instance}} {{mountpoint}} now',
+          },
         ],
       }),
     )
@@ -244,7 +257,9 @@ export function hostDashboard(): dashboard.Dashboard {
           'Total size of each folder configured under collectors.disk.directories, from its last background scan: what is filling the disk.',
         unit: 'bytes',
         min: 0,
-        queries: [{ expr: `watchpost_directory_size_bytes{${I}}`, legend: '{{instance}} {{path}}' }],
+        queries: [
+          { expr: `watchpost_directory_size_bytes{${I}}`, legend: '{{site}} {{host}} {{instance}} {{path}}' },
+        ],
       }),
     )
     .withRow(row(102, 'Network and temperatures'))
@@ -258,11 +273,11 @@ export function hostDashboard(): dashboard.Dashboard {
         queries: [
           {
             expr: `rate(watchpost_network_receive_bytes_total{${I}}[$__rate_interval]) * 8`,
-            legend: '{{instance}} {{device}} received',
+            legend: '{{site}} {{host}} {{instance}} {{device}} received',
           },
           {
             expr: `-rate(watchpost_network_transmit_bytes_total{${I}}[$__rate_interval]) * 8`,
-            legend: '{{instance}} {{device}} sent',
+            legend: '{{site}} {{host}} {{instance}} {{device}} sent',
           },
         ],
       }),
@@ -283,7 +298,7 @@ export function hostDashboard(): dashboard.Dashboard {
         queries: [
           {
             expr: `(rate(watchpost_network_receive_errors_total{${I}}[$__rate_interval]) + rate(watchpost_network_transmit_errors_total{${I}}[$__rate_interval])) / (rate(watchpost_network_receive_packets_total{${I}}[$__rate_interval]) + rate(watchpost_network_transmit_packets_total{${I}}[$__rate_interval]))`,
-            legend: '{{instance}} {{device}}',
+            legend: '{{site}} {{host}} {{instance}} {{device}}',
           },
         ],
       }),
@@ -320,10 +335,13 @@ export function hostDashboard(): dashboard.Dashboard {
             "CPU and disk temperatures where the host has sensors (most virtual machines have none: then this panel is empty), each with its alert threshold as a dashed line (the configured one, the chip's own limit, or 90 °C for a CPU and 60 °C for a disk). HostTemperatureHigh fires when a sensor stays above its line for 10 minutes.",
           unit: 'celsius',
           queries: [
-            { expr: `watchpost_temperature_celsius{${I}}`, legend: '{{instance}} {{chip}} {{sensor}}' },
+            {
+              expr: `watchpost_temperature_celsius{${I}}`,
+              legend: '{{site}} {{host}} {{instance}} {{chip}} {{sensor}}',
+            },
             {
               expr: `watchpost_temperature_alert_threshold_celsius{${I}}`,
-              legend: '{{instance}} {{chip}} {{sensor}} threshold',
+              legend: '{{site}} {{host}} {{instance}} {{chip}} {{sensor}} threshold',
             },
           ],
         }),

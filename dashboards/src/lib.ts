@@ -120,17 +120,47 @@ export function labelVariable(
     .current({ selected: true, text: ['All'], value: ['$__all'] });
 }
 
+/**
+ * Where the data comes from. An exporter on another host carries `site` and `host` (its agent's
+ * external labels, or its entry in the central Prometheus's target file; docs/scaling.md); a
+ * single-host installation has neither. The variables list the values of the scraped targets'
+ * `up` (one series per exporter, also while it is down); "All" is `.*`, which also matches an
+ * absent label, so the dashboards of a single host show everything without choosing anything.
+ */
+export function siteVariable(jobs = 'watchpost'): dashboard.QueryVariableBuilder {
+  return labelVariable(
+    'site',
+    'Site',
+    `label_values(up{job=~"${jobs}"}, site)`,
+    "The site(s) to show (the exporters' site label); none on a single-host installation.",
+  );
+}
+
+export function hostVariable(jobs = 'watchpost'): dashboard.QueryVariableBuilder {
+  return labelVariable(
+    'host',
+    'Host',
+    `label_values(up{job=~"${jobs}", site=~"$site"}, host)`,
+    "The host(s) of the selected sites to show (the exporters' host label); none on a single-host installation.",
+  );
+}
+
 export function instanceVariable(jobs = 'watchpost'): dashboard.QueryVariableBuilder {
   return labelVariable(
     'instance',
     'Instance',
-    `label_values(up{job=~"${jobs}"}, instance)`,
-    'The watchpost exporter(s) to show: one per monitored host.',
+    `label_values(up{job=~"${jobs}", site=~"$site", host=~"$host"}, instance)`,
+    'The watchpost exporter(s) of the selected sites and hosts to show: one per monitored host.',
   );
 }
 
-/** The `instance=~"$instance"` matcher every query of a dashboard with the variable uses. */
-export const I = 'instance=~"$instance"';
+/**
+ * The matchers every query of a dashboard with the site, host and instance variables uses. An
+ * aggregation or join keeps `site, host, instance` (`by (site, host, instance, …)`), so two sites
+ * whose exporters have the same instance address (each agent scrapes its own
+ * `watchpost-exporter:9850`) stay apart, and a legend starts with `{{site}} {{host}}`.
+ */
+export const I = 'site=~"$site", host=~"$host", instance=~"$instance"';
 
 // ---------------------------------------------------------------------------------------
 // Queries
@@ -350,12 +380,14 @@ export function row(id: number, title: string): dashboard.RowBuilder {
 // ---------------------------------------------------------------------------------------
 // Links
 
-/** A data link to another dashboard, keeping the time range and the instance selection. */
+/** A data link to another dashboard, keeping the time range and the site, host and instance selection. */
 export function linkTo(key: DashboardKey, title?: string, panelId?: number): dashboard.DashboardLinkBuilder {
   const view = panelId === undefined ? '' : `&viewPanel=${panelId}`;
   return new dashboard.DashboardLinkBuilder(title ?? `Open ${DASHBOARDS[key].title}`)
     .type(dashboard.DashboardLinkType.Link)
-    .url(`/${dashboardPath(key)}?\${__url_time_range}&\${instance:queryparam}${view}`);
+    .url(
+      `/${dashboardPath(key)}?\${__url_time_range}&\${site:queryparam}&\${host:queryparam}&\${instance:queryparam}${view}`,
+    );
 }
 
 /**

@@ -7,7 +7,9 @@ import {
   PROBLEM_STEPS,
   UP_STEPS,
   base,
+  hostVariable,
   instanceVariable,
+  siteVariable,
   linkTo,
   row,
   statPanel,
@@ -25,6 +27,8 @@ export function overviewDashboard(): dashboard.Dashboard {
     'overview',
     'One glance for on-call: firing alerts, containers, disks, streams, FFmpeg, dependencies, backups, logins and the notifier; each stat opens its detail dashboard.',
   )
+    .withVariable(siteVariable())
+    .withVariable(hostVariable())
     .withVariable(instanceVariable())
     .withRow(row(100, 'Now'))
     .withPanel(
@@ -73,7 +77,7 @@ export function overviewDashboard(): dashboard.Dashboard {
         queries: [
           {
             expr: `topk(1, watchpost_filesystem_used_ratio{${I}} / watchpost_filesystem_alert_threshold_ratio{${I}})`,
-            legend: '{{mountpoint}}',
+            legend: '{{site}} {{host}} {{mountpoint}}',
           },
         ],
       }),
@@ -89,7 +93,7 @@ export function overviewDashboard(): dashboard.Dashboard {
         links: [linkTo('streams', 'Streams', 2)],
         queries: [
           {
-            expr: `count(watchpost_stream_expected{${I}} == 1 unless on(instance, server, app, stream) watchpost_stream_publishing{${I}} == 1) or vector(0)`,
+            expr: `count(watchpost_stream_expected{${I}} == 1 unless on(site, host, instance, server, app, stream) watchpost_stream_publishing{${I}} == 1) or vector(0)`,
             legend: 'missing',
           },
           { expr: `sum(watchpost_stream_app_publishing_streams{${I}})`, legend: 'publishing', context: true },
@@ -143,7 +147,7 @@ export function overviewDashboard(): dashboard.Dashboard {
         queries: [
           {
             expr: `topk(1, (time() - watchpost_backup_last_success_timestamp_seconds{${I}}) / watchpost_backup_max_age_seconds{${I}})`,
-            legend: '{{name}}',
+            legend: '{{site}} {{host}} {{name}}',
           },
         ],
       }),
@@ -164,7 +168,7 @@ export function overviewDashboard(): dashboard.Dashboard {
         links: [linkTo('security', 'Security', 1)],
         queries: [
           {
-            expr: `max(sum by (instance, source) (increase(watchpost_auth_attempts_total{${I}, result="failure"}[5m])))`,
+            expr: `max(sum by (site, host, instance, source) (increase(watchpost_auth_attempts_total{${I}, result="failure"}[5m])))`,
             legend: 'failures',
           },
         ],

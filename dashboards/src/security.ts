@@ -5,7 +5,9 @@ import {
   I,
   UP_STEPS,
   base,
+  hostVariable,
   instanceVariable,
+  siteVariable,
   labelVariable,
   row,
   statPanel,
@@ -20,12 +22,14 @@ export function securityDashboard(): dashboard.Dashboard {
     'security',
     'Authentication attempts by source and result, the clients failing most, HTTP status classes and the 5xx ratio, from the logs watchpost follows.',
   )
+    .withVariable(siteVariable())
+    .withVariable(hostVariable())
     .withVariable(instanceVariable())
     .withVariable(
       labelVariable(
         'source',
         'Log source',
-        'label_values(watchpost_log_source_up{instance=~"$instance"}, source)',
+        'label_values(watchpost_log_source_up{site=~"$site", host=~"$host", instance=~"$instance"}, source)',
         'Log sources to show (collectors.logs.sources).',
       ),
     )
@@ -44,8 +48,8 @@ export function securityDashboard(): dashboard.Dashboard {
         ],
         queries: [
           {
-            expr: `sum by (instance, source, result) (increase(watchpost_auth_attempts_total{${S}}[5m]))`,
-            legend: '{{source}} {{result}}',
+            expr: `sum by (site, host, instance, source, result) (increase(watchpost_auth_attempts_total{${S}}[5m]))`,
+            legend: '{{site}} {{host}} {{source}} {{result}}',
           },
         ],
       }),
@@ -84,8 +88,8 @@ export function securityDashboard(): dashboard.Dashboard {
         min: 0,
         queries: [
           {
-            expr: `sum by (instance, source, code_class) (rate(watchpost_http_responses_total{${S}}[$__rate_interval]))`,
-            legend: '{{source}} {{code_class}}',
+            expr: `sum by (site, host, instance, source, code_class) (rate(watchpost_http_responses_total{${S}}[$__rate_interval]))`,
+            legend: '{{site}} {{host}} {{source}} {{code_class}}',
           },
         ],
       }),
@@ -104,8 +108,8 @@ export function securityDashboard(): dashboard.Dashboard {
         ],
         queries: [
           {
-            expr: `sum by (instance, source) (rate(watchpost_http_responses_total{${S}, code_class="5xx"}[2m])) / sum by (instance, source) (rate(watchpost_http_responses_total{${S}}[2m]))`,
-            legend: '{{source}}',
+            expr: `sum by (site, host, instance, source) (rate(watchpost_http_responses_total{${S}, code_class="5xx"}[2m])) / sum by (site, host, instance, source) (rate(watchpost_http_responses_total{${S}}[2m]))`,
+            legend: '{{site}} {{host}} {{source}}',
           },
         ],
       }),
@@ -121,7 +125,7 @@ export function securityDashboard(): dashboard.Dashboard {
         width: 12,
         steps: UP_STEPS,
         mappings: upDownMapping(),
-        queries: [{ expr: `watchpost_log_source_up{${S}}`, legend: '{{source}}' }],
+        queries: [{ expr: `watchpost_log_source_up{${S}}`, legend: '{{site}} {{host}} {{source}}' }],
       }),
     )
     .withPanel(
@@ -134,12 +138,12 @@ export function securityDashboard(): dashboard.Dashboard {
         min: 0,
         queries: [
           {
-            expr: `sum by (instance, source) (rate(watchpost_log_lines_total{${S}}[$__rate_interval]))`,
-            legend: '{{source}} lines',
+            expr: `sum by (site, host, instance, source) (rate(watchpost_log_lines_total{${S}}[$__rate_interval]))`,
+            legend: '{{site}} {{host}} {{source}} lines',
           },
           {
-            expr: `sum by (instance, source) (rate(watchpost_log_parse_errors_total{${S}}[$__rate_interval]))`,
-            legend: '{{source}} parse errors',
+            expr: `sum by (site, host, instance, source) (rate(watchpost_log_parse_errors_total{${S}}[$__rate_interval]))`,
+            legend: '{{site}} {{host}} {{source}} parse errors',
           },
         ],
       }),

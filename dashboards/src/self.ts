@@ -5,7 +5,9 @@ import {
   I,
   UP_STEPS,
   base,
+  hostVariable,
   instanceVariable,
+  siteVariable,
   row,
   statPanel,
   timeseriesPanel,
@@ -21,6 +23,8 @@ export function selfDashboard(): dashboard.Dashboard {
     'self',
     'watchpost watching itself: scrape targets, collector success and duration, scrape size, notifier deliveries, failures, outbox depth and the last heartbeat.',
   )
+    .withVariable(siteVariable(JOBS))
+    .withVariable(hostVariable(JOBS))
     .withVariable(instanceVariable(JOBS))
     .withRow(row(100, 'Exporter'))
     .withPanel(
@@ -33,7 +37,7 @@ export function selfDashboard(): dashboard.Dashboard {
         width: 12,
         steps: UP_STEPS,
         mappings: upDownMapping(),
-        queries: [{ expr: `up{${J}}`, legend: '{{job}} {{instance}}' }],
+        queries: [{ expr: `up{${J}}`, legend: '{{site}} {{host}} {{job}} {{instance}}' }],
       }),
     )
     .withPanel(
@@ -46,7 +50,7 @@ export function selfDashboard(): dashboard.Dashboard {
         width: 12,
         steps: UP_STEPS,
         mappings: upDownMapping('Failing', 'OK'),
-        queries: [{ expr: `watchpost_collector_success{${I}}`, legend: '{{collector}}' }],
+        queries: [{ expr: `watchpost_collector_success{${I}}`, legend: '{{site}} {{host}} {{collector}}' }],
       }),
     )
     .withPanel(
@@ -57,7 +61,9 @@ export function selfDashboard(): dashboard.Dashboard {
         unit: 's',
         min: 0,
         width: 8,
-        queries: [{ expr: `watchpost_collector_duration_seconds{${I}}`, legend: '{{collector}}' }],
+        queries: [
+          { expr: `watchpost_collector_duration_seconds{${I}}`, legend: '{{site}} {{host}} {{collector}}' },
+        ],
       }),
     )
     .withPanel(
@@ -69,7 +75,7 @@ export function selfDashboard(): dashboard.Dashboard {
         unit: 'short',
         min: 0,
         width: 8,
-        queries: [{ expr: `scrape_samples_scraped{${J}}`, legend: '{{job}} {{instance}}' }],
+        queries: [{ expr: `scrape_samples_scraped{${J}}`, legend: '{{site}} {{host}} {{job}} {{instance}}' }],
       }),
     )
     .withPanel(
@@ -80,7 +86,9 @@ export function selfDashboard(): dashboard.Dashboard {
         unit: 's',
         min: 0,
         width: 8,
-        queries: [{ expr: `scrape_duration_seconds{${J}}`, legend: '{{job}} {{instance}}' }],
+        queries: [
+          { expr: `scrape_duration_seconds{${J}}`, legend: '{{site}} {{host}} {{job}} {{instance}}' },
+        ],
       }),
     )
     .withRow(row(101, 'Notifier'))
@@ -94,8 +102,8 @@ export function selfDashboard(): dashboard.Dashboard {
         min: 0,
         queries: [
           {
-            expr: `sum by (instance, channel, result) (increase(watchpost_notifier_notifications_total{${I}}[$__rate_interval]))`,
-            legend: '{{channel}} {{result}}',
+            expr: `sum by (site, host, instance, channel, result) (increase(watchpost_notifier_notifications_total{${I}}[$__rate_interval]))`,
+            legend: '{{site}} {{host}} {{channel}} {{result}}',
           },
         ],
       }),
@@ -110,8 +118,8 @@ export function selfDashboard(): dashboard.Dashboard {
         min: 0,
         queries: [
           {
-            expr: `sum by (instance, channel, reason) (increase(watchpost_notifier_failures_total{${I}}[$__rate_interval]))`,
-            legend: '{{channel}} {{reason}}',
+            expr: `sum by (site, host, instance, channel, reason) (increase(watchpost_notifier_failures_total{${I}}[$__rate_interval]))`,
+            legend: '{{site}} {{host}} {{channel}} {{reason}}',
           },
         ],
       }),
@@ -129,7 +137,9 @@ export function selfDashboard(): dashboard.Dashboard {
           [null, 'green'],
           [ALERT_THRESHOLDS.NotifierOutboxGrowing, 'red'],
         ],
-        queries: [{ expr: `watchpost_notifier_outbox_depth{${I}}`, legend: '{{instance}}' }],
+        queries: [
+          { expr: `watchpost_notifier_outbox_depth{${I}}`, legend: '{{site}} {{host}} {{instance}}' },
+        ],
       }),
     )
     .withPanel(
@@ -147,7 +157,7 @@ export function selfDashboard(): dashboard.Dashboard {
         queries: [
           {
             expr: `time() - (watchpost_notifier_last_heartbeat_timestamp_seconds{${I}} > 0)`,
-            legend: '{{instance}}',
+            legend: '{{site}} {{host}} {{instance}}',
           },
         ],
       }),
@@ -163,8 +173,8 @@ export function selfDashboard(): dashboard.Dashboard {
         width: 8,
         queries: [
           {
-            expr: `sum by (instance, reason) (increase(watchpost_notifier_rejected_total{${I}}[$__rate_interval]))`,
-            legend: '{{reason}}',
+            expr: `sum by (site, host, instance, reason) (increase(watchpost_notifier_rejected_total{${I}}[$__rate_interval]))`,
+            legend: '{{site}} {{host}} {{reason}}',
           },
         ],
       }),
@@ -184,8 +194,8 @@ export function selfDashboard(): dashboard.Dashboard {
         ],
         queries: [
           {
-            expr: `max by (instance, channel) (watchpost_notifier_oldest_undelivered_age_seconds{${I}})`,
-            legend: '{{channel}}',
+            expr: `max by (site, host, instance, channel) (watchpost_notifier_oldest_undelivered_age_seconds{${I}})`,
+            legend: '{{site}} {{host}} {{channel}}',
           },
         ],
       }),
@@ -198,7 +208,7 @@ export function selfDashboard(): dashboard.Dashboard {
         unit: 'short',
         min: 0,
         width: 12,
-        queries: [{ expr: `watchpost_notifier_queue_depth{${I}}`, legend: '{{channel}}' }],
+        queries: [{ expr: `watchpost_notifier_queue_depth{${I}}`, legend: '{{site}} {{host}} {{channel}}' }],
       }),
     )
     .withPanel(
@@ -211,8 +221,8 @@ export function selfDashboard(): dashboard.Dashboard {
         width: 24,
         queries: [
           {
-            expr: `histogram_quantile(0.99, sum by (instance, channel, le) (rate(watchpost_notifier_delivery_duration_seconds_bucket{${I}}[$__rate_interval])))`,
-            legend: '{{channel}}',
+            expr: `histogram_quantile(0.99, sum by (site, host, instance, channel, le) (rate(watchpost_notifier_delivery_duration_seconds_bucket{${I}}[$__rate_interval])))`,
+            legend: '{{site}} {{host}} {{channel}}',
           },
         ],
       }),

@@ -6,7 +6,9 @@ import {
   UP_STEPS,
   base,
   dashedSeries,
+  hostVariable,
   instanceVariable,
+  siteVariable,
   labelVariable,
   row,
   statPanel,
@@ -21,12 +23,14 @@ export function streamsDashboard(): dashboard.Dashboard {
     'streams',
     'nginx-rtmp and MediaMTX streams per server, app and stream: publishing, readers, bitrate, uptime; expected streams missing; FFmpeg groups.',
   )
+    .withVariable(siteVariable())
+    .withVariable(hostVariable())
     .withVariable(instanceVariable())
     .withVariable(
       labelVariable(
         'server',
         'Server',
-        'label_values(watchpost_stream_server_up{instance=~"$instance"}, server)',
+        'label_values(watchpost_stream_server_up{site=~"$site", host=~"$host", instance=~"$instance"}, server)',
         'Streaming servers to show.',
       ),
     )
@@ -69,7 +73,7 @@ export function streamsDashboard(): dashboard.Dashboard {
         hide: ['instance'],
         queries: [
           {
-            expr: `watchpost_stream_expected{${S}} == 1 unless on(instance, server, app, stream) watchpost_stream_publishing{${S}} == 1`,
+            expr: `watchpost_stream_expected{${S}} == 1 unless on(site, host, instance, server, app, stream) watchpost_stream_publishing{${S}} == 1`,
           },
         ],
         columns: [
@@ -93,7 +97,9 @@ export function streamsDashboard(): dashboard.Dashboard {
         width: 12,
         steps: UP_STEPS,
         mappings: upDownMapping(),
-        queries: [{ expr: `watchpost_stream_server_up{${S}}`, legend: '{{server}} ({{kind}})' }],
+        queries: [
+          { expr: `watchpost_stream_server_up{${S}}`, legend: '{{site}} {{host}} {{server}} ({{kind}})' },
+        ],
       }),
     )
     .withPanel(
@@ -107,10 +113,10 @@ export function streamsDashboard(): dashboard.Dashboard {
           min: 0,
           queries: [
             {
-              expr: `sum by (instance, server) (watchpost_stream_app_publishing_streams{${S}})`,
-              legend: '{{server}}',
+              expr: `sum by (site, host, instance, server) (watchpost_stream_app_publishing_streams{${S}})`,
+              legend: '{{site}} {{host}} {{server}}',
             },
-            { expr: `watchpost_stream_max_publishing{${S}}`, legend: '{{server}} limit' },
+            { expr: `watchpost_stream_max_publishing{${S}}`, legend: '{{site}} {{host}} {{server}} limit' },
           ],
         }),
         'limit',
@@ -126,8 +132,11 @@ export function streamsDashboard(): dashboard.Dashboard {
           unit: 'short',
           min: 0,
           queries: [
-            { expr: `watchpost_ffmpeg_processes{${I}}`, legend: '{{group}}' },
-            { expr: `watchpost_ffmpeg_expected_processes{${I}}`, legend: '{{group}} expected' },
+            { expr: `watchpost_ffmpeg_processes{${I}}`, legend: '{{site}} {{host}} {{group}}' },
+            {
+              expr: `watchpost_ffmpeg_expected_processes{${I}}`,
+              legend: '{{site}} {{host}} {{group}} expected',
+            },
           ],
         }),
         'expected',
@@ -144,11 +153,11 @@ export function streamsDashboard(): dashboard.Dashboard {
         queries: [
           {
             expr: `rate(watchpost_stream_bytes_in_total{${S}}[$__rate_interval]) * 8`,
-            legend: '{{server}} {{app}}/{{stream}} in',
+            legend: '{{site}} {{host}} {{server}} {{app}}/{{stream}} in',
           },
           {
             expr: `rate(watchpost_stream_bytes_out_total{${S}}[$__rate_interval]) * 8`,
-            legend: '{{server}} {{app}}/{{stream}} out',
+            legend: '{{site}} {{host}} {{server}} {{app}}/{{stream}} out',
           },
         ],
       }),
@@ -160,7 +169,12 @@ export function streamsDashboard(): dashboard.Dashboard {
         description: 'Clients reading each stream, the publisher excluded.',
         unit: 'short',
         min: 0,
-        queries: [{ expr: `watchpost_stream_readers{${S}}`, legend: '{{server}} {{app}}/{{stream}}' }],
+        queries: [
+          {
+            expr: `watchpost_stream_readers{${S}}`,
+            legend: '{{site}} {{host}} {{server}} {{app}}/{{stream}}',
+          },
+        ],
       }),
     )
     .withPanel(
@@ -172,7 +186,10 @@ export function streamsDashboard(): dashboard.Dashboard {
         unit: 'percentunit',
         min: 0,
         queries: [
-          { expr: `deriv(watchpost_ffmpeg_cpu_seconds{${I}}[$__rate_interval])`, legend: '{{group}}' },
+          {
+            expr: `deriv(watchpost_ffmpeg_cpu_seconds{${I}}[$__rate_interval])`,
+            legend: '{{site}} {{host}} {{group}}',
+          },
         ],
       }),
     )
@@ -184,7 +201,9 @@ export function streamsDashboard(): dashboard.Dashboard {
           'Distinct nginx worker processes seen answering the stat page in the last 5 minutes. Above 1 each page shows one worker, so the stream figures are merged and partial: StreamServerStatsPartial fires above 1 for 5 minutes (set worker_processes 1).',
         unit: 'short',
         min: 0,
-        queries: [{ expr: `watchpost_stream_server_workers_seen{${S}}`, legend: '{{server}}' }],
+        queries: [
+          { expr: `watchpost_stream_server_workers_seen{${S}}`, legend: '{{site}} {{host}} {{server}}' },
+        ],
       }),
     )
     .build();

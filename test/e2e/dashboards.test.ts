@@ -440,3 +440,192 @@ collectors:
     });
   },
 );
+
+/**
+ * Several hosts: two real exporters at two sites, scraped by a real Prometheus whose targets
+ * carry `site` and `host` (as the central Prometheus's target files and the agents' external
+ * labels set them) and the same `instance` (each site's agent scrapes its own
+ * `watchpost-exporter:9850`). The variables list the sites and the hosts of the chosen site,
+ * every panel query run with a site chosen shows nothing of the other site, and a query that
+ * groups or joins by host keeps the two sites apart.
+ */
+describe(
+  'dashboards: the site and host variables filter two exporters at two sites',
+  { skip: skipWithout('prometheus') },
+  () => {
+    const dashboards = readdirSync(join(ROOT, 'dashboards'))
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => JSON.parse(readFileSync(join(ROOT, 'dashboards', f), 'utf8')) as DashboardJson);
+    const dir = mkdtempSync(join(tmpdir(), 'watchpost-dashboards-sites-'));
+    const exporters: ExporterHandle[] = [];
+    let prometheus: ChildProcess | undefined;
+    let promUrl = '';
+    const SITES = { paris: 'recorder-1', lyon: 'recorder-2' } as const;
+    const INSTANCE = 'watchpost-exporter:9850';
+
+    async function query(expr: string): Promise<{ metric: Record<string, string> }[]> {
+      const res = await fetch(`${promUrl}/api/v1/query`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ query: expr }),
+      });
+      const body = (await res.json()) as {
+        status: string;
+        error?: string;
+        data?: { result: { metric: Record<string, string> }[] };
+      };
+      if (body.status !== 'success') throw new Error(`${body.error ?? res.status}: ${expr}`);
+      return body.data!.result;
+    }
+
+    /** What Grafana's Prometheus datasource asks for a variable's label_values(selector, label). */
+    async function variableValues(
+      uid: string,
+      name: string,
+      vars: Record<string, string>,
+    ): Promise<string[]> {
+      const d = dashboards.find((x) => x.uid === uid)!;
+      const v = variableQueries(d).find((x) => x.name === name)!;
+      const res = await fetch(
+        `${promUrl}/api/v1/label/${v.label}/values?${new URLSearchParams({ 'match[]': interpolate(v.selector, vars) })}`,
+      );
+      const body = (await res.json()) as { status: string; error?: string; data: string[] };
+      assert.equal(body.status, 'success', body.error);
+      return body.data.filter((x) => x !== '').sort();
+    }
+
+    before(async (t) => {
+      const promBin = requireBinary(t, 'prometheus');
+      if (!promBin) return;
+      const config = parseConfigText(
+        `
+exporter:
+  listen: 127.0.0.1:0
+collectors:
+  host: { interval: 1s, timeout: 1s }
+  disk: { interval: 1s, timeout: 1s }
+  network: { interval: 1s, timeout: 1s, expected: [lo] }
+  containers: { enabled: false }
+`,
+        join(dir, 'watchpost.yml'),
+        {},
+      );
+      for (let i = 0; i < 2; i++)
+        exporters.push(await startExporter({ config, log: silentLogger, version: 'test' }));
+      const targets = Object.entries(SITES)
+        .map(
+          ([site, host], i) =>
+            `      - targets: ["127.0.0.1:${exporters[i]!.address.port}"]\n        labels: { site: ${site}, host: ${host}, instance: "${INSTANCE}" }\n`,
+        )
+        .join('');
+      const promConfig = join(dir, 'prometheus.yml');
+      writeFileSync(
+        promConfig,
+        `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: watchpost\n    static_configs:\n${targets}`,
+      );
+      const promPort = await freePort();
+      promUrl = `http://127.0.0.1:${promPort}`;
+      prometheus = spawn(
+        promBin,
+        [
+          `--config.file=${promConfig}`,
+          `--storage.tsdb.path=${join(dir, 'data')}`,
+          `--web.listen-address=127.0.0.1:${promPort}`,
+        ],
+        { stdio: 'ignore' },
+      );
+      await eventually(
+        async () => {
+          try {
+            return (await fetch(`${promUrl}/-/ready`)).ok ? true : undefined;
+          } catch {
+            return undefined;
+          }
+        },
+        30_000,
+        'prometheus ready',
+      );
+      // Both exporters up, with two samples of their counters for rate().
+      await eventually(
+        async () =>
+          (await query('count(count_over_time(watchpost_host_cpu_seconds_total{mode="user"}[1m]) >= 3) == 2'))
+            .length > 0 || undefined,
+        60_000,
+        'both exporters scraped three times',
+      );
+    });
+
+    after(async () => {
+      if (prometheus && prometheus.exitCode === null) {
+        const exited = new Promise((r) => prometheus!.once('exit', r));
+        prometheus.kill('SIGTERM');
+        await exited;
+      }
+      for (const e of exporters) await e.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('the site variable lists both sites; host and instance list those of the chosen site', async (t) => {
+      if (!promUrl) return t.skip('prometheus did not start');
+      for (const d of dashboards) {
+        assert.deepEqual(await variableValues(d.uid, 'site', {}), ['lyon', 'paris'], d.uid);
+        assert.deepEqual(await variableValues(d.uid, 'host', { site: 'paris' }), ['recorder-1'], d.uid);
+        assert.deepEqual(await variableValues(d.uid, 'host', {}), ['recorder-1', 'recorder-2'], d.uid);
+        assert.deepEqual(
+          await variableValues(d.uid, 'instance', { site: 'lyon', host: 'recorder-2' }),
+          [INSTANCE],
+          d.uid,
+        );
+        assert.deepEqual(
+          await variableValues(d.uid, 'instance', { site: 'lyon', host: 'recorder-1' }),
+          [],
+          d.uid,
+        );
+      }
+    });
+
+    it('with one site chosen, no panel query returns a series of the other site', async (t) => {
+      if (!promUrl) return t.skip('prometheus did not start');
+      const leaks: string[] = [];
+      let withData = 0;
+      for (const d of dashboards) {
+        for (const q of [...panelQueries(d), ...annotationQueries(d)]) {
+          const result = await query(interpolate(q.expr, { site: 'paris' }));
+          if (result.length > 0) withData++;
+          for (const s of result)
+            if (s.metric.site !== undefined && s.metric.site !== 'paris')
+              leaks.push(`${d.uid} ${q.where}: ${JSON.stringify(s.metric)}`);
+        }
+      }
+      assert.deepEqual(leaks, []);
+      // The host, disk, network and self-monitoring panels have data from these exporters.
+      assert.ok(withData > 20, `${withData} queries with data`);
+    });
+
+    it('per-host panels show each site and host apart, though both exporters have the same instance', async (t) => {
+      if (!promUrl) return t.skip('prometheus did not start');
+      const host = dashboards.find((d) => d.uid === 'watchpost-host-and-disks')!;
+      const perHost = panelQueries(host).filter((q) => /\bon\(site, host, instance\)/.test(q.expr));
+      assert.ok(perHost.length > 0, 'a per-host join on the Host dashboard');
+      for (const q of perHost) {
+        const all = await query(interpolate(q.expr));
+        assert.deepEqual(
+          [...new Set(all.map((s) => `${s.metric.site} ${s.metric.host}`))].sort(),
+          ['lyon recorder-2', 'paris recorder-1'],
+          q.where,
+        );
+        const lyon = await query(interpolate(q.expr, { site: 'lyon' }));
+        assert.ok(lyon.length > 0 && lyon.every((s) => s.metric.host === 'recorder-2'), q.where);
+      }
+      // The filter on host alone, the way a multi-select sends two values.
+      const cpu = panelQueries(host).find((q) => q.expr.startsWith('watchpost_host_cpu_usage_ratio'))!;
+      const two = await query(interpolate(cpu.expr, { host: '(recorder-1|recorder-2)' }));
+      assert.equal(two.length, 2);
+      const one = await query(interpolate(cpu.expr, { host: 'recorder-2' }));
+      assert.deepEqual(
+        one.map((s) => s.metric.site),
+        ['lyon'],
+      );
+    });
+  },
+);
