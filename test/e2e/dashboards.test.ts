@@ -395,9 +395,10 @@ collectors:
       assert.ok(asked > 100, `${asked} queries`);
     });
 
-    it('every template variable query lists at least one value', async (t) => {
+    it('every template variable query lists at least one value; site and host none on a single host', async (t) => {
       if (!ready) return t.skip('the pipeline did not start');
       const empty: string[] = [];
+      const listed: string[] = [];
       for (const d of dashboards) {
         for (const v of variableQueries(d)) {
           // What Grafana's Prometheus datasource asks for label_values(selector, label).
@@ -407,10 +408,17 @@ collectors:
           );
           const body = (await res.json()) as { status: string; error?: string; data: string[] };
           assert.equal(body.status, 'success', `${d.uid} variable ${v.name}: ${body.error ?? ''}`);
-          if (body.data.filter((x) => x !== '').length === 0) empty.push(`${d.uid} ${v.name}: ${selector}`);
+          const values = body.data.filter((x) => x !== '');
+          // This pipeline is a single-host installation: no series has a site or host label, so
+          // those lists are empty and the dashboards show everything through "All" (the panel
+          // queries above ran that way).
+          if (v.name === 'site' || v.name === 'host') {
+            if (values.length > 0) listed.push(`${d.uid} ${v.name}: ${values.join(', ')}`);
+          } else if (values.length === 0) empty.push(`${d.uid} ${v.name}: ${selector}`);
         }
       }
       assert.deepEqual(empty, []);
+      assert.deepEqual(listed, []);
     });
 
     it('the containers, streams and dependencies panels show the test state, not just any data', async (t) => {
