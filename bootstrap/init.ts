@@ -43,14 +43,27 @@ import { renderWatchpostConfig } from './detect.js';
 import {
   CONTAINER_PATHS,
   DEFAULT_OVERLAY_OPTIONS,
-  GENERATED_SECRETS,
+  PUSH_PORT,
+  ROLE_SECRETS,
   SECRET_FILES,
   WATCHPOST_UID,
   renderOverlay,
+  type Role,
   type SecretName,
 } from './overlay.js';
+import {
+  RoleError,
+  checkAgentOptions,
+  centralDatasource,
+  centralWatchpostConfig,
+  renderAgentConfig,
+  type AgentOptions,
+} from './roles.js';
+import { hostname } from 'node:os';
 
 export const OVERLAY_FILE = 'docker-compose.monitoring.yml';
+/** The central host's compose file: a project of its own (docs/scaling.md). */
+export const CENTRAL_FILE = 'docker-compose.central.yml';
 export const INSTALL_DIR = 'watchpost';
 export const MANIFEST = '.init-manifest.json';
 /** Mode of every secret file: owner read/write, the secrets group read (docs/deploy.md). */
@@ -73,15 +86,27 @@ export interface InitOptions {
   secretsGid?: number;
   /** The Docker socket whose group the exporter is given; default /var/run/docker.sock. */
   dockerSocket?: string;
+  /** single (default): the whole stack beside the app; agent: a site; central: the central host. */
+  role?: Role;
+  /** The site's settings (role agent). */
+  agent?: AgentOptions;
 }
 
 export type FileAction = 'created' | 'updated' | 'unchanged' | 'kept-edited' | 'overwritten-edited';
 
 export interface InitResult {
-  project: ComposeProject;
+  /** The app's compose project (none for the central host, which has no app). */
+  project?: ComposeProject;
+  role: Role;
+  /** The site and host of an agent. */
+  agent?: { site: string; host: string; centralUrl: string };
   /** What happened to each managed file, by path relative to the target folder. */
   files: { path: string; action: FileAction; diff?: string }[];
-  secrets: { path: string; action: 'generated' | 'kept' | 'mode-fixed' | 'present'; note?: string }[];
+  secrets: {
+    path: string;
+    action: 'generated' | 'copied' | 'kept' | 'mode-fixed' | 'present';
+    note?: string;
+  }[];
   /** The `up` command, run from the app's folder. */
   upCommand: string;
 }
@@ -147,18 +172,31 @@ export function generateSecret(): string {
 }
 
 /** The deployment settings of watchpost.yml the overlay relies on (listen addresses, mounted paths). */
-export function deploymentSections(opts: { slack: boolean }): string {
+export function deploymentSections(opts: { slack: boolean; role?: Role }): string {
+  const role = opts.role ?? 'single';
   const lines = [
     '',
-    '# Set for docker-compose.monitoring.yml: the containers listen on their network, read the',
-    '# secrets compose mounts under /run/secrets, and the exporter reads the host under /host.',
-    'exporter:',
-    `  listen: ${CONTAINER_PATHS.exporterListen}`,
-    `  bearer_token_file: ${CONTAINER_PATHS.secret('metrics_token')}`,
-    'paths:',
-    `  rootfs: ${CONTAINER_PATHS.rootfs}`,
-    `  procfs: ${CONTAINER_PATHS.procfs}`,
-    `  sysfs: ${CONTAINER_PATHS.sysfs}`,
+    `# Set for ${role === 'central' ? CENTRAL_FILE : OVERLAY_FILE}: the containers listen on their network, read the`,
+    `# secrets compose mounts under /run/secrets${role === 'central' ? '.' : ', and the exporter reads the host under /host.'}`,
+  ];
+  if (role !== 'central')
+    lines.push(
+      'exporter:',
+      `  listen: ${CONTAINER_PATHS.exporterListen}`,
+      `  bearer_token_file: ${CONTAINER_PATHS.secret('metrics_token')}`,
+      'paths:',
+      `  rootfs: ${CONTAINER_PATHS.rootfs}`,
+      `  procfs: ${CONTAINER_PATHS.procfs}`,
+      `  sysfs: ${CONTAINER_PATHS.sysfs}`,
+    );
+  if (role === 'agent') {
+    lines.push(
+      '# A site: no notifier here. Alerts are evaluated and sent by the central host (docs/scaling.md).',
+      '',
+    );
+    return lines.join('\n');
+  }
+  lines.push(
     'notifier:',
     `  listen: ${CONTAINER_PATHS.notifierListen}`,
     `  bearer_token_file: ${CONTAINER_PATHS.secret('notifier_token')}`,
@@ -168,7 +206,7 @@ export function deploymentSections(opts: { slack: boolean }): string {
     '  channels:',
     '    # Every notification is also logged: docker compose logs watchpost-notifier',
     '    - { name: log, type: log }',
-  ];
+  );
   if (opts.slack) {
     lines.push(
       `    # From ${INSTALL_DIR}/secrets/slack_webhook_url.`,
@@ -193,47 +231,70 @@ export function deploymentSections(opts: { slack: boolean }): string {
 
 /** Every file init manages, by path relative to the target folder, with its content. */
 function renderFiles(
-  project: ComposeProject,
+  project: ComposeProject | undefined,
   target: string,
-  opts: { secretsGid: number; dockerGid: number; optionalSecrets: SecretName[] },
+  opts: {
+    secretsGid: number;
+    dockerGid: number;
+    optionalSecrets: SecretName[];
+    role: Role;
+    agent?: { centralUrl: string; site: string; host: string; centralCa?: string };
+  },
 ): Map<string, string> {
   const root = packageRoot();
   const files = new Map<string, string>();
+  const projectDir = project?.dir ?? target;
   // Relative paths in the overlay resolve against the app's project folder, not the overlay's.
-  const install = relative(project.dir, join(target, INSTALL_DIR)) || '.';
+  const install = relative(projectDir, join(target, INSTALL_DIR)) || '.';
   const installRef = install.startsWith('..') || install.startsWith(sep) ? install : `./${install}`;
-  const composeFiles = project.files.map((f) => relative(project.dir, f) || f);
-  const overlayRel = relative(project.dir, join(target, OVERLAY_FILE));
+  const composeFiles = project ? project.files.map((f) => relative(projectDir, f) || f) : [];
+  const overlayName = opts.role === 'central' ? CENTRAL_FILE : OVERLAY_FILE;
+  const overlayRel = relative(projectDir, join(target, overlayName));
   // From a source checkout, compose can build the image itself (an npm install has no Dockerfile).
   const buildContext =
     existsSync(join(root, 'Dockerfile')) && existsSync(join(root, 'cli', 'main.ts'))
-      ? relative(project.dir, root) || '.'
+      ? relative(projectDir, root) || '.'
       : undefined;
   files.set(
-    OVERLAY_FILE,
+    overlayName,
     renderOverlay({
       ...DEFAULT_OVERLAY_OPTIONS,
-      project: project.name,
+      ...(project ? { project: project.name } : {}),
       composeFiles,
       overlayFile: overlayRel,
-      appNetworks: appNetworks(project),
+      appNetworks: project ? appNetworks(project) : [],
       secretsGid: opts.secretsGid,
       dockerGid: opts.dockerGid,
       optionalSecrets: opts.optionalSecrets,
       dir: installRef,
       version: packageVersion(),
       buildContext,
+      role: opts.role,
     }),
   );
+  const deployment = deploymentSections({
+    slack: opts.optionalSecrets.includes('slack_webhook_url'),
+    role: opts.role,
+  });
   files.set(
     `${INSTALL_DIR}/watchpost.yml`,
-    renderWatchpostConfig(project, {
-      sections: deploymentSections({ slack: opts.optionalSecrets.includes('slack_webhook_url') }),
-    }),
+    project ? renderWatchpostConfig(project, { sections: deployment }) : centralWatchpostConfig(deployment),
   );
+  if (opts.role === 'agent') {
+    const a = opts.agent!;
+    files.set(
+      `${INSTALL_DIR}/agent/prometheus.yml`,
+      renderAgentConfig(root, { ...a, centralCa: a.centralCa !== undefined }),
+    );
+    if (a.centralCa !== undefined) files.set(`${INSTALL_DIR}/agent/central-ca.pem`, a.centralCa);
+    return files;
+  }
   files.set(
     `${INSTALL_DIR}/prometheus/prometheus.yml`,
-    readFileSync(join(root, 'provisioning', 'prometheus', 'prometheus.yml'), 'utf8'),
+    readFileSync(
+      join(root, 'provisioning', opts.role === 'central' ? 'central' : 'prometheus', 'prometheus.yml'),
+      'utf8',
+    ),
   );
   for (const f of listFiles(join(root, 'alerts'), (n) => n.endsWith('.rules.yml'))) {
     files.set(`${INSTALL_DIR}/prometheus/rules/${f}`, readFileSync(join(root, 'alerts', f), 'utf8'));
@@ -245,7 +306,9 @@ function renderFiles(
   for (const f of walk(join(root, 'provisioning', 'grafana'))) {
     files.set(
       `${INSTALL_DIR}/grafana/provisioning/${f}`,
-      readFileSync(join(root, 'provisioning', 'grafana', f), 'utf8'),
+      opts.role === 'central' && f === 'datasources/prometheus.yml'
+        ? centralDatasource(root)
+        : readFileSync(join(root, 'provisioning', 'grafana', f), 'utf8'),
     );
   }
   for (const f of listFiles(join(root, 'dashboards'), (n) => n.endsWith('.json'))) {
@@ -306,21 +369,59 @@ function ensureDir(dir: string, mode: number): void {
 
 /** Runs init. Throws ComposeError (bad compose input) or Error (cannot write). */
 export async function runInit(opts: InitOptions): Promise<InitResult> {
-  const project = await readCompose({ files: opts.composeFiles, cwd: opts.cwd, env: opts.env });
-  const target = resolve(opts.cwd, opts.dir ?? project.dir);
+  const role = opts.role ?? 'single';
+  let agent: { centralUrl: string; site: string; host: string; centralCa?: string } | undefined;
+  let pushToken: string | undefined;
+  if (role === 'agent') {
+    if (!opts.agent) throw new RoleError('init --role agent needs --central-url and --site');
+    const a = { ...opts.agent, host: opts.agent.host ?? hostname().split('.')[0] ?? 'host' };
+    checkAgentOptions(a);
+    agent = { centralUrl: a.centralUrl, site: a.site, host: a.host };
+    if (a.centralCaFile !== undefined)
+      agent.centralCa = readInput(resolve(opts.cwd, a.centralCaFile), '--central-ca');
+    if (agent.centralCa !== undefined && !/-----BEGIN CERTIFICATE-----/.test(agent.centralCa))
+      throw new RoleError(`--central-ca ${a.centralCaFile}: holds no PEM certificate`);
+    if (a.pushTokenFile !== undefined) {
+      pushToken = readInput(resolve(opts.cwd, a.pushTokenFile), '--push-token-file').trim();
+      if (pushToken === '') throw new RoleError(`--push-token-file ${a.pushTokenFile} is empty`);
+      if (/\s/.test(pushToken))
+        throw new RoleError(`--push-token-file ${a.pushTokenFile} holds more than one token`);
+    }
+  }
+  // The central host has no app: it is a compose project of its own, in --dir or here.
+  const project =
+    role === 'central'
+      ? undefined
+      : await readCompose({ files: opts.composeFiles, cwd: opts.cwd, env: opts.env });
+  const target = resolve(opts.cwd, opts.dir ?? project?.dir ?? '.');
   const install = join(target, INSTALL_DIR);
   const secretsDir = join(install, 'secrets');
   const secretsGid = opts.secretsGid ?? defaultSecretsGid();
   const dockerGid = dockerSocketGid(opts.dockerSocket ?? '/var/run/docker.sock');
+  const { generated, optional } = ROLE_SECRETS[role];
+  if (role === 'agent' && pushToken === undefined && !existsSync(join(secretsDir, 'push_token')))
+    throw new RoleError(
+      `init --role agent needs the central's push token: copy watchpost/secrets/push_token from the central host and pass --push-token-file FILE`,
+    );
 
   ensureDir(install, 0o755);
   ensureDir(secretsDir, SECRETS_DIR_MODE);
+  let copied: string | undefined;
+  if (role === 'agent' && pushToken !== undefined) {
+    const path = join(secretsDir, 'push_token');
+    if (readIfExists(path) !== `${pushToken}\n`)
+      writeFileAtomic(path, `${pushToken}\n`, SECRET_MODE, secretsGid);
+  }
 
   // Secrets first: the overlay mounts the optional ones only when they exist.
   const secrets: InitResult['secrets'] = [];
-  for (const name of Object.keys(SECRET_FILES) as SecretName[]) {
+  for (const name of [...generated, ...optional]) {
     const path = join(secretsDir, name);
     const rel = relative(target, path);
+    if (rel === copied) {
+      secrets.push({ path: rel, action: 'copied' });
+      continue;
+    }
     let st;
     try {
       st = lstatSync(path);
@@ -328,7 +429,7 @@ export async function runInit(opts: InitOptions): Promise<InitResult> {
       st = undefined;
     }
     if (!st) {
-      if (GENERATED_SECRETS.includes(name)) {
+      if (generated.includes(name)) {
         writeFileAtomic(path, `${generateSecret()}\n`, SECRET_MODE, secretsGid);
         secrets.push({ path: rel, action: 'generated' });
       }
@@ -347,14 +448,18 @@ export async function runInit(opts: InitOptions): Promise<InitResult> {
         note: `was mode ${formatMode(mode)} group ${st.gid}, now 0640 group ${secretsGid}`,
       });
     } else {
-      secrets.push({ path: rel, action: GENERATED_SECRETS.includes(name) ? 'kept' : 'present' });
+      secrets.push({ path: rel, action: generated.includes(name) ? 'kept' : 'present' });
     }
   }
-  const optionalSecrets = (Object.keys(SECRET_FILES) as SecretName[]).filter(
-    (n) => !GENERATED_SECRETS.includes(n) && existsSync(join(secretsDir, n)),
-  );
+  const optionalSecrets = optional.filter((n) => existsSync(join(secretsDir, n)));
 
-  const rendered = renderFiles(project, target, { secretsGid, dockerGid, optionalSecrets });
+  const rendered = renderFiles(project, target, {
+    secretsGid,
+    dockerGid,
+    optionalSecrets,
+    role,
+    ...(agent ? { agent } : {}),
+  });
   // What init writes must load: a broken watchpost.yml is a bug here, not the user's problem later.
   const configText = rendered.get(`${INSTALL_DIR}/watchpost.yml`)!;
   parseConfigText(configText, `${INSTALL_DIR}/watchpost.yml`, {}, install, { secretsOf: 'none' });
@@ -392,10 +497,24 @@ export async function runInit(opts: InitOptions): Promise<InitResult> {
     next.files[rel] = sha256(text);
   }
   // Grafana's dashboards folder is mounted even when no dashboard is shipped yet.
-  ensureDir(join(install, 'grafana', 'dashboards'), 0o755);
+  if (role !== 'agent') ensureDir(join(install, 'grafana', 'dashboards'), 0o755);
+  if (role === 'central') {
+    // Mounted into the central Prometheus and the write proxy: the file_sd target files
+    // (`watchpost targets add`) and the certificates the user puts there.
+    ensureDir(join(install, 'targets'), 0o755);
+    ensureDir(join(install, 'tls'), 0o755);
+  }
   const manifestText = `${JSON.stringify(next, null, 2)}\n`;
   if (readIfExists(manifestPath) !== manifestText) writeFileAtomic(manifestPath, manifestText, 0o644);
 
+  if (!project) {
+    return {
+      role,
+      files,
+      secrets,
+      upCommand: `cd ${relative(opts.cwd, target) || '.'} && docker compose -f ${CENTRAL_FILE} up -d`,
+    };
+  }
   const overlayRel = relative(project.dir, join(target, OVERLAY_FILE));
   const upCommand = [
     'docker compose',
@@ -403,7 +522,23 @@ export async function runInit(opts: InitOptions): Promise<InitResult> {
     `-f ${overlayRel}`,
     'up -d',
   ].join(' ');
-  return { project, files, secrets, upCommand };
+  return {
+    project,
+    role,
+    ...(agent ? { agent: { site: agent.site, host: agent.host, centralUrl: agent.centralUrl } } : {}),
+    files,
+    secrets,
+    upCommand,
+  };
+}
+
+/** A file the user names on the command line: its text, or an error naming the option. */
+function readInput(path: string, option: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new RoleError(`${option} ${path}: ${(err as Error).message.replace(/^[A-Z]+: /, '')}`);
+  }
 }
 
 const LABEL: Record<FileAction, string> = {
@@ -418,9 +553,12 @@ const LABEL: Record<FileAction, string> = {
 export function formatInitResult(r: InitResult, opts: { grafanaPort?: string } = {}): string {
   const out: string[] = [];
   const p = r.project;
-  out.push(
-    `watchpost init: compose project "${p.name}" (${p.files.map((f) => relative(p.dir, f) || f).join(', ')}), ${p.services.length} services`,
-  );
+  if (r.role === 'central')
+    out.push('watchpost init --role central: the central host (docs/scaling.md, "Sites pushing")');
+  else if (p)
+    out.push(
+      `watchpost init${r.role === 'agent' ? ` --role agent (site ${r.agent?.site}, host ${r.agent?.host})` : ''}: compose project "${p.name}" (${p.files.map((f) => relative(p.dir, f) || f).join(', ')}), ${p.services.length} services`,
+    );
   for (const f of r.files) {
     if (f.action === 'unchanged') continue;
     out.push(`  ${LABEL[f.action].padEnd(9)} ${f.path}`);
@@ -429,6 +567,7 @@ export function formatInitResult(r: InitResult, opts: { grafanaPort?: string } =
   if (unchanged > 0) out.push(`  ${'unchanged'.padEnd(9)} ${unchanged} file(s)`);
   for (const s of r.secrets) {
     if (s.action === 'generated') out.push(`  ${'generated'.padEnd(9)} ${s.path} (mode 0640; never printed)`);
+    else if (s.action === 'copied') out.push(`  ${'copied'.padEnd(9)} ${s.path} (mode 0640; never printed)`);
     else if (s.action === 'mode-fixed') out.push(`  ${'fixed'.padEnd(9)} ${s.path}: ${s.note}`);
     else out.push(`  ${'kept'.padEnd(9)} ${s.path}`);
   }
@@ -443,6 +582,32 @@ export function formatInitResult(r: InitResult, opts: { grafanaPort?: string } =
   const replaced = r.files.filter((f) => f.action === 'overwritten-edited');
   for (const f of replaced) out.push('', `Replaced your edits (--force):`, f.diff!.trimEnd());
   const port = opts.grafanaPort ?? '3000';
+  if (r.role === 'agent') {
+    out.push(
+      '',
+      'Next steps, from the folder of your compose file:',
+      `  1. Start the app with the exporter and the agent:  ${r.upCommand}`,
+      `  2. On the central host, the site's series arrive labelled site="${r.agent?.site}", host="${r.agent?.host}";`,
+      `     the agent pushes to ${r.agent?.centralUrl}. Its config: ${INSTALL_DIR}/agent/prometheus.yml.`,
+      `  3. Check the push: ${r.upCommand.replace(/ up -d$/, '')} logs watchpost-agent (no "remote write" errors)`,
+    );
+    return `${out.join('\n')}\n`;
+  }
+  if (r.role === 'central') {
+    out.push(
+      '',
+      'Next steps:',
+      `  1. Put the write proxy's certificate (with its chain) in ${INSTALL_DIR}/tls/push.pem and its key in`,
+      `     ${INSTALL_DIR}/secrets/push_tls_key, then run watchpost init --role central again (it sets the key's mode).`,
+      `  2. Start it: ${r.upCommand}  (sites push to port ${PUSH_PORT}, published on all addresses)`,
+      `  3. Each site: copy ${INSTALL_DIR}/secrets/push_token there and run`,
+      `     watchpost init --role agent --central-url https://THIS_HOST:${PUSH_PORT}/api/v1/write --site SITE --push-token-file FILE`,
+      `  4. Hosts to pull instead: watchpost targets add HOST:9850 --site SITE --host NAME (CA in ${INSTALL_DIR}/tls/ca.pem)`,
+      `  5. Grafana answers on http://127.0.0.1:${port}/ on this host only (user admin, password in`,
+      `     ${INSTALL_DIR}/secrets/grafana_admin_password); it reads VictoriaMetrics.`,
+    );
+    return `${out.join('\n')}\n`;
+  }
   out.push(
     '',
     'Next steps, from the folder of your compose file:',
@@ -453,7 +618,7 @@ export function formatInitResult(r: InitResult, opts: { grafanaPort?: string } =
     `  3. Slack: write the webhook URL to ${INSTALL_DIR}/secrets/slack_webhook_url, run watchpost init again, then`,
     '     the up command. Email: see the comment under notifier.channels in watchpost/watchpost.yml.',
     `  4. Send a test notification: ${r.upCommand.replace(/ up -d$/, '')} exec watchpost-notifier node dist/cli/main.js notify-test`,
-    `  5. Audit the stack: watchpost check --compose ${p.files.map((f) => relative(p.dir, f) || f).join(' --compose ')}`,
+    `  5. Audit the stack: watchpost check --compose ${p!.files.map((f) => relative(p!.dir, f) || f).join(' --compose ')}`,
   );
   return `${out.join('\n')}\n`;
 }

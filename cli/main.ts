@@ -35,6 +35,11 @@ Commands:
   targets add HOST:PORT --site SITE [--host NAME] | targets remove HOST:PORT | targets list
              Edit the file_sd targets of a central Prometheus that scrapes exporters on
              other hosts (--file, default watchpost/targets/exporters.json; docs/scaling.md)
+  write-proxy
+             The door of a central Prometheus's remote-write receiver: only POST
+             /api/v1/write with the push token, forwarded to --upstream URL (--listen,
+             default 0.0.0.0:9852; --push-token-file FILE; --tls-cert and --tls-key
+             FILE serve HTTPS; docs/scaling.md)
   docker-proxy
              A read-only proxy of the Docker socket for the exporter: only the GET endpoints
              the collectors use (--listen, default 0.0.0.0:2375; --socket PATH)
@@ -56,9 +61,23 @@ Options:
                         compose.yml, docker-compose.yml, docker-compose.yaml)
       --format FORMAT   text (default) or json (check)
       --socket PATH     The Docker socket (docker-proxy; default /var/run/docker.sock)
-      --dir DIR         Where init writes (default: the folder of the first compose file)
-      --site NAME       The site of a target (targets add)
-      --host NAME       The host name of a target (targets add; default: the address's host)
+      --dir DIR         Where init writes (default: the folder of the first compose file;
+                        with --role central, the current folder)
+      --role ROLE       init: agent (a site: exporter and an agent pushing to the central
+                        host), central (the central host), or none for one host
+      --central-url URL init --role agent: the central write proxy, e.g.
+                        https://central.example.com:9852/api/v1/write
+      --central-ca FILE init --role agent: the CA that signed the central's certificate
+                        (default: the system's CAs)
+      --push-token-file FILE
+                        init --role agent: the central's watchpost/secrets/push_token, copied;
+                        write-proxy: the token it requires
+      --upstream URL    write-proxy: the Prometheus it forwards to
+      --tls-cert FILE, --tls-key FILE
+                        write-proxy: serve HTTPS with this certificate chain and key
+      --site NAME       The site of a target (targets add) or of an agent (init --role agent)
+      --host NAME       The host name of a target (targets add; default: the address's
+                        host) or of an agent (init --role agent; default: this host's name)
       --file FILE       The file_sd targets file (targets)
       --force           init replaces files you edited (it prints what changes)
   -h, --help            Show help
@@ -107,6 +126,13 @@ function parse(argv: string[]) {
         site: { type: 'string' },
         host: { type: 'string' },
         file: { type: 'string' },
+        role: { type: 'string' },
+        'central-url': { type: 'string' },
+        'central-ca': { type: 'string' },
+        'push-token-file': { type: 'string' },
+        upstream: { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -174,6 +200,28 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
 
     switch (command) {
       case 'init': {
+        const role = values.role ?? 'single';
+        if (role !== 'single' && role !== 'agent' && role !== 'central')
+          throw new UsageError(`unknown --role "${role}": expected agent or central`);
+        const agentOnly = {
+          'central-url': values['central-url'],
+          'central-ca': values['central-ca'],
+          'push-token-file': values['push-token-file'],
+          site: values.site,
+          host: values.host,
+        };
+        for (const [name, v] of Object.entries(agentOnly))
+          if (role !== 'agent' && v !== undefined)
+            throw new UsageError(`--${name} is an option of init --role agent`);
+        if (role === 'central' && values.compose)
+          throw new UsageError(
+            'init --role central reads no compose file: the central overlay is a project of its own',
+          );
+        if (role === 'agent') {
+          if (!values['central-url'])
+            throw new UsageError('init --role agent needs --central-url URL (the central write proxy)');
+          if (!values.site) throw new UsageError('init --role agent needs --site NAME');
+        }
         const { formatInitResult, runInit } = await import('../bootstrap/init.js');
         const result = await runInit({
           composeFiles: values.compose ?? [],
@@ -182,6 +230,20 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
           cwd: io.cwd ?? process.cwd(),
           env: io.env,
           out: io.out,
+          ...(role === 'agent'
+            ? {
+                role: 'agent' as const,
+                agent: {
+                  centralUrl: values['central-url']!,
+                  site: values.site!,
+                  ...(values.host !== undefined ? { host: values.host } : {}),
+                  ...(values['central-ca'] !== undefined ? { centralCaFile: values['central-ca'] } : {}),
+                  ...(values['push-token-file'] !== undefined
+                    ? { pushTokenFile: values['push-token-file'] }
+                    : {}),
+                },
+              }
+            : { role }),
         });
         io.out(formatInitResult(result, { grafanaPort: io.env.GRAFANA_PORT }));
         return EXIT_OK;
@@ -241,6 +303,30 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         }
         if (!text) io.out(formatJson(findings));
         return findings.some((f) => f.severity === 'error') ? EXIT_FAILURE : EXIT_OK;
+      }
+      case 'write-proxy': {
+        if (!values.upstream)
+          throw new UsageError('write-proxy needs --upstream URL (the Prometheus it forwards to)');
+        const tokenFile = values['push-token-file'] ?? io.env.WATCHPOST_PUSH_TOKEN_FILE;
+        if (!tokenFile)
+          throw new UsageError('write-proxy needs --push-token-file FILE (the token agents send)');
+        if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined))
+          throw new UsageError('write-proxy needs both --tls-cert and --tls-key, or neither');
+        const { startWriteProxy } = await import('../exporter/write-proxy.js');
+        const log = createLogger({ level: 'info' });
+        const proxy = await startWriteProxy({
+          listen: values.listen ?? '0.0.0.0:9852',
+          upstream: values.upstream,
+          tokenFile,
+          ...(values['tls-cert']
+            ? { tls: { certFile: values['tls-cert'], keyFile: values['tls-key']! } }
+            : {}),
+          ...(secretsGroupOf(io.env).secretsGroup !== undefined
+            ? { secretsGroup: secretsGroupOf(io.env).secretsGroup }
+            : {}),
+          log,
+        });
+        return await runUntilSignal([proxy], log);
       }
       case 'docker-proxy': {
         const { startDockerProxy } = await import('../exporter/docker-proxy.js');
