@@ -72,7 +72,7 @@ export interface RunningCli {
 export async function startCli(
   args: string[],
   env: Record<string, string> = {},
-  opts: { fileLimit?: number; service?: 'exporter' | 'notifier' } = {},
+  opts: { fileLimit?: number; service?: 'exporter' | 'notifier' | 'write-proxy' } = {},
 ): Promise<RunningCli> {
   const argv = [process.execPath, CLI, ...args];
   const [cmd, ...rest] =
