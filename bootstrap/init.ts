@@ -45,7 +45,6 @@ import {
   DEFAULT_OVERLAY_OPTIONS,
   PUSH_PORT,
   ROLE_SECRETS,
-  SECRET_FILES,
   WATCHPOST_UID,
   renderOverlay,
   type Role,
@@ -409,8 +408,10 @@ export async function runInit(opts: InitOptions): Promise<InitResult> {
   let copied: string | undefined;
   if (role === 'agent' && pushToken !== undefined) {
     const path = join(secretsDir, 'push_token');
-    if (readIfExists(path) !== `${pushToken}\n`)
+    if (readIfExists(path) !== `${pushToken}\n`) {
       writeFileAtomic(path, `${pushToken}\n`, SECRET_MODE, secretsGid);
+      copied = relative(target, path);
+    }
   }
 
   // Secrets first: the overlay mounts the optional ones only when they exist.

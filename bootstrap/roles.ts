@@ -36,8 +36,10 @@ export function checkAgentOptions(o: AgentOptions & { host: string }): void {
       `--central-url "${o.centralUrl}" is not a URL, such as https://central.example.com:9852/api/v1/write`,
     );
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:')
-    throw new RoleError(`--central-url "${o.centralUrl}": expected an https:// URL`);
+  if (url.protocol !== 'https:')
+    throw new RoleError(
+      `--central-url "${o.centralUrl}": expected an https:// URL (the push token never crosses the network in clear)`,
+    );
   if (url.username || url.password)
     throw new RoleError(
       '--central-url must not carry credentials: the push token comes from --push-token-file',

@@ -11,10 +11,11 @@
 #   mtail                        the reference the logs benchmark measures against (not run as a service)
 #   time                         /usr/bin/time -v: peak memory of the programs a benchmark compares
 #   docker-compose               Compose 1.29: the overlay's e2e test and benchmark bring the stack up with it
+#   victoria-metrics             the central long-term store of the sites e2e test (test/e2e/sites-push.test.ts)
 # Debian/Ubuntu, as root (or through sudo). Safe to run again.
 set -euo pipefail
 
-PACKAGES=(prometheus prometheus-alertmanager prometheus-node-exporter docker.io docker-compose busybox-static nginx-light libnginx-mod-rtmp ffmpeg mtail time)
+PACKAGES=(prometheus prometheus-alertmanager prometheus-node-exporter docker.io docker-compose busybox-static nginx-light libnginx-mod-rtmp ffmpeg mtail time victoria-metrics)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -35,7 +36,7 @@ $SUDO apt-get update -q
 # them (they start their own instances on free loopback ports), so stop them again
 # when a service manager is present.
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
-for svc in prometheus prometheus-alertmanager prometheus-node-exporter nginx mtail; do
+for svc in prometheus prometheus-alertmanager prometheus-node-exporter nginx mtail victoria-metrics; do
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
     $SUDO systemctl stop "$svc" || true
   fi
