@@ -9,7 +9,14 @@ import type { Config } from '../../../config/schema.js';
 import { renderFamilies, Snapshot } from '../../metric-families.js';
 import { parseMountinfo, type FsStats } from '../../sources/mounts.js';
 import { promtoolCheckMetrics, requireBinary } from '../../../internal/testing/helpers.js';
-import { DiskCollector, deadline, selectFilesystems, usedRatio, type DiskCollectorOptions } from './disk.js';
+import {
+  DiskCollector,
+  deadline,
+  mountsFromSi,
+  selectFilesystems,
+  usedRatio,
+  type DiskCollectorOptions,
+} from './disk.js';
 
 const fixture = (name: string) =>
   readFileSync(new URL(`../../sources/fixtures/${name}`, import.meta.url), 'utf8');
@@ -183,6 +190,50 @@ describe('deadline', () => {
     ac.abort(new Error('shutdown'));
     await assert.rejects(p, /shutdown/);
     // A 60 s timer left running would keep this test file alive for a minute.
+  });
+});
+
+describe('DiskCollector through systeminformation (systems without /proc)', () => {
+  test('lists the mounts through systeminformation and reports the real root filesystem', async () => {
+    // A procfs that does not exist: the mount table must come from systeminformation.
+    const c = collector(
+      config((cfg) => {
+        cfg.paths.procfs = '/nonexistent/watchpost-procfs';
+        cfg.collectors.disk.source = 'systeminformation';
+        cfg.collectors.disk.exclude_fstypes = cfg.collectors.disk.exclude_fstypes.filter(
+          (t) => t !== 'overlay',
+        );
+      }),
+    );
+    await run(c);
+    const sizes = await values(c, 'watchpost_filesystem_size_bytes');
+    const root = [...sizes].find(([label]) => JSON.parse(label).mountpoint === '/');
+    assert.ok(root, `the root filesystem is reported (got ${[...sizes.keys()].join(' ')})`);
+    const ref = statfsSync('/');
+    assert.equal(root[1], ref.blocks * ref.bsize);
+    assert.equal((await values(c, 'watchpost_filesystem_device_error')).get(root[0]), 0);
+    assert.equal((await values(c, 'watchpost_filesystem_readonly')).get(root[0]), 0);
+  });
+
+  test('reads mountinfo by default on Linux', async (t) => {
+    if (process.platform !== 'linux') return t.skip('Linux only');
+    const c = collector(config((cfg) => (cfg.paths.procfs = '/nonexistent/watchpost-procfs')));
+    await assert.rejects(c.collect(new AbortController().signal), /\/nonexistent\/watchpost-procfs\//);
+  });
+
+  test('reports a device mounted twice once, under its shortest mount point', () => {
+    const mounts = mountsFromSi([
+      { device: '/dev/disk3s1', mountpoint: '/System/Volumes/Data', fstype: 'apfs', readonly: false },
+      { device: '/dev/disk3s1', mountpoint: '/', fstype: 'apfs', readonly: false },
+      { device: '/dev/disk4s1', mountpoint: '/Volumes/Backup', fstype: 'hfs', readonly: true },
+    ]);
+    assert.deepEqual(
+      selectFilesystems(mounts, defaults()).map((f) => [f.device, f.mountpoint, f.readonly]),
+      [
+        ['/dev/disk3s1', '/', false],
+        ['/dev/disk4s1', '/Volumes/Backup', true],
+      ],
+    );
   });
 });
 

@@ -139,6 +139,7 @@ export class DiskCollector implements Collector {
   readonly families = FAMILIES;
 
   private readonly log: Logger;
+  private readonly source: 'procfs' | 'systeminformation';
   private readonly procfs: string;
   private readonly rootfs: string;
   private readonly select: SelectOptions;
@@ -171,6 +172,8 @@ export class DiskCollector implements Collector {
         this.log.warn('cannot read filesystem', { mountpoint, device: fs.device, err }),
       (mountpoint) => this.log.info('filesystem readable again', { mountpoint }),
     );
+    this.source =
+      cfg.source === 'auto' ? (process.platform === 'linux' ? 'procfs' : 'systeminformation') : cfg.source;
     this.procfs = deps.config.paths.procfs;
     this.rootfs = deps.config.paths.rootfs;
     this.select = {
@@ -192,13 +195,21 @@ export class DiskCollector implements Collector {
   async collect(signal: AbortSignal): Promise<Snapshot> {
     signal.throwIfAborted();
     this.startScans();
-    const table = readMountTable(this.procfs, this.rootfs);
-    const filesystems = selectFilesystems(hostView(table.mounts, this.rootfs), this.select);
+    const filesystems = selectFilesystems(await this.mounts(), this.select);
     const results = await Promise.all(filesystems.map((fs) => this.stat(fs, signal)));
     signal.throwIfAborted();
     this.warnUnmatchedThresholds(filesystems);
     const dirs = this.directories.flatMap((d) => (d.last ? [{ path: d.path, scan: d.last }] : []));
     return this.snapshot(results, dirs);
+  }
+
+  /** The mounts as the host sees them: its mount table on Linux, systeminformation's list elsewhere. */
+  private async mounts(): Promise<Mount[]> {
+    if (this.source === 'procfs') {
+      return hostView(readMountTable(this.procfs, this.rootfs).mounts, this.rootfs);
+    }
+    const { siFilesystems } = await import('../../sources/systeminformation.js');
+    return mountsFromSi(await siFilesystems());
   }
 
   close(): void {
@@ -330,6 +341,25 @@ export class DiskCollector implements Collector {
     }
     return snap;
   }
+}
+
+/**
+ * systeminformation's filesystems as mount table rows. It has no major:minor: the device
+ * stands in for it, so that two mounts of one device are still reported once.
+ */
+export function mountsFromSi(
+  list: readonly { device: string; mountpoint: string; fstype: string; readonly: boolean }[],
+): Mount[] {
+  return list.map((f) => ({
+    majorMinor: `device:${f.device}`,
+    root: '/',
+    mountpoint: f.mountpoint,
+    options: f.readonly ? ['ro'] : ['rw'],
+    fstype: f.fstype,
+    device: f.device,
+    superOptions: [],
+    readonly: f.readonly,
+  }));
 }
 
 function trimSlash(path: string): string {

@@ -52,10 +52,18 @@ VERSION="12 (bookworm)"
 ID=debian
 `;
 
-function hostCollector(procfs: string, rootfs = fixtureRootfs(DEBIAN)): HostCollector {
+function hostCollector(
+  procfs: string,
+  rootfs = fixtureRootfs(DEBIAN),
+  source: 'auto' | 'procfs' | 'systeminformation' = 'auto',
+): HostCollector {
   const config = defaultConfig();
   return new HostCollector({
-    config: { ...config, paths: { ...config.paths, procfs, rootfs } },
+    config: {
+      ...config,
+      paths: { ...config.paths, procfs, rootfs },
+      collectors: { ...config.collectors, host: { ...config.collectors.host, source } },
+    },
     log: silentLogger,
   });
 }
@@ -256,6 +264,58 @@ describe('HostCollector on this machine', () => {
     await run(collector);
     const ratio = (await samples(collector)).get(RATIO);
     assert.ok(ratio !== undefined && ratio >= 0 && ratio <= 1, `ratio ${ratio} is not within [0, 1]`);
+  });
+});
+
+describe('HostCollector through systeminformation (systems without /proc)', () => {
+  const cpuTotal = (s: Map<string, number>) =>
+    [...s].filter(([k]) => k.startsWith('watchpost_host_cpu_seconds_total{')).reduce((a, [, v]) => a + v, 0);
+
+  it('reports real figures of this machine without reading procfs', async () => {
+    // A procfs root that does not exist: every figure must come from the portable path.
+    const collector = hostCollector('/nonexistent/watchpost-procfs', '/', 'systeminformation');
+    await run(collector);
+    const first = await samples(collector);
+    const memTotal = first.get('watchpost_host_memory_total_bytes');
+    assert.ok(memTotal !== undefined && memTotal > 0, `memory total ${memTotal}`);
+    const available = first.get('watchpost_host_memory_available_bytes');
+    assert.ok(available !== undefined && available > 0 && available <= memTotal);
+    assert.equal(first.get('watchpost_host_cpus'), os.cpus().length);
+    assert.ok(first.get('watchpost_host_uptime_seconds')! > 0);
+    assert.ok(
+      Math.abs(first.get('watchpost_host_boot_timestamp_seconds')! - (Date.now() / 1000 - os.uptime())) < 5,
+    );
+    for (const name of [
+      'watchpost_host_load1',
+      'watchpost_host_swap_total_bytes',
+      'watchpost_host_swap_free_bytes',
+    ])
+      assert.ok(first.has(name), `${name} is missing`);
+    // The modes Node reports; the Linux-only ones are left out, never exported as 0.
+    const modes = [...first.keys()]
+      .filter((k) => k.startsWith('watchpost_host_cpu_seconds_total{'))
+      .map((k) => /mode="([^"]+)"/.exec(k)![1]);
+    assert.deepEqual(modes, ['user', 'nice', 'system', 'idle', 'irq']);
+    const osInfo = [...first.keys()].find((k) => k.startsWith('watchpost_host_os_info{'));
+    assert.ok(osInfo?.includes(`kernel="${os.release()}"`), `os info ${osInfo}`);
+    assert.equal(first.has(RATIO), false);
+
+    // Long enough for several 10 ms ticks to pass on every CPU.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await run(collector);
+    const second = await samples(collector);
+    assert.ok(cpuTotal(second) > cpuTotal(first), `CPU seconds ${cpuTotal(first)} -> ${cpuTotal(second)}`);
+    const ratio = second.get(RATIO);
+    assert.ok(ratio !== undefined && ratio >= 0 && ratio <= 1, `ratio ${ratio} is not within [0, 1]`);
+  });
+
+  it('reads /proc by default on Linux', async (t) => {
+    if (process.platform !== 'linux') return t.skip('Linux only');
+    // source auto with a procfs that does not exist fails naming it: the /proc path ran.
+    await assert.rejects(
+      hostCollector('/nonexistent/watchpost-procfs').collect(new AbortController().signal),
+      /^Error: \/nonexistent\/watchpost-procfs\//,
+    );
   });
 });
 

@@ -12,33 +12,44 @@ import {
   readStat,
   readUptime,
   type CpuTimes,
+  type CpuMode,
   type Loadavg,
   type Meminfo,
-  type ProcStat,
 } from '../../sources/procfs.js';
 import { readLinuxOsInfo, type OsInfo } from '../../sources/os-release.js';
 import * as m from './metrics.js';
 import { FAMILIES } from './metrics.js';
 
-/** What one run read from procfs, parsed. */
-interface HostSample {
-  stat: ProcStat;
+/** What one run read, parsed: from procfs on Linux, through systeminformation elsewhere. */
+export interface HostSample {
+  cpus: number;
+  /** Seconds in each mode since boot, summed over all CPUs; a mode the source lacks is 0. */
+  cpuTimes: CpuTimes;
+  /** The modes the source has: all of CPU_MODES from procfs. */
+  modes: readonly CpuMode[];
+  bootTimeSeconds: number;
   meminfo: Meminfo;
-  loadavg: Loadavg;
+  /** Absent where the system has no load average (Windows). */
+  loadavg?: Loadavg;
   uptimeSeconds: number;
   os: OsInfo;
 }
+
+export type HostSource = 'procfs' | 'systeminformation';
 
 /**
  * Host CPU, memory, swap, load and uptime from procfs (/proc/stat, /proc/meminfo,
  * /proc/loadavg, /proc/uptime), as node_exporter's cpu, meminfo, loadavg and stat
  * collectors do, and what the host runs (os-release under rootfs, uname) as
- * node_exporter's os collector.
+ * node_exporter's os collector. Where there is no /proc (`source: systeminformation`, the
+ * default off Linux) the same families come from systeminformation and Node's os module
+ * (portable.ts), without the Linux-only CPU modes.
  */
 export class HostCollector implements Collector {
   readonly name = 'host';
   readonly families = FAMILIES;
 
+  private readonly source: HostSource;
   private readonly procfs: string;
   private readonly rootfs: string;
   private readonly log: Logger;
@@ -46,6 +57,9 @@ export class HostCollector implements Collector {
   private previous: CpuTimes | undefined;
 
   constructor({ config, log }: CollectorDeps) {
+    const source = config.collectors.host.source;
+    this.source =
+      source === 'auto' ? (process.platform === 'linux' ? 'procfs' : 'systeminformation') : source;
     this.procfs = config.paths.procfs;
     this.rootfs = config.paths.rootfs;
     this.log = log.child({ collector: this.name });
@@ -53,6 +67,10 @@ export class HostCollector implements Collector {
 
   async collect(signal: AbortSignal): Promise<Snapshot> {
     signal.throwIfAborted();
+    if (this.source === 'systeminformation') {
+      const { readPortableHost } = await import('./portable.js');
+      return this.snapshot(await readPortableHost(signal));
+    }
     const procfs = this.procfs;
     const [stat, meminfo, loadavg, uptime, os] = await Promise.all([
       readStat(procfs, signal),
@@ -62,8 +80,12 @@ export class HostCollector implements Collector {
       readLinuxOsInfo(this.rootfs, signal),
     ]);
     signal.throwIfAborted();
+    const parsed = parseProcStat(stat, join(procfs, 'stat'));
     const sample: HostSample = {
-      stat: parseProcStat(stat, join(procfs, 'stat')),
+      cpus: parsed.cpus,
+      cpuTimes: parsed.total,
+      modes: CPU_MODES,
+      bootTimeSeconds: parsed.bootTimeSeconds,
       meminfo: parseMeminfo(meminfo, join(procfs, 'meminfo')),
       loadavg: parseLoadavg(loadavg, join(procfs, 'loadavg')),
       uptimeSeconds: parseUptime(uptime, join(procfs, 'uptime')),
@@ -74,21 +96,23 @@ export class HostCollector implements Collector {
 
   private snapshot(sample: HostSample): Snapshot {
     const previous = this.previous;
-    const cpu = previous ? this.monotonic(previous, sample.stat.total) : sample.stat.total;
+    const cpu = previous ? this.monotonic(previous, sample.cpuTimes) : sample.cpuTimes;
     const snap = new Snapshot();
-    for (const mode of CPU_MODES) snap.add(m.cpuSeconds, { mode }, cpu[mode]);
+    for (const mode of sample.modes) snap.add(m.cpuSeconds, { mode }, cpu[mode]);
     const ratio = previous ? usageRatio(previous, cpu) : undefined;
     if (ratio !== undefined) snap.add(m.cpuUsage, {}, ratio);
-    snap.add(m.cpus, {}, sample.stat.cpus);
+    snap.add(m.cpus, {}, sample.cpus);
     snap.add(m.memTotal, {}, sample.meminfo.memTotalBytes);
     snap.add(m.memAvailable, {}, sample.meminfo.memAvailableBytes);
     snap.add(m.swapTotal, {}, sample.meminfo.swapTotalBytes);
     snap.add(m.swapFree, {}, sample.meminfo.swapFreeBytes);
-    snap.add(m.load1, {}, sample.loadavg.load1);
-    snap.add(m.load5, {}, sample.loadavg.load5);
-    snap.add(m.load15, {}, sample.loadavg.load15);
+    if (sample.loadavg) {
+      snap.add(m.load1, {}, sample.loadavg.load1);
+      snap.add(m.load5, {}, sample.loadavg.load5);
+      snap.add(m.load15, {}, sample.loadavg.load15);
+    }
     snap.add(m.uptime, {}, sample.uptimeSeconds);
-    snap.add(m.bootTime, {}, sample.stat.bootTimeSeconds);
+    snap.add(m.bootTime, {}, sample.bootTimeSeconds);
     const os = sample.os;
     snap.add(
       m.osInfo,
