@@ -17,6 +17,7 @@
 //   BENCH_RESULTS=path           where to write the results (default bench/RESULTS.md)
 //   BENCH_ENFORCE=1              exit 3 when a target is missed
 //   BENCH_NOTIFIER_NODE_ARGS=…   extra node options for the notifier (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")
+//   BENCH_NOTIFIER_STDOUT=file   keep the notifier's stdout (e.g. with BENCH_NOTIFIER_NODE_ARGS=--trace-gc)
 //
 // Everything listens on 127.0.0.1; the notifier is `node dist/cli/main.js notifier` in a
 // temporary folder (its state_dir is there too, on the same disk as the fsync reference),
@@ -328,7 +329,12 @@ async function startNotifier(dir, slackUrl) {
     ],
     {
       cwd: dir,
-      stdio: ['ignore', 'ignore', 'pipe'],
+      // BENCH_NOTIFIER_STDOUT=file keeps what node prints on stdout (--trace-gc) for a look afterwards.
+      stdio: [
+        'ignore',
+        process.env.BENCH_NOTIFIER_STDOUT ? openSync(process.env.BENCH_NOTIFIER_STDOUT, 'w') : 'ignore',
+        'pipe',
+      ],
     },
   );
   children.push(proc);

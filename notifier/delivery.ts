@@ -298,7 +298,6 @@ export class Delivery {
 
   async #sendOnce(ch: Channel, entry: OutboxEntry): Promise<SendResult> {
     const end = this.metrics.duration.startTimer({ channel: ch.name });
-    const signal = AbortSignal.any([this.#abortSends.signal, AbortSignal.timeout(this.#timeout)]);
     let stored: Notification;
     try {
       stored = entry.message;
@@ -307,13 +306,24 @@ export class Delivery {
       end();
       return { ok: false, retryable: true, reason: 'outbox_read', detail: (err as Error).message };
     }
+    // One controller per send, its timer cleared as soon as the send ends. (AbortSignal.any of
+    // the stop signal and an AbortSignal.timeout kept a timer and two signals alive for the
+    // whole timeout after every send: tens of thousands at a thousand deliveries a second.)
+    const send = new AbortController();
+    const abort = () => send.abort();
+    const timer = setTimeout(abort, this.#timeout);
+    const stopping = this.#abortSends.signal;
+    if (stopping.aborted) send.abort();
+    else stopping.addEventListener('abort', abort, { once: true });
     try {
-      const message = this.opts.enrich ? await this.opts.enrich(stored, signal) : stored;
-      return await ch.send(message, signal);
+      const message = this.opts.enrich ? await this.opts.enrich(stored, send.signal) : stored;
+      return await ch.send(message, send.signal);
     } catch (err) {
       // A channel that throws (instead of returning a result) would throw again: not retried.
       return { ok: false, retryable: false, reason: 'exception', detail: (err as Error).message };
     } finally {
+      clearTimeout(timer);
+      stopping.removeEventListener('abort', abort);
       end();
     }
   }

@@ -1,21 +1,37 @@
-import { IncomingWebhook, IncomingWebhookHTTPError, type IncomingWebhookSendArguments } from '@slack/webhook';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Secret } from '../../internal/secret.js';
 import type { Notification } from '../outbox.js';
 import { renderSlack, type RenderOptions } from '../render.js';
 import { renderFailed, tlsCertificateError, type Channel, type SendResult } from './channel.js';
 
+/** Slack answers "ok" or an error code; more than this is not read (the connection is closed). */
+export const MAX_ANSWER_BYTES = 64 * 1024;
+
+/** Where a channel posts: the parsed webhook URL and its keep-alive connection. */
+interface Endpoint {
+  url: URL;
+  agent: HttpAgent;
+  https: boolean;
+}
+
 /**
- * Slack through an incoming webhook (@slack/webhook). The library reports an HTTP error
- * as IncomingWebhookHTTPError with statusCode and body but drops the response headers, so
- * the fetch it is given records Retry-After. The library's own retries are off: retrying
- * is the outbox's job, with backoff that survives a restart.
+ * Slack through an incoming webhook: one POST of the rendered Block Kit JSON over a
+ * keep-alive connection (one per channel: the channel's worker sends one message at a
+ * time). node:http rather than fetch: a send creates no AbortSignal chain, no web stream and
+ * no retry wrapper, which made each delivery cost the event loop (that answers Alertmanager)
+ * several times more CPU, and kept timers and signals alive for the whole timeout. Retrying
+ * is the outbox's job, with backoff that survives a restart. The timeout covers the whole
+ * exchange, the answer's body included, and the body is read up to MAX_ANSWER_BYTES.
  *
  * Slack's answers (https://api.slack.com/messaging/webhooks#handling_errors):
  * 200 "ok"; 400 invalid_payload / no_text; 403 invalid_token / action_prohibited;
  * 404 no_service / channel_not_found; 410 channel_is_archived; 429 with Retry-After; 5xx.
+ * A redirect is not followed (a webhook URL that redirects is wrong): a permanent failure.
  */
 export class SlackChannel implements Channel {
   readonly type = 'slack' as const;
+  #target: Endpoint | undefined;
 
   constructor(
     readonly name: string,
@@ -25,54 +41,126 @@ export class SlackChannel implements Channel {
     private readonly timeoutMs = 15_000,
   ) {}
 
-  async send(message: Notification, signal: AbortSignal): Promise<SendResult> {
-    let retryAfter: string | null = null;
-    const fetchFn: typeof fetch = async (input, init) => {
-      const signals = [signal, ...(init?.signal ? [init.signal] : [])];
-      const res = await fetch(input, { ...init, signal: AbortSignal.any(signals) });
-      retryAfter = res.headers.get('retry-after');
-      return res;
-    };
-    const webhook = new IncomingWebhook(this.webhookUrl.reveal(), {
-      fetch: fetchFn,
-      timeout: this.timeoutMs,
-    });
-    let body: IncomingWebhookSendArguments;
+  /** Parsed on first use: a bad URL is a failed send (the config checks it), never a crash. */
+  #endpoint(): Endpoint {
+    if (this.#target) return this.#target;
+    const url = new URL(this.webhookUrl.reveal());
+    const https = url.protocol === 'https:';
+    if (!https && url.protocol !== 'http:') throw new Error(`unsupported URL scheme ${url.protocol}`);
+    const options = { keepAlive: true, maxSockets: 1, maxFreeSockets: 1, timeout: 60_000 };
+    this.#target = { url, https, agent: https ? new HttpsAgent(options) : new HttpAgent(options) };
+    return this.#target;
+  }
+
+  send(message: Notification, signal: AbortSignal): Promise<SendResult> {
+    let body: Buffer;
     try {
       // render.ts builds plain Block Kit JSON; its shape is asserted by tests against the fake Slack.
-      body = renderSlack(message.payload, {
-        ...this.render,
-        now: new Date(),
-        current: message.current,
-      }) as unknown as IncomingWebhookSendArguments;
+      body = Buffer.from(
+        JSON.stringify(
+          renderSlack(message.payload, { ...this.render, now: new Date(), current: message.current }),
+        ),
+      );
     } catch (err) {
-      return renderFailed(err);
+      return Promise.resolve(renderFailed(err));
     }
+    if (signal.aborted) return Promise.resolve({ ok: false, retryable: true, reason: 'aborted' });
+    let endpoint: Endpoint;
     try {
-      await webhook.send(body);
-      return { ok: true };
+      endpoint = this.#endpoint();
     } catch (err) {
-      if (err instanceof IncomingWebhookHTTPError) return classifyHttp(err.statusCode, err.body, retryAfter);
-      if (signal.aborted) return { ok: false, retryable: true, reason: 'aborted' };
-      // A request error's message may carry the cause; the URL is a known secret and is redacted in logs.
-      const cause = (err as { original?: Error }).original ?? (err as Error);
-      const cert = tlsCertificateError(cause);
-      if (cert)
-        return { ok: false, retryable: false, reason: 'tls_certificate', detail: networkDetail(cause) };
-      const timeout = cause.name === 'TimeoutError' || cause.name === 'AbortError';
-      return {
+      return Promise.resolve({
         ok: false,
-        retryable: true,
-        reason: timeout ? 'timeout' : 'network',
-        detail: networkDetail(cause),
-      };
+        retryable: false,
+        reason: 'invalid_url',
+        detail: (err as Error).message,
+      });
     }
+    return new Promise<SendResult>((resolve) => {
+      let settled = false;
+      const finish = (result: SendResult) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        resolve(result);
+      };
+      const req = (endpoint.https ? httpsRequest : httpRequest)(endpoint.url, {
+        method: 'POST',
+        agent: endpoint.agent,
+        headers: {
+          'Content-Type': 'application/json',
+          'Content-Length': body.length,
+          'User-Agent': 'watchpost-notifier',
+        },
+      });
+      const onAbort = () => {
+        req.destroy();
+        finish({ ok: false, retryable: true, reason: 'aborted' });
+      };
+      const timer = setTimeout(() => {
+        req.destroy();
+        finish({
+          ok: false,
+          retryable: true,
+          reason: 'timeout',
+          detail: `no answer within ${this.timeoutMs} ms`,
+        });
+      }, this.timeoutMs);
+      signal.addEventListener('abort', onAbort, { once: true });
+      req.on('error', (err) => finish(requestFailed(err, signal)));
+      req.on('response', (res: IncomingMessage) => {
+        const status = res.statusCode ?? 0;
+        const chunks: Buffer[] = [];
+        let size = 0;
+        const done = () => {
+          if (status >= 200 && status < 300) return finish({ ok: true });
+          const text = Buffer.concat(chunks).toString('utf8');
+          const retryAfter = res.headers['retry-after'];
+          finish(classifyHttp(status, text, typeof retryAfter === 'string' ? retryAfter : null));
+        };
+        res.on('data', (chunk: Buffer) => {
+          if (size < MAX_ANSWER_BYTES) chunks.push(chunk);
+          size += chunk.length;
+          if (size > MAX_ANSWER_BYTES) {
+            // Slack's answers are a few bytes: stop reading, and do not reuse this connection.
+            req.destroy();
+            done();
+          }
+        });
+        res.on('end', done);
+        res.on('error', (err) => finish(requestFailed(err, signal)));
+        res.on('aborted', () =>
+          finish({
+            ok: false,
+            retryable: true,
+            reason: 'network',
+            detail: 'connection closed during the answer',
+          }),
+        );
+      });
+      req.end(body);
+    });
+  }
+
+  close(): void {
+    this.#target?.agent.destroy();
+    this.#target = undefined;
   }
 }
 
+/** A request that got no answer: a certificate failure is permanent, anything else is retried. */
+function requestFailed(err: Error, signal: AbortSignal): SendResult {
+  if (signal.aborted) return { ok: false, retryable: true, reason: 'aborted' };
+  const cert = tlsCertificateError(err);
+  if (cert) return { ok: false, retryable: false, reason: 'tls_certificate', detail: networkDetail(err) };
+  return { ok: false, retryable: true, reason: 'network', detail: networkDetail(err) };
+}
+
+/** The error's message with its code; Node's network errors name the host and port, never the path. */
 function networkDetail(err: Error): string {
-  const code = (err.cause as NodeJS.ErrnoException | undefined)?.code;
-  return code ? `${err.message} (${code})` : err.message;
+  const code = (err as NodeJS.ErrnoException).code ?? (err.cause as NodeJS.ErrnoException | undefined)?.code;
+  return code && !err.message.includes(code) ? `${err.message} (${code})` : err.message;
 }
 
 const PERMANENT_BODIES = new Set([
