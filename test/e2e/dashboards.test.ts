@@ -467,12 +467,16 @@ describe(
     const dir = mkdtempSync(join(tmpdir(), 'watchpost-dashboards-sites-'));
     const exporters: ExporterHandle[] = [];
     let prometheus: ChildProcess | undefined;
+    let victoria: ChildProcess | undefined;
     let promUrl = '';
+    let vmUrl = '';
+    // Grafana on a central host reads VictoriaMetrics (provisioning/central/grafana-datasource.yml).
+    const noVictoria = skipWithout('victoria-metrics');
     const SITES = { paris: 'recorder-1', lyon: 'recorder-2' } as const;
     const INSTANCE = 'watchpost-exporter:9850';
 
-    async function query(expr: string): Promise<{ metric: Record<string, string> }[]> {
-      const res = await fetch(`${promUrl}/api/v1/query`, {
+    async function query(expr: string, base = promUrl): Promise<{ metric: Record<string, string> }[]> {
+      const res = await fetch(`${base}/api/v1/query`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({ query: expr }),
@@ -491,11 +495,12 @@ describe(
       uid: string,
       name: string,
       vars: Record<string, string>,
+      base = promUrl,
     ): Promise<string[]> {
       const d = dashboards.find((x) => x.uid === uid)!;
       const v = variableQueries(d).find((x) => x.name === name)!;
       const res = await fetch(
-        `${promUrl}/api/v1/label/${v.label}/values?${new URLSearchParams({ 'match[]': interpolate(v.selector, vars) })}`,
+        `${base}/api/v1/label/${v.label}/values?${new URLSearchParams({ 'match[]': interpolate(v.selector, vars) })}`,
       );
       const body = (await res.json()) as { status: string; error?: string; data: string[] };
       assert.equal(body.status, 'success', body.error);
@@ -526,10 +531,39 @@ collectors:
             `      - targets: ["127.0.0.1:${exporters[i]!.address.port}"]\n        labels: { site: ${site}, host: ${host}, instance: "${INSTANCE}" }\n`,
         )
         .join('');
+      // The central layout: Prometheus forwards every sample to VictoriaMetrics.
+      let remoteWrite = '';
+      if (!noVictoria) {
+        const vmBin = requireBinary(t, 'victoria-metrics')!;
+        const vmPort = await freePort();
+        vmUrl = `http://127.0.0.1:${vmPort}`;
+        victoria = spawn(
+          vmBin,
+          [
+            `-storageDataPath=${join(dir, 'victoria-metrics')}`,
+            `-httpListenAddr=127.0.0.1:${vmPort}`,
+            // Answer up to now (by default the last 30 s are left out), so the test needs not wait.
+            '-search.latencyOffset=0s',
+          ],
+          { stdio: 'ignore' },
+        );
+        await eventually(
+          async () => {
+            try {
+              return (await fetch(`${vmUrl}/health`)).ok ? true : undefined;
+            } catch {
+              return undefined;
+            }
+          },
+          30_000,
+          'victoria-metrics ready',
+        );
+        remoteWrite = `remote_write:\n  - url: ${vmUrl}/api/v1/write\n    queue_config: { batch_send_deadline: 1s }\n`;
+      }
       const promConfig = join(dir, 'prometheus.yml');
       writeFileSync(
         promConfig,
-        `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: watchpost\n    static_configs:\n${targets}`,
+        `global:\n  scrape_interval: 1s\n${remoteWrite}scrape_configs:\n  - job_name: watchpost\n    static_configs:\n${targets}`,
       );
       const promPort = await freePort();
       promUrl = `http://127.0.0.1:${promPort}`;
@@ -561,13 +595,27 @@ collectors:
         60_000,
         'both exporters scraped three times',
       );
+      if (vmUrl)
+        await eventually(
+          async () =>
+            (
+              await query(
+                'count(count_over_time(watchpost_host_cpu_seconds_total{mode="user"}[1m]) >= 3) == 2',
+                vmUrl,
+              )
+            ).length > 0 || undefined,
+          60_000,
+          'both exporters in VictoriaMetrics with three samples',
+        );
     });
 
     after(async () => {
-      if (prometheus && prometheus.exitCode === null) {
-        const exited = new Promise((r) => prometheus!.once('exit', r));
-        prometheus.kill('SIGTERM');
-        await exited;
+      for (const p of [prometheus, victoria]) {
+        if (p && p.exitCode === null) {
+          const exited = new Promise((r) => p.once('exit', r));
+          p.kill('SIGTERM');
+          await exited;
+        }
       }
       for (const e of exporters) await e.close();
       rmSync(dir, { recursive: true, force: true });
@@ -635,5 +683,40 @@ collectors:
         ['lyon'],
       );
     });
+
+    it(
+      'on VictoriaMetrics, the central store Grafana reads, the variables and the site filter work the same',
+      { skip: noVictoria },
+      async (t) => {
+        if (!vmUrl) return t.skip('victoria-metrics did not start');
+        const invalid: string[] = [];
+        const leaks: string[] = [];
+        let withData = 0;
+        for (const d of dashboards) {
+          assert.deepEqual(await variableValues(d.uid, 'site', {}, vmUrl), ['lyon', 'paris'], d.uid);
+          assert.deepEqual(
+            await variableValues(d.uid, 'host', { site: 'paris' }, vmUrl),
+            ['recorder-1'],
+            d.uid,
+          );
+          for (const q of [...panelQueries(d), ...annotationQueries(d)]) {
+            let result: { metric: Record<string, string> }[];
+            try {
+              result = await query(interpolate(q.expr, { site: 'paris' }), vmUrl);
+            } catch (err) {
+              invalid.push(`${d.uid} ${q.where}: ${(err as Error).message}`);
+              continue;
+            }
+            if (result.length > 0) withData++;
+            for (const s of result)
+              if (s.metric.site !== undefined && s.metric.site !== 'paris')
+                leaks.push(`${d.uid} ${q.where}: ${JSON.stringify(s.metric)}`);
+          }
+        }
+        assert.deepEqual(invalid, [], 'queries VictoriaMetrics rejects');
+        assert.deepEqual(leaks, []);
+        assert.ok(withData > 20, `${withData} queries with data`);
+      },
+    );
   },
 );
