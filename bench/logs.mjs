@@ -18,6 +18,7 @@
 //   BENCH_E2E_IPS=100000     distinct client addresses in it
 //   BENCH_E2E_RUNS=3         end-to-end runs per program (0 skips the end-to-end part)
 //   BENCH_ONLY_E2E=1         run only the end-to-end part
+//   BENCH_CPU_PROF=DIR       the end-to-end exporter writes a V8 CPU profile into DIR
 //
 // Each program runs in its own process under /usr/bin/time -v (user + system CPU, peak
 // RSS = maximum resident set size, as the kernel's VmHWM). Both must count the same
@@ -122,7 +123,7 @@ if (process.argv[2] === '--child') {
     const status = readFileSync('/proc/self/status', 'utf8').match(/^(VmHWM|RssAnon|RssFile):.*$/gm);
     process.stderr.write(`${JSON.stringify(process.memoryUsage())} ${status?.join(' ')}\n`);
   }
-  const clients = Object.fromEntries([...counts.clients].map(([ip, e]) => [ip, e.count]));
+  const clients = Object.fromEntries(counts.clients());
   process.stdout.write(
     JSON.stringify({ lines: counts.lines, failures: counts.authFailure, clients, innerSeconds: seconds }),
   );
@@ -335,7 +336,12 @@ async function watchpostEndToEnd(dir, run, content, lines) {
       '',
     ].join('\n'),
   );
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), 'exporter', '-c', config], {
+  // BENCH_CPU_PROF=DIR: the exporter writes a V8 CPU profile of the run there (node --cpu-prof).
+  const prof = process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+    : [];
+  const args = [...prof, join(ROOT, 'dist', 'cli', 'main.js'), 'exporter', '-c', config];
+  const child = spawn(process.execPath, args, {
     cwd: runDir,
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -100,6 +100,45 @@ describe('LineSplitter', () => {
 });
 
 describe('FileFollower', () => {
+  it('reads an append at once when the file is watched, without waiting for the poll; says when it caught up', async (t) => {
+    const path = join(dir, `f${n++}.log`);
+    writeFileSync(path, '');
+    const lines: string[] = [];
+    let up = false;
+    let caughtUp = 0;
+    // A poll an hour apart: only the watch can bring the lines in.
+    const f = new FileFollower(
+      path,
+      {
+        line: (l) => lines.push(l),
+        bytes: () => undefined,
+        truncated: () => undefined,
+        up: (u) => (up = u),
+        error: (e) => assert.fail(e),
+        caughtUp: () => caughtUp++,
+      },
+      { maxLineBytes: 1024, pollMs: 3_600_000 },
+    );
+    t.after(() => f.close());
+    f.start();
+    await eventually(() => (up ? true : undefined));
+    assert.equal(caughtUp, 0, 'nothing read yet: nothing to report');
+    appendFileSync(path, 'one\ntwo\n');
+    await eventually(() => (lines.length === 2 ? true : undefined), 10_000, 'the append, through the watch');
+    await eventually(() => (caughtUp === 1 ? true : undefined), 10_000, 'caught up');
+    appendFileSync(path, 'three\n');
+    await eventually(() => (caughtUp === 2 ? true : undefined), 10_000, 'caught up again');
+    assert.deepEqual(lines, ['one', 'two', 'three']);
+    // A new file renamed over the path (its old file is unlinked, still open): the old
+    // file's watch says so, and the new file is watched in turn.
+    writeFileSync(`${path}.new`, 'four\n');
+    renameSync(`${path}.new`, path);
+    await eventually(() => (lines.length === 4 ? true : undefined), 10_000, 'the new file');
+    appendFileSync(path, 'five\n');
+    await eventually(() => (lines.length === 5 ? true : undefined), 10_000, 'an append to the new file');
+    assert.deepEqual(lines.slice(3), ['four', 'five']);
+  });
+
   it('starts at the end of a file present at start, then reads what is appended', async (t) => {
     const { path, f, got, lines } = follow({ create: 'old 1\nold 2\n' });
     t.after(() => f.close());

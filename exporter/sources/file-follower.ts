@@ -1,4 +1,4 @@
-import { promises as fsp, type Stats } from 'node:fs';
+import { promises as fsp, watch, type FSWatcher, type Stats } from 'node:fs';
 import { dirname, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { LineSplitter } from './line-splitter.js';
@@ -6,7 +6,9 @@ import { LineSplitter } from './line-splitter.js';
 /**
  * Follows one log file like `tail -F`, by polling (fs.stat on the path, fs.read on an
  * open descriptor), which works on every filesystem, bind mounts included, where
- * inotify does not:
+ * inotify does not. Where inotify works, a watch on the open file (fs.watch) wakes the
+ * follower as soon as the file changes, so new lines are read at once rather than at the
+ * next poll; polling goes on beside it, and carries on alone if the watch fails:
  * - a file present when following starts is read from its END: a restart of the
  *   exporter does not count the history again;
  * - a file that appears later (missing at start, re-created after a deletion, the new
@@ -34,6 +36,11 @@ export interface FollowerEvents {
   up(up: boolean): void;
   /** A read failed (other than the file being absent); logged once per distinct error. */
   error(err: Error): void;
+  /**
+   * Optional: called when a read that found new data has reached the end of what there is
+   * to read (caught up), so the counts are complete up to now.
+   */
+  caughtUp?(): void;
   /** Optional prefilter: lines without any of these ASCII keywords are only counted (`skipped`). */
   keywords?: readonly string[];
   skipped?(lines: number): void;
@@ -54,6 +61,8 @@ export interface FileFollowerOptions {
   fromStart?: boolean;
   /** Bytes read per turn before yielding to the event loop (default 4 MiB). */
   bytesPerTurn?: number;
+  /** Watch the open file with fs.watch (inotify) to read changes at once (default true). */
+  watch?: boolean;
   /** How long a rotated-away (renamed or deleted) file is kept open with nothing new in it (default 5 s). */
   rotateIdleMs?: number;
   /**
@@ -66,6 +75,13 @@ export interface FileFollowerOptions {
 
 /** Bytes at the start of a file compared to detect copytruncate. */
 const FINGERPRINT_BYTES = 256;
+
+/**
+ * After a change notice, the next read waits this long: a writer appending line by line
+ * sends a notice per write, and these are served together, so a busy log costs at most
+ * 1000 / WAKE_MS reads a second (the poll alone would cost 1000 / pollMs).
+ */
+export const WAKE_MS = 20;
 
 /** An open file being read: the current one, or one rotated away and read until idle. */
 interface Tail {
@@ -111,6 +127,12 @@ export class FileFollower {
   private readonly pollMs: number;
   private readonly bytesPerTurn: number;
   private readonly rotateIdleMs: number;
+  /** The fs.watch of the open file, if watching works here. */
+  private watcher: FSWatcher | undefined;
+  /** A change notice arrived while a check was under way: check again at once after it. */
+  private woken = false;
+  /** Bytes read since the follower last caught up (to report `caughtUp` once per burst). */
+  private readSinceCaughtUp = 0;
 
   constructor(
     readonly path: string,
@@ -138,9 +160,57 @@ export class FileFollower {
       this.setError(err as Error);
     }
     if (this.closed) return;
-    // More to read: go on at once (after other work queued), else wait for the next poll.
-    this.timer = setTimeout(() => (this.running = this.tick()), more ? 0 : this.pollMs);
+    if (!more && this.readSinceCaughtUp > 0) {
+      this.readSinceCaughtUp = 0;
+      this.events.caughtUp?.();
+    }
+    // More to read: go on at once (after other work queued); a change noticed meanwhile:
+    // soon; else wait for the next poll (or a change notice).
+    const delay = more ? 0 : this.woken ? WAKE_MS : this.pollMs;
+    this.woken = false;
+    this.schedule(delay);
+  }
+
+  private schedule(delay: number): void {
+    this.timer = setTimeout(() => (this.running = this.tick()), delay);
     this.timer.unref();
+  }
+
+  /** A change notice from fs.watch: read soon instead of at the next poll. */
+  private wake(): void {
+    if (this.closed) return;
+    if (this.timer === undefined) {
+      // A check is under way: it may have read before this change; check again after it.
+      this.woken = true;
+      return;
+    }
+    // Waiting for the next poll: read within WAKE_MS (notices meanwhile change nothing).
+    if (this.woken) return;
+    this.woken = true;
+    clearTimeout(this.timer);
+    this.schedule(WAKE_MS);
+  }
+
+  /** Watches the file just opened (and stops watching the one before). */
+  private watchFile(): void {
+    this.unwatch();
+    if (this.opts.watch === false) return;
+    try {
+      const w = watch(this.path, { persistent: false }, () => this.wake());
+      // A watch that fails (inotify limits, a filesystem without it) leaves the polling.
+      w.on('error', () => {
+        w.close();
+        if (this.watcher === w) this.watcher = undefined;
+      });
+      this.watcher = w;
+    } catch {
+      this.watcher = undefined;
+    }
+  }
+
+  private unwatch(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
   }
 
   private async check(): Promise<boolean> {
@@ -160,6 +230,7 @@ export class FileFollower {
         this.tail = undefined;
         this.ino = -1;
         this.dev = -1;
+        this.unwatch();
         more = true;
       } else return more;
     }
@@ -194,6 +265,7 @@ export class FileFollower {
     this.dev = fst.dev;
     this.first = false;
     this.setUp(true);
+    this.watchFile();
     await this.refreshFingerprint(this.tail);
     return (await this.drain(this.tail)) || more;
   }
@@ -269,6 +341,7 @@ export class FileFollower {
         const { bytesRead } = await fd.read(buf, 0, CHUNK, t.position);
         if (bytesRead === 0 || this.closed) return 0;
         t.position += bytesRead;
+        this.readSinceCaughtUp += bytesRead;
         this.events.bytes(bytesRead);
         t.splitter.push(buf, 0, bytesRead);
         return bytesRead;
@@ -301,6 +374,7 @@ export class FileFollower {
   }
 
   private async closeFd(): Promise<void> {
+    this.unwatch();
     const tails = [...this.retired.splice(0), ...(this.tail ? [this.tail] : [])];
     this.tail = undefined;
     this.ino = -1;

@@ -4,12 +4,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
+  ExpiringCounts,
+  ipv4Number,
   jsonMatcher,
   matchSshd,
   matcherFor,
   nginxMatcher,
   regexMatcher,
   sshdMatcher,
+  sshdMessageStart,
 } from './log-formats.js';
 
 const fixture = (name: string) =>
@@ -229,5 +232,161 @@ describe('regex', () => {
   it('matcherFor picks the matcher of the format', () => {
     assert.equal(matcherFor({ format: 'sshd', login_paths: [] }).keywords, matchSshd.keywords);
     assert.throws(() => matcherFor({ format: 'json', login_paths: [] }));
+  });
+});
+
+/** Deterministic pseudo-random numbers (mulberry32). */
+function rng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('sshd keyword prefilter', () => {
+  it('drops no line the matcher would count: the same results with and without it, on a corpus', () => {
+    const keywords = sshdMatcher().keywords!;
+    const rand = rng(7);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    const ips = ['10.0.0.1', '10.0.0.2', '192.0.2.7', '::1', '2001:db8::5', 'host.example', '010.0.0.1'];
+    const users = ['root', 'admin', 'invalid user x', 'from 6.6.6.6 port 1'];
+    const heads = [
+      'Nov 30 08:00:01 web1 sshd[12]: ',
+      'web1 sshd-session[3]: ',
+      'sshd-auth: ',
+      '',
+      'x su[1]: ',
+    ];
+    // Every message shape of docs/log-formats.md, near misses of each, and the lines of the fixtures.
+    const shapes = [
+      () =>
+        `Failed password for ${pick(users)} from ${pick(ips)} port ${pick(['22', '022', '123456', ''])} ssh2`,
+      () => `Failed none for invalid user ${pick(users)} from ${pick(ips)} port 22 ssh2`,
+      () => `Failed keyboard-interactive/pam for ${pick(users)} from ${pick(ips)} port 9 ssh2`,
+      () => `Invalid user ${pick(users)} from ${pick(ips)} port ${pick(['22', '23'])}`,
+      () =>
+        `error: PAM: Authentication failure for ${pick(['', 'illegal user '])}${pick(users)} from ${pick(ips)}`,
+      () => `PAM: authentication failure for ${pick(users)} from ${pick(ips)}`,
+      () =>
+        `maximum authentication attempts exceeded for ${pick(users)} from ${pick(ips)} port 22 ssh2 [preauth]`,
+      () => `Connection closed by authenticating user ${pick(users)} ${pick(ips)} port 22 [preauth]`,
+      () => `Connection reset by invalid user ${pick(users)} ${pick(ips)} port 23 [preauth]`,
+      () => `Disconnected from invalid user ${pick(users)} ${pick(ips)} port 22 [preauth]`,
+      () => `Disconnected from authenticating user ${pick(users)} ${pick(ips)} port 23 [preauth]`,
+      () => `Connection closed by ${pick(ips)} port 22 [preauth]`,
+      () => `Received disconnect from ${pick(ips)} port 22:11: Bye Bye [preauth]`,
+      () => `Accepted publickey for ${pick(users)} from ${pick(ips)} port 22 ssh2: ED25519 SHA256:x`,
+      () =>
+        `message repeated ${pick(['2', '3'])} times: [ Failed password for root from ${pick(ips)} port 22 ssh2]`,
+      () => `pam_unix(sshd:session): session opened for user ${pick(users)}(uid=0) by (uid=0)`,
+      () => `Server listening on 0.0.0.0 port 22.`,
+    ];
+    const corpus = [
+      ...fixture('sshd-auth.txt'),
+      ...fixture('sshd-attempts.txt'),
+      ...Array.from({ length: 20_000 }, () => pick(heads) + pick(shapes)()),
+    ];
+    const all = sshdMatcher(() => 0);
+    const filtered = sshdMatcher(() => 0);
+    let kept = 0;
+    let counted = 0;
+    for (const line of corpus) {
+      const want = show(all(line));
+      if (want !== '-') counted++;
+      if (keywords.some((k) => line.includes(k))) {
+        kept++;
+        assert.equal(show(filtered(line)), want, line);
+      } else assert.equal(want, '-', `the prefilter would drop a line the matcher counts: ${line}`);
+    }
+    // The corpus exercises both sides.
+    assert.ok(counted > 5000 && kept < corpus.length, `${counted} counted, ${kept} of ${corpus.length} kept`);
+  });
+});
+
+describe('sshd matcher internals', () => {
+  it('ipv4Number is one to one on canonical dotted quads and -1 for anything else', () => {
+    assert.equal(ipv4Number('0.0.0.0'), 0);
+    assert.equal(ipv4Number('10.0.0.1'), 167772161);
+    assert.equal(ipv4Number('255.255.255.255'), 2 ** 32 - 1);
+    for (const bad of [
+      '',
+      '1.2.3',
+      '1.2.3.4.5',
+      '256.0.0.1',
+      '01.2.3.4',
+      '1.2.3.04',
+      '1..2.3',
+      '1.2.3.',
+      '::1',
+      'a.b.c.d',
+      '1.2.3.4 ',
+    ])
+      assert.equal(ipv4Number(bad), -1, bad);
+  });
+
+  it('sshdMessageStart finds the message of sshd, sshd-session and sshd-auth only', () => {
+    assert.equal(sshdMessageStart('Nov 30 h sshd[1]: Failed x'), 18);
+    assert.equal(sshdMessageStart('h sshd-session: x'), 16);
+    assert.equal(sshdMessageStart('h sshd-auth[2]: x'), 16);
+    assert.equal(sshdMessageStart('Failed password for root'), 0);
+    for (const other of [
+      'h sshdx[1]: x',
+      'h xsshd[1]: x',
+      'h ssh[1]: x',
+      'h sshd[1: x',
+      'h sshd-sessio: x',
+      'no colon',
+    ])
+      assert.equal(sshdMessageStart(other), -1, other);
+  });
+
+  it('keeps client addresses that differ only in form apart (no leading-zero aliasing)', () => {
+    const m = sshdMatcher(() => 0);
+    // "Invalid user" counts the attempt and marks the connection; the Failed line of the same
+    // connection is then not counted again, but one of a different-looking address is.
+    assert.equal(show(m('sshd[1]: Invalid user x from 10.0.0.1 port 22')), 'failure 10.0.0.1');
+    assert.equal(
+      show(m('sshd[1]: Failed password for invalid user x from 010.0.0.1 port 22 ssh2')),
+      'failure 010.0.0.1',
+    );
+    assert.equal(
+      show(m('sshd[1]: Failed password for invalid user x from 10.0.0.1 port 022 ssh2')),
+      'failure 10.0.0.1',
+    );
+    assert.equal(show(m('sshd[1]: Failed password for invalid user x from 10.0.0.1 port 22 ssh2')), '-');
+  });
+
+  it('ExpiringCounts: evicts the least recently added at capacity, expires, and takes one at a time', () => {
+    let now = 0;
+    const c = new ExpiringCounts(() => now, 3);
+    c.add(1);
+    c.add('b', 2);
+    c.add(3);
+    c.add(1); // 1 is now the most recent
+    c.add(4); // evicts 'b'
+    assert.equal(c.size, 3);
+    assert.equal(c.get('b'), 0);
+    assert.deepEqual([c.get(1), c.get(3), c.get(4)], [2, 1, 1]);
+    assert.equal(c.take(1), true);
+    assert.equal(c.get(1), 1);
+    assert.equal(c.take(1), true);
+    assert.equal(c.take(1), false);
+    assert.equal(c.size, 2);
+    c.add(5);
+    c.add(6); // evicts 3, the oldest left
+    assert.equal(c.get(3), 0);
+    now += 10 * 60_000;
+    assert.equal(c.get(4), 0, 'expired');
+    assert.equal(c.take(5), false, 'expired');
+    c.add(7);
+    assert.equal(c.get(7), 1);
+    // Churn through many keys: the size stays at capacity and every slot is reused.
+    for (let i = 0; i < 9998; i++) c.add(i % 7 === 0 ? `s${i}` : i);
+    assert.equal(c.size, 3);
+    assert.deepEqual([c.get(9995), c.get('s9996'), c.get(9997), c.get(9994)], [1, 1, 1, 0]);
   });
 });

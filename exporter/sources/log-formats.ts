@@ -56,6 +56,58 @@ export function cleanClient(text: string | undefined): string | undefined {
   return CLIENT.test(text) ? text : undefined;
 }
 
+/**
+ * An IPv4 address in canonical dotted-quad form ("10.0.0.1": four numbers 0 to 255, no
+ * leading zeros) as a number from 0 to 2^32 - 1, or -1 for any other text. The mapping is
+ * one to one on canonical addresses, so the number can stand for the text as a Map key:
+ * a number is hashed without allocating, where a string key built per line (and hashed,
+ * and kept) was most of the cost of the state maps on a log from many clients.
+ */
+export function ipv4Number(s: string): number {
+  let n = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || dots === 3) return -1;
+      n = n * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && part === 0) return -1; // a leading zero
+      part = part * 10 + (c - 48);
+      if (part > 255) return -1;
+      digits++;
+    } else return -1;
+  }
+  return dots === 3 && digits > 0 ? n * 256 + part : -1;
+}
+
+/** The port of an sshd line ("22", no leading zero) as a number, or -1. */
+function portNumber(port: string): number {
+  if (port.length === 0 || port.length > 5 || (port.length > 1 && port.charCodeAt(0) === 48)) return -1;
+  let n = 0;
+  for (let i = 0; i < port.length; i++) {
+    const c = port.charCodeAt(i);
+    if (c < 48 || c > 57) return -1;
+    n = n * 10 + (c - 48);
+  }
+  return n;
+}
+
+/**
+ * The key of a connection (client and port) in the sshd matcher's state: a number for an
+ * IPv4 client (no string is built), the text "<client> <port>" otherwise.
+ */
+function connectionKey(client: string, port: string): number | string {
+  const ip = ipv4Number(client);
+  const p = ip >= 0 ? portNumber(port) : -1;
+  return p >= 0 ? ip * 100_000 + p : `${client} ${port}`;
+}
+
 function auth(result: AuthResult, client: string | undefined, count = 1): LineMatch {
   if (count !== 1) return client === undefined ? { auth: result, count } : { auth: result, client, count };
   if (client === undefined) return result === 'failure' ? AUTH_FAILURE : AUTH_SUCCESS;
@@ -63,7 +115,7 @@ function auth(result: AuthResult, client: string | undefined, count = 1): LineMa
 }
 
 /** Programs whose lines are sshd's: OpenSSH 9.8 moved authentication into sshd-session, 10.0 into sshd-auth. */
-const SSHD_PROGRAMS = new Set(['sshd', 'sshd-session', 'sshd-auth']);
+const SSHD_PROGRAMS = ['sshd', 'sshd-session', 'sshd-auth'];
 
 /** The messages an sshd matcher looks at; a line with none is never decoded. */
 const SSHD_KEYWORDS = [
@@ -86,14 +138,24 @@ const SSHD_KEYWORDS = [
  * a container's stdout) starts with the message itself.
  */
 export function sshdMessageStart(line: string): number {
-  for (const k of SSHD_BARE_STARTS) if (line.startsWith(k)) return 0;
+  // A bare message starts with a capital letter or "error: " / "maximum ...": a syslog
+  // line starts with a digit or a month, so most lines skip the list.
+  if (BARE_FIRST.has(line.charCodeAt(0))) {
+    for (const k of SSHD_BARE_STARTS) if (line.startsWith(k)) return 0;
+  }
   const colon = line.indexOf(': ');
   if (colon < 0) return -1;
   const tagStart = line.lastIndexOf(' ', colon - 1) + 1;
-  let tag = line.slice(tagStart, colon);
-  const bracket = tag.indexOf('[');
-  if (bracket >= 0 && tag.endsWith(']')) tag = tag.slice(0, bracket);
-  return SSHD_PROGRAMS.has(tag) ? colon + 2 : -1;
+  // The tag is "<program>" or "<program>[<pid>]"; compared in place, without slicing it.
+  let tagEnd = colon;
+  if (line.charCodeAt(colon - 1) === 93 /* ] */) {
+    const bracket = line.indexOf('[', tagStart);
+    if (bracket >= 0 && bracket < colon) tagEnd = bracket;
+  }
+  for (const p of SSHD_PROGRAMS) {
+    if (tagEnd - tagStart === p.length && line.startsWith(p, tagStart)) return colon + 2;
+  }
+  return -1;
 }
 const SSHD_BARE_STARTS = [
   'Failed ',
@@ -106,13 +168,25 @@ const SSHD_BARE_STARTS = [
   'Connection reset by ',
   'Disconnected from ',
 ];
+/** The first characters of SSHD_BARE_STARTS. */
+const BARE_FIRST = new Set(SSHD_BARE_STARTS.map((k) => k.charCodeAt(0)));
+
+/** The end of a run of 1 to 5 ASCII digits starting at `at` in `text`, or -1 when there is none. */
+function portEnd(text: string, at: number): number {
+  let i = at;
+  while (i < text.length && i - at < 6) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    i++;
+  }
+  return i === at || i - at > 5 ? -1 : i;
+}
 
 /** "<ip> port <n>" at the end of `text` (after " [preauth]" is cut): the client and port. */
 function clientPortAtEnd(text: string): { client: string | undefined; port: string } | undefined {
   const p = text.lastIndexOf(' port ');
-  if (p < 0) return undefined;
+  if (p < 0 || portEnd(text, p + 6) !== text.length) return undefined;
   const port = text.slice(p + 6);
-  if (!/^\d{1,5}$/.test(port)) return undefined;
   const sp = text.lastIndexOf(' ', p - 1);
   return { client: cleanClient(text.slice(sp + 1, p)), port };
 }
@@ -128,71 +202,130 @@ function fromClientPort(
   let end = msg.indexOf(' ', start);
   if (end < 0) end = msg.length;
   const client = cleanClient(msg.slice(start, end));
-  const m = / port (\d{1,5})/y;
-  m.lastIndex = end;
-  const pm = m.exec(msg);
-  return { client, port: pm ? pm[1]! : '', at };
+  // " port <1 to 5 digits>" right after the address (what follows the digits is not checked).
+  let port = '';
+  if (msg.startsWith(' port ', end)) {
+    let e = end + 6;
+    while (e < msg.length && e - end - 6 < 5) {
+      const c = msg.charCodeAt(e);
+      if (c < 48 || c > 57) break;
+      e++;
+    }
+    if (e > end + 6) port = msg.slice(end + 6, e);
+  }
+  return { client, port, at };
 }
 
 /** Pending credits and per-connection state expire: sshd writes the lines of one attempt within milliseconds. */
 const SSHD_STATE_TTL_MS = 120_000;
 const SSHD_STATE_MAX = 4096;
 
-interface Pending {
-  n: number;
-  at: number;
-}
-
 /**
- * A bounded, expiring multiset of keys. The oldest entry is found through a queue of
- * (key, entry) in insertion order, not through `Map.keys().next()`: V8 leaves a hole for
- * each deleted entry until the table is rebuilt, and finding the first live key skips
- * them, so on a busy log (every failure adds a key, every add evicts one at the cap) that
- * scan was most of the matcher's time. A queue item whose entry was replaced or removed
- * since is skipped when it comes up.
+ * A bounded, expiring multiset of keys: at most SSHD_STATE_MAX entries, the least
+ * recently added evicted first. The entries live in typed arrays indexed by slot, with a
+ * doubly linked recency list through them, and a Map from key to slot: an add, a hit and
+ * an eviction are a few array writes and allocate nothing but the key. (Objects per entry
+ * and a queue of them were most of the matcher's time on a log from 100,000 clients: every
+ * failure added an entry that outlived the young generation, so the garbage collector
+ * copied and then swept each one.)
  */
-class ExpiringCounts {
-  private readonly m = new Map<string, Pending>();
-  private queue: { key: string; entry: Pending }[] = [];
-  private head = 0;
-  constructor(private readonly now: () => number) {}
-  get(key: string): number {
-    const e = this.m.get(key);
-    if (!e) return 0;
-    if (this.now() - e.at > SSHD_STATE_TTL_MS) {
-      this.m.delete(key);
-      return 0;
-    }
-    return e.n;
+export class ExpiringCounts {
+  private readonly slots = new Map<number | string, number>();
+  private readonly keys: (number | string | undefined)[];
+  private readonly counts: Float64Array;
+  private readonly at: Float64Array;
+  private readonly older: Int32Array;
+  private readonly newer: Int32Array;
+  private readonly free: Int32Array;
+  private freeCount = 0;
+  /** Slots handed out so far (each used slot is in the list or on the free stack). */
+  private used = 0;
+  private oldest = -1;
+  private newest = -1;
+
+  constructor(
+    private readonly now: () => number,
+    private readonly capacity = SSHD_STATE_MAX,
+  ) {
+    this.keys = new Array<number | string | undefined>(capacity).fill(undefined);
+    this.counts = new Float64Array(capacity);
+    this.at = new Float64Array(capacity);
+    this.older = new Int32Array(capacity);
+    this.newer = new Int32Array(capacity);
+    this.free = new Int32Array(capacity);
   }
-  add(key: string, n = 1): void {
-    const entry = { n: this.get(key) + n, at: this.now() };
-    this.m.set(key, entry);
-    this.queue.push({ key, entry });
-    if (this.m.size > SSHD_STATE_MAX) this.evictOldest();
-    // Items already passed, and stale items (of replaced, taken or expired entries), are
-    // dropped once they outnumber the live ones, so the queue stays within about twice the map.
-    if (this.head > this.queue.length / 2 + 1024 || this.queue.length - this.head > 2 * this.m.size + 1024) {
-      this.queue = this.queue.slice(this.head).filter(({ key, entry }) => this.m.get(key) === entry);
-      this.head = 0;
-    }
+
+  get size(): number {
+    return this.slots.size;
   }
-  take(key: string): boolean {
-    const cur = this.get(key);
-    if (cur <= 0) return false;
-    if (cur === 1) this.m.delete(key);
-    else this.m.get(key)!.n = cur - 1;
+
+  /** The live slot of `key`, or -1 (an expired entry is removed). */
+  private slot(key: number | string): number {
+    const i = this.slots.get(key);
+    if (i === undefined) return -1;
+    if (this.now() - this.at[i]! > SSHD_STATE_TTL_MS) {
+      this.remove(i);
+      return -1;
+    }
+    return i;
+  }
+
+  get(key: number | string): number {
+    const i = this.slot(key);
+    return i < 0 ? 0 : this.counts[i]!;
+  }
+
+  add(key: number | string, n = 1): void {
+    let i = this.slot(key);
+    if (i >= 0) {
+      this.counts[i]! += n;
+      this.unlink(i);
+    } else {
+      if (this.freeCount > 0) i = this.free[--this.freeCount]!;
+      else if (this.used < this.capacity) i = this.used++;
+      else {
+        i = this.oldest;
+        this.remove(i);
+        this.freeCount--;
+      }
+      this.keys[i] = key;
+      this.slots.set(key, i);
+      this.counts[i] = n;
+    }
+    this.at[i] = this.now();
+    this.append(i);
+  }
+
+  take(key: number | string): boolean {
+    const i = this.slot(key);
+    if (i < 0) return false;
+    if (this.counts[i] === 1) this.remove(i);
+    else this.counts[i]!--;
     return true;
   }
-  private evictOldest(): void {
-    while (this.head < this.queue.length) {
-      const { key, entry } = this.queue[this.head]!;
-      this.head++;
-      if (this.m.get(key) === entry) {
-        this.m.delete(key);
-        return;
-      }
-    }
+
+  private remove(i: number): void {
+    this.unlink(i);
+    this.slots.delete(this.keys[i]!);
+    this.keys[i] = undefined;
+    this.free[this.freeCount++] = i;
+  }
+
+  private unlink(i: number): void {
+    const o = this.older[i]!;
+    const w = this.newer[i]!;
+    if (o >= 0) this.newer[o] = w;
+    else this.oldest = w;
+    if (w >= 0) this.older[w] = o;
+    else this.newest = o;
+  }
+
+  private append(i: number): void {
+    this.older[i] = this.newest;
+    this.newer[i] = -1;
+    if (this.newest >= 0) this.newer[this.newest] = i;
+    else this.oldest = i;
+    this.newest = i;
   }
 }
 
@@ -228,7 +361,7 @@ export function sshdMatcher(now: () => number = Date.now): LineMatcher {
 
   const failure = (client: string | undefined, port: string, n = 1): LineMatch | undefined => {
     if (n <= 0) return undefined;
-    if (client !== undefined && port !== '') counted.add(`${client} ${port}`, n);
+    if (client !== undefined && port !== '') counted.add(connectionKey(client, port), n);
     return auth('failure', client, n);
   };
 
@@ -250,19 +383,20 @@ export function sshdMatcher(now: () => number = Date.now): LineMatcher {
       if (invalid) userStart += 13;
       const user = msg.slice(userStart, where.at);
       const client = where.client;
+      // (The keys are built only when something is pending: most logs have no PAM lines.)
       if (client !== undefined) {
-        if (invalid && invalidPending.take(`${client} ${where.port}`)) {
-          pamPending.take(`${client} ${user}`);
+        if (invalid && invalidPending.size > 0 && invalidPending.take(connectionKey(client, where.port))) {
+          if (pamPending.size > 0) pamPending.take(`${client} ${user}`);
           return undefined;
         }
-        if (pamPending.take(`${client} ${user}`)) return undefined;
+        if (pamPending.size > 0 && pamPending.take(`${client} ${user}`)) return undefined;
       }
       return failure(client, where.port);
     }
     if (msg.startsWith('Invalid user ')) {
       const where = fromClientPort(msg, 12);
       if (!where) return undefined;
-      if (where.client !== undefined) invalidPending.add(`${where.client} ${where.port}`);
+      if (where.client !== undefined) invalidPending.add(connectionKey(where.client, where.port));
       return failure(where.client, where.port);
     }
     if (msg.startsWith('PAM: ')) {
@@ -302,7 +436,8 @@ export function sshdMatcher(now: () => number = Date.now): LineMatcher {
 
   /** The end of a connection's attempts: one failure if none was logged, else nothing new. */
   const endOfAttempts = (client: string | undefined, port: string): LineMatch | undefined => {
-    if (client !== undefined && counted.get(`${client} ${port}`) > 0) return undefined;
+    if (client !== undefined && counted.size > 0 && counted.get(connectionKey(client, port)) > 0)
+      return undefined;
     return failure(client, port);
   };
 

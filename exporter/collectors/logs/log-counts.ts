@@ -1,5 +1,5 @@
 import type { FollowerEvents } from '../../sources/file-follower.js';
-import type { CodeClass, LineMatcher } from '../../sources/log-formats.js';
+import { ipv4Number, type CodeClass, type LineMatcher } from '../../sources/log-formats.js';
 
 /**
  * The running totals of one log source, kept apart from prom-client (and Docker) so the
@@ -7,7 +7,10 @@ import type { CodeClass, LineMatcher } from '../../sources/log-formats.js';
  */
 
 interface ClientCount {
+  /** The client's address (the entry of an evicted client is reused for the next new one). */
   client: string;
+  /** Its key in SourceCounts.byKey. */
+  key: number | string;
   count: number;
   /** The recency list: the client seen just before this one, and just after. */
   older: ClientCount | undefined;
@@ -25,8 +28,12 @@ export class SourceCounts {
   authFailure = 0;
   authSuccess = 0;
   readonly http: Record<CodeClass, number> = { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 };
-  /** Failures by client (iteration order is not recency: see `oldest`). */
-  readonly clients = new Map<string, ClientCount>();
+  /**
+   * Failures by client, keyed by the client's IPv4 address as a number where it is one
+   * (hashed without a string: see ipv4Number), else by its text. Iteration order is not
+   * recency: see `oldest`.
+   */
+  private readonly byKey = new Map<number | string, ClientCount>();
   /** Ends of the recency list: the least and the most recently seen client. */
   private oldest: ClientCount | undefined;
   private newest: ClientCount | undefined;
@@ -62,7 +69,9 @@ export class SourceCounts {
    * distinct clients over a cap of 1000 that scan dominated the whole read.)
    */
   private failureFrom(client: string, n = 1): void {
-    const entry = this.clients.get(client);
+    const ip = ipv4Number(client);
+    const key = ip >= 0 ? ip | 0 : client;
+    const entry = this.byKey.get(key);
     if (entry !== undefined) {
       entry.count += n;
       if (entry !== this.newest) {
@@ -71,15 +80,20 @@ export class SourceCounts {
       }
       return;
     }
-    const added: ClientCount = { client, count: n, older: undefined, newer: undefined };
-    this.clients.set(client, added);
-    this.append(added);
-    if (this.clients.size > this.maxClients) {
-      const oldest = this.oldest!;
-      this.unlink(oldest);
-      this.clients.delete(oldest.client);
+    let added: ClientCount;
+    if (this.byKey.size >= this.maxClients) {
+      // Evict the least recently seen, and reuse its entry for the new client: at the cap
+      // (a flood of distinct addresses) a new client then allocates nothing but its name.
+      added = this.oldest!;
+      this.unlink(added);
+      this.byKey.delete(added.key);
       this.evictions++;
-    }
+      added.client = client;
+      added.key = key;
+      added.count = n;
+    } else added = { client, key, count: n, older: undefined, newer: undefined };
+    this.byKey.set(key, added);
+    this.append(added);
   }
 
   private unlink(e: ClientCount): void {
@@ -95,6 +109,16 @@ export class SourceCounts {
     if (this.newest) this.newest.newer = e;
     else this.oldest = e;
     this.newest = e;
+  }
+
+  /** How many clients have their failures counted (at most max_clients). */
+  get clientCount(): number {
+    return this.byKey.size;
+  }
+
+  /** The failures of each client counted, as [client, failures]. */
+  *clients(): IterableIterator<[string, number]> {
+    for (const e of this.byKey.values()) yield [e.client, e.count];
   }
 
   /** Callbacks for a follower feeding this source. */

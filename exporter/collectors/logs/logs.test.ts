@@ -8,7 +8,8 @@ import { silentLogger } from '../../../internal/log.js';
 import { docker, requireDocker, TestContainers } from '../../../internal/testing/docker.js';
 import { eventually, promtoolCheckMetrics, requireBinary } from '../../../internal/testing/helpers.js';
 import { collectSamples, collectText } from '../../../test/samples.js';
-import { LogsCollector } from './logs.js';
+import { performance } from 'node:perf_hooks';
+import { LogsCollector, REFRESH_GAP_MS } from './logs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'watchpost-logs-'));
 const containers = new TestContainers();
@@ -204,6 +205,47 @@ collectors:
     );
     assert.equal(s2.get('watchpost_auth_failures_by_client_total{source="flood",client="10.0.19.36"}'), 2);
     assert.equal(s2.get('watchpost_auth_clients_evicted_total{source="flood"}'), 4901);
+  });
+});
+
+describe('logs collector: refresh', () => {
+  it('asks the runner for a run when a file source caught up with new lines, at most one per REFRESH_GAP_MS', async (t) => {
+    const auth = join(dir, 'refresh.log');
+    writeFileSync(auth, '');
+    const c = collector(`
+collectors:
+  logs:
+    sources: [{ name: r, file: ${auth}, format: sshd }]
+`);
+    t.after(() => c.close());
+    const asked: number[] = [];
+    c.setRefresh(() => asked.push(performance.now()));
+    await until(c, (s) => s.get('watchpost_log_source_up{source="r"}') === 1, 'up');
+    assert.equal(asked.length, 0, 'nothing read: no run asked for');
+    appendFileSync(auth, 'sshd[1]: Failed password for root from 10.0.0.1 port 2 ssh2\n');
+    await eventually(() => (asked.length === 1 ? true : undefined), 10_000, 'a run asked for');
+    // The run shows the line at once.
+    const s = await run(c);
+    assert.equal(s.get('watchpost_auth_attempts_total{source="r",result="failure"}'), 1);
+    // Two more bursts, most likely within the gap.
+    appendFileSync(auth, 'sshd[1]: Failed password for root from 10.0.0.1 port 3 ssh2\n');
+    await until(c, (s) => s.get('watchpost_log_lines_total{source="r"}') === 2, 'second line');
+    const thirdAppendedAt = performance.now();
+    appendFileSync(auth, 'sshd[1]: Failed password for root from 10.0.0.1 port 4 ssh2\n');
+    await until(c, (s) => s.get('watchpost_log_lines_total{source="r"}') === 3, 'third line');
+    // A run follows the last burst (the gap's trailing run), and runs are at least the gap apart.
+    await eventually(
+      () => (asked.at(-1)! >= thirdAppendedAt ? true : undefined),
+      10_000,
+      'a run after the last burst',
+    );
+    await new Promise((r) => setTimeout(r, REFRESH_GAP_MS + 200));
+    assert.ok(asked.length >= 2 && asked.length <= 3, `${asked.length} runs for 3 bursts`);
+    for (let i = 1; i < asked.length; i++)
+      assert.ok(
+        asked[i]! - asked[i - 1]! >= REFRESH_GAP_MS - 1,
+        `runs ${asked[i]! - asked[i - 1]!} ms apart`,
+      );
   });
 });
 

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Config } from '../../../config/schema.js';
 import type { Logger } from '../../../internal/log.js';
 import { Snapshot, type Collector, type CollectorDeps } from '../../collector.js';
@@ -18,6 +19,11 @@ import { FAMILIES } from './metrics.js';
  * publishes them. Client addresses are outside input, so the clients of each source
  * are kept in an LRU of at most `max_clients`: a flood of random addresses evicts the
  * least recently seen ones (counted) instead of growing the series count.
+ *
+ * When a file source has caught up with a burst of new lines, the collector asks the
+ * runner for a run at once (setRefresh), so /metrics shows a burst of failures within
+ * moments rather than after up to one interval; such runs are at most one per
+ * REFRESH_GAP_MS, so a busy log adds at most that many runs to those of the interval.
  */
 
 export { SourceCounts } from './log-counts.js';
@@ -36,6 +42,9 @@ interface Source {
   follower: Follower;
 }
 
+/** The least time between two runs asked for because a source caught up with new lines. */
+export const REFRESH_GAP_MS = 1000;
+
 export interface LogsCollectorOptions {
   /** Replaces the Docker adapter (tests). */
   docker?: DockerSource;
@@ -51,6 +60,10 @@ export class LogsCollector implements Collector {
   private readonly sources: Source[] = [];
   private started = false;
   private docker: DockerSource | undefined;
+  private requestRefresh: (() => void) | undefined;
+  /** performance.now() of the last refresh asked for, and the one waiting for the gap to pass. */
+  private lastRefreshAt = -Infinity;
+  private refreshTimer: NodeJS.Timeout | undefined;
 
   constructor({ config, log }: CollectorDeps, opts: LogsCollectorOptions = {}) {
     this.log = log.child({ collector: this.name });
@@ -61,6 +74,7 @@ export class LogsCollector implements Collector {
       const events = counts.events((err) =>
         this.log.warn('log source read failed', { source: config.name, error: err.message }),
       );
+      events.caughtUp = () => this.caughtUp();
       let follower: Follower;
       if (config.file !== undefined) {
         follower = new FileFollower(config.file, events, {
@@ -84,6 +98,28 @@ export class LogsCollector implements Collector {
       }
       this.sources.push({ config, counts, follower });
     }
+  }
+
+  /** The runner's hook: a source that caught up with new lines asks for a run without waiting for the interval. */
+  setRefresh(request: () => void): void {
+    this.requestRefresh = request;
+  }
+
+  /** A source read new lines up to the end of its file: ask for a run, at most one per REFRESH_GAP_MS. */
+  private caughtUp(): void {
+    if (this.requestRefresh === undefined || this.refreshTimer !== undefined) return;
+    const wait = this.lastRefreshAt + REFRESH_GAP_MS - performance.now();
+    if (wait <= 0) {
+      this.lastRefreshAt = performance.now();
+      this.requestRefresh();
+      return;
+    }
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = undefined;
+      this.lastRefreshAt = performance.now();
+      this.requestRefresh?.();
+    }, wait);
+    this.refreshTimer.unref();
   }
 
   /** For tests and the status page: the running totals of a source. */
@@ -110,7 +146,7 @@ export class LogsCollector implements Collector {
         for (const cc of CODE_CLASSES) snap.add(m.httpResponses, { source, code_class: cc }, c.http[cc]);
       }
       // An evicted client is no longer in `clients`, so its series goes with it.
-      for (const [client, entry] of c.clients) snap.add(m.failuresByClient, { source, client }, entry.count);
+      for (const [client, count] of c.clients()) snap.add(m.failuresByClient, { source, client }, count);
       snap.add(m.clientsEvicted, { source }, c.evictions);
       snap.add(m.lines, { source }, c.lines);
       snap.add(m.bytes, { source }, c.bytes);
@@ -123,6 +159,9 @@ export class LogsCollector implements Collector {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = undefined;
+    this.requestRefresh = undefined;
     await Promise.all(this.sources.map((s) => s.follower.close()));
   }
 }
