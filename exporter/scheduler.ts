@@ -4,7 +4,7 @@ import { errorMessage, type Collector } from './collector.js';
 import type { ScheduledCollector } from './collectors/index.js';
 import type { Exposition } from './exposition.js';
 import { gauge, renderFamilies, Snapshot } from './metric-families.js';
-import { TimeoutError, withTimeout } from './timeout.js';
+import { TimeoutError, withTimeout } from '../internal/timeout.js';
 
 const success = gauge(
   'watchpost_collector_success',

@@ -1,6 +1,7 @@
 import type { Logger } from '../internal/log.js';
 import type { ChannelConfig, NotifierConfig } from '../config/notifier-schema.js';
 import { redact } from '../internal/secret.js';
+import { deadline, timeoutSignal } from '../internal/timeout.js';
 import type { Channel, SendResult } from './channels/channel.js';
 import type { Notification } from './outbox.js';
 import { buildChannels } from './run.js';
@@ -71,30 +72,24 @@ function humanize(detail: string): string {
 }
 
 async function sendWithTimeout(ch: Channel, message: Notification, timeoutMs: number): Promise<SendResult> {
-  const signal = AbortSignal.timeout(timeoutMs);
-  let timer: NodeJS.Timeout | undefined;
-  // A channel that ignored its signal still cannot hold the command up.
-  const late = new Promise<SendResult>((resolve) => {
-    timer = setTimeout(
-      () =>
-        resolve({
-          ok: false,
-          retryable: true,
-          reason: 'timeout',
-          detail: `no answer within ${timeoutMs} ms`,
-        }),
-      timeoutMs + 1000,
-    );
-  });
+  const bound = timeoutSignal(timeoutMs);
+  const timedOut: SendResult = {
+    ok: false,
+    retryable: true,
+    reason: 'timeout',
+    detail: `no answer within ${timeoutMs} ms`,
+  };
   try {
-    const result = await Promise.race([ch.send(message, signal), late]);
-    if (!result.ok && signal.aborted && (result.reason === 'aborted' || !result.detail))
-      return { ok: false, retryable: true, reason: 'timeout', detail: `no answer within ${timeoutMs} ms` };
+    // A channel that ignored its signal still cannot hold the command up.
+    const r = await deadline(ch.send(message, bound.signal), timeoutMs + 1000);
+    if (!r.settled) return timedOut;
+    const result = r.value;
+    if (!result.ok && bound.timedOut && (result.reason === 'aborted' || !result.detail)) return timedOut;
     return result;
   } catch (err) {
     return { ok: false, retryable: true, reason: 'exception', detail: (err as Error).message };
   } finally {
-    clearTimeout(timer);
+    bound.clear();
   }
 }
 

@@ -4,6 +4,7 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import tls, { type PeerCertificate, type TLSSocket } from 'node:tls';
 import type { Secret } from '../../internal/secret.js';
+import { formatMs, timeoutSignal, TimeoutError } from '../../internal/timeout.js';
 import type { TextPattern } from '../../config/user-regex.js';
 
 /**
@@ -243,12 +244,6 @@ export const PROBES: Readonly<Record<ProbeKind, Prober>> = {
   tcp: probeTcp,
 };
 
-class ProbeTimeout extends Error {
-  constructor(ms: number) {
-    super(`no answer within ${ms < 1000 ? `${ms}ms` : `${ms / 1000}s`}`);
-  }
-}
-
 /**
  * Runs one probe, bounded by `target.timeoutMs` (and `signal`, the collector's run). The
  * timer is always cleared and the socket always destroyed, whichever side wins. The
@@ -256,11 +251,8 @@ class ProbeTimeout extends Error {
  */
 export async function runProbe(target: ProbeTarget, signal?: AbortSignal): Promise<ProbeResult> {
   const start = performance.now();
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(new ProbeTimeout(target.timeoutMs)), target.timeoutMs);
-  const onOuterAbort = () => abort.abort(new Error('the collector run was cancelled'));
-  if (signal?.aborted) onOuterAbort();
-  else signal?.addEventListener('abort', onOuterAbort, { once: true });
+  const ms = target.timeoutMs;
+  const abort = timeoutSignal(ms, signal, new TimeoutError(ms, `no answer within ${formatMs(ms)}`));
   try {
     let outcome: Outcome;
     try {
@@ -276,8 +268,7 @@ export async function runProbe(target: ProbeTarget, signal?: AbortSignal): Promi
       durationSeconds: (performance.now() - start) / 1000,
     };
   } finally {
-    clearTimeout(timer);
-    signal?.removeEventListener('abort', onOuterAbort);
+    abort.clear();
   }
 }
 

@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Config } from '../../../config/schema.js';
 import type { Logger } from '../../../internal/log.js';
+import { timeoutSignal } from '../../../internal/timeout.js';
 import { errorMessage, Snapshot, type Collector, type CollectorDeps } from '../../collector.js';
 import {
   cgroupVersion,
@@ -240,8 +241,8 @@ export class ContainersCollector implements Collector {
     // Docker gets less than the collector's timeout, so a daemon that stops answering is
     // reported as down (watchpost_docker_up 0) instead of the whole run timing out and
     // withdrawing what is expected.
-    const deadline = AbortSignal.timeout(Math.max(1, Math.floor(this.settings.timeout * 0.8)));
-    const dockerSignal = AbortSignal.any([signal, deadline]);
+    const deadline = timeoutSignal(Math.max(1, Math.floor(this.settings.timeout * 0.8)), signal);
+    const dockerSignal = deadline.signal;
     setMaxListeners(CONCURRENCY * 4, dockerSignal);
     try {
       if (!streaming || this.needResync || now - this.lastResync >= this.settings.resync_interval) {
@@ -252,14 +253,16 @@ export class ContainersCollector implements Collector {
     } catch (err) {
       // Aborted by the scheduler (timeout, shutdown): that is the run failing, not Docker.
       signal.throwIfAborted();
-      const reason = deadline.aborted ? 'timeout' : dockerDownReason(err);
+      const reason = deadline.timedOut ? 'timeout' : dockerDownReason(err);
       this.needResync = true;
-      const message = deadline.aborted
+      const message = deadline.timedOut
         ? `Docker API at ${this.settings.endpoint} did not answer within ${Math.floor(this.settings.timeout * 0.8)} ms`
         : errorMessage(err);
       if (this.lastDown !== message) this.log.warn('Docker unreachable', { reason, error: message });
       this.lastDown = message;
       return this.snapshotDown(reason);
+    } finally {
+      deadline.clear();
     }
     if (this.lastDown !== undefined)
       this.log.info('Docker reachable again', { endpoint: this.settings.endpoint });

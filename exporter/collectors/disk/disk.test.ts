@@ -11,7 +11,6 @@ import { parseMountinfo, type FsStats } from '../../sources/mounts.js';
 import { promtoolCheckMetrics, requireBinary } from '../../../internal/testing/helpers.js';
 import {
   DiskCollector,
-  deadline,
   mountsFromSi,
   selectFilesystems,
   usedRatio,
@@ -178,19 +177,6 @@ test('usedRatio is df’s Use%: used / (used + avail), 0 for an empty filesystem
   assert.equal(usedRatio(stats(1000, 1000, 1000)), 0);
   assert.equal(usedRatio(stats(1000, 50, 0)), 1); // only the root reserve left: full for users
   assert.equal(usedRatio(stats(0, 0, 0)), 0);
-});
-
-describe('deadline', () => {
-  test('times out, resolves, rejects and aborts, leaving no timer behind', async () => {
-    assert.deepEqual(await deadline(new Promise(() => {}), 5), { settled: false });
-    assert.deepEqual(await deadline(Promise.resolve(1), 60_000), { settled: true, value: 1 });
-    await assert.rejects(deadline(Promise.reject(new Error('boom')), 60_000), /boom/);
-    const ac = new AbortController();
-    const p = deadline(new Promise(() => {}), 60_000, ac.signal);
-    ac.abort(new Error('shutdown'));
-    await assert.rejects(p, /shutdown/);
-    // A 60 s timer left running would keep this test file alive for a minute.
-  });
 });
 
 describe('DiskCollector through systeminformation (systems without /proc)', () => {

@@ -1,5 +1,6 @@
 import { compileUserRegex, type TextPattern } from '../../../config/user-regex.js';
 import type { Logger } from '../../../internal/log.js';
+import { deadline } from '../../../internal/timeout.js';
 import { ChangeLog, errorMessage, Snapshot, type Collector, type CollectorDeps } from '../../collector.js';
 import {
   hostView,
@@ -73,43 +74,6 @@ export function usedRatio(s: FsStats): number {
   const used = s.sizeBytes - s.freeBytes;
   const total = used + s.availBytes;
   return total > 0 ? used / total : 0;
-}
-
-/**
- * Waits for `promise` at most `ms`: `{ settled: false }` on timeout, rejects when it
- * rejects or `signal` aborts. The timer and the abort listener are always removed.
- */
-export function deadline<T>(
-  promise: Promise<T>,
-  ms: number,
-  signal?: AbortSignal,
-): Promise<{ settled: true; value: T } | { settled: false }> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const cleanup = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    };
-    const onAbort = () => {
-      cleanup();
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      resolve({ settled: false });
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        cleanup();
-        resolve({ settled: true, value });
-      },
-      (err: unknown) => {
-        cleanup();
-        reject(err);
-      },
-    );
-  });
 }
 
 export interface DiskCollectorOptions {

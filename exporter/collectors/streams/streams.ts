@@ -1,5 +1,6 @@
 import type { Config } from '../../../config/schema.js';
 import type { Logger } from '../../../internal/log.js';
+import { timeoutSignal, TimeoutError } from '../../../internal/timeout.js';
 import { errorMessage, Snapshot, type Collector, type CollectorDeps } from '../../collector.js';
 import { fetchMediamtxPaths } from '../../sources/mediamtx.js';
 import { fetchRtmpStat } from '../../sources/nginx-rtmp.js';
@@ -195,12 +196,12 @@ export class StreamsCollector implements Collector {
 
   private async fetchServer(server: StreamServer, signal: AbortSignal): Promise<ServerResult> {
     const started = performance.now();
-    const timeout = new AbortController();
-    const timer = setTimeout(
-      () => timeout.abort(new Error(`no answer within ${this.serverTimeout}ms`)),
+    const timeout = timeoutSignal(
       this.serverTimeout,
+      signal,
+      new TimeoutError(this.serverTimeout, `no answer within ${this.serverTimeout}ms`),
     );
-    const both = AbortSignal.any([signal, timeout.signal]);
+    const both = timeout.signal;
     const seconds = () => (performance.now() - started) / 1000;
     try {
       const fetchOnce = () =>
@@ -226,8 +227,8 @@ export class StreamsCollector implements Collector {
       };
     } catch (err) {
       if (signal.aborted) throw err;
-      const why = timeout.signal.aborted ? errorMessage(timeout.signal.reason) : describeFetchError(err);
-      const reason = failureReason(err, timeout.signal.aborted);
+      const why = timeout.timedOut ? errorMessage(timeout.signal.reason) : describeFetchError(err);
+      const reason = failureReason(err, timeout.timedOut);
       const error = `${server.kind} server "${server.name}": ${why}`;
       if (this.failing.get(server.name) !== error) {
         this.failing.set(server.name, error);
@@ -235,7 +236,7 @@ export class StreamsCollector implements Collector {
       }
       return { server, durationSeconds: seconds(), error, reason };
     } finally {
-      clearTimeout(timer);
+      timeout.clear();
     }
   }
 
