@@ -504,6 +504,11 @@ export async function runInit(opts: InitOptions): Promise<InitResult> {
     // (`watchpost targets add`) and the certificates the user puts there.
     ensureDir(join(install, 'targets'), 0o755);
     ensureDir(join(install, 'tls'), 0o755);
+    // VictoriaMetrics' data: its image has no folder a non-root user may write, so this one is
+    // writable by the secrets group, which only the VictoriaMetrics service is given here.
+    const data = join(install, 'victoriametrics');
+    ensureDir(data, 0o770);
+    if (statSync(data).gid !== secretsGid) chownSync(data, -1, secretsGid);
   }
   const manifestText = `${JSON.stringify(next, null, 2)}\n`;
   if (readIfExists(manifestPath) !== manifestText) writeFileAtomic(manifestPath, manifestText, 0o644);

@@ -415,7 +415,7 @@ ${p.exporter}  watchpost-agent:
       - --enable-feature=agent
       - --config.file=/etc/prometheus/prometheus.yml
       # The write-ahead log: samples the central host has not taken yet survive a restart and
-      # a broken link (remote_write retries them until they are older than 2 hours).
+      # a broken link; remote_write retries them until the log is truncated.
       - --storage.agent.path=/prometheus
       - --web.listen-address=:9090
     volumes:
@@ -554,13 +554,17 @@ ${p.hardening}services:
     <<: *hardening
     image: \${VICTORIAMETRICS_IMAGE:-${PINNED_IMAGES.VICTORIAMETRICS_IMAGE}}
     user: "${NOBODY_UID}:${NOBODY_UID}"
+    # The image runs as root and has no data folder of its own, so a fresh named volume would be
+    # root's: the data lives in ${d}/victoriametrics instead, which init makes writable by the
+    # secrets group (mode 0770), given to this service only.
+    group_add: [${p.secretsGid}]
     command:
       - -storageDataPath=/storage
       # Months (or a duration such as 400d): the disk this needs is in docs/scaling.md.
       - -retentionPeriod=\${VICTORIAMETRICS_RETENTION:-12}
       - -httpListenAddr=:8428
     volumes:
-      - watchpost-victoriametrics-data:/storage
+      - { type: bind, source: ${d}/victoriametrics, target: /storage }
     tmpfs: ["/tmp:size=64m,mode=1777"]
     pids_limit: 256
     mem_limit: 2g
@@ -582,7 +586,6 @@ ${p.alertmanager}${p.notifier}${p.grafana}networks:
 
 volumes:
   watchpost-prometheus-data: {}
-  watchpost-victoriametrics-data: {}
   watchpost-alertmanager-data: {}
   watchpost-notifier-data: {}
   watchpost-grafana-data: {}

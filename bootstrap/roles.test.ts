@@ -269,6 +269,13 @@ describe('init --role central: the central host', () => {
     );
     assert.ok(statSync(join(install, 'targets')).isDirectory());
     assert.ok(statSync(join(install, 'tls')).isDirectory());
+    // VictoriaMetrics (user 65534, given the secrets group) writes its data there.
+    const data = statSync(join(install, 'victoriametrics'));
+    assert.equal(data.mode & 0o777, 0o770);
+    assert.equal(data.gid, statSync(join(install, 'secrets', 'push_token')).gid);
+    assert.deepEqual(s['watchpost-victoriametrics']!.volumes, [
+      { type: 'bind', source: './watchpost/victoriametrics', target: '/storage' },
+    ]);
     assert.ok(existsSync(join(install, 'prometheus', 'rules', 'sites.rules.yml')));
     const push = readFileSync(join(install, 'secrets', 'push_token'), 'utf8');
     assert.match(push, /^[A-Za-z0-9_-]{43}\n$/);

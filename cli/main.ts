@@ -307,7 +307,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       case 'write-proxy': {
         if (!values.upstream)
           throw new UsageError('write-proxy needs --upstream URL (the Prometheus it forwards to)');
-        const tokenFile = values['push-token-file'] ?? io.env.WATCHPOST_PUSH_TOKEN_FILE;
+        const tokenFile = values['push-token-file'];
         if (!tokenFile)
           throw new UsageError('write-proxy needs --push-token-file FILE (the token agents send)');
         if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined))
