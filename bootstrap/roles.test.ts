@@ -396,6 +396,30 @@ describe('watchpost init --role: the command line', () => {
     assert.deepEqual(readdirSync(dir), []);
   });
 
+  it('write-proxy refuses to start without its upstream, its token, or with half a TLS pair', async () => {
+    const dir = tmp('cli-proxy');
+    for (const [args, message] of [
+      [['write-proxy', '--push-token-file', 'token'], /needs --upstream URL/],
+      [['write-proxy', '--upstream', 'http://127.0.0.1:9090'], /needs --push-token-file FILE/],
+      [
+        [
+          'write-proxy',
+          '--upstream',
+          'http://127.0.0.1:9090',
+          '--push-token-file',
+          'token',
+          '--tls-cert',
+          'c.pem',
+        ],
+        /both --tls-cert and --tls-key/,
+      ],
+    ] as const) {
+      const r = await run([...args], dir);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+      assert.match(r.err, message);
+    }
+  });
+
   it('sets up a site from the command line and never prints the token', async () => {
     const { dir, token } = site();
     const r = await run(
