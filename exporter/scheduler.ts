@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../internal/log.js';
-import { errorMessage, type Collector } from './collector.js';
+import { ChangeLog, errorMessage, type Collector } from './collector.js';
 import type { ScheduledCollector } from './collectors/index.js';
 import type { Exposition } from './exposition.js';
 import { gauge, renderFamilies, Snapshot } from './metric-families.js';
@@ -79,11 +79,18 @@ export interface SchedulerOptions {
 export class Scheduler {
   readonly #entries = new Map<string, Entry>();
   readonly #log: Logger;
+  /** A failing collector is logged at its first failure and each change of reason, and its recovery once. */
+  readonly #failures: ChangeLog;
   readonly #exposition: Exposition;
   #stopped = false;
 
   constructor(collectors: ScheduledCollector[], opts: SchedulerOptions) {
     this.#log = opts.log;
+    this.#failures = new ChangeLog(
+      (collector, err) => this.#log.warn('collector failed', { collector, err }),
+      (collector) => this.#log.info('collector recovered', { collector }),
+      (collector, err) => this.#log.debug('collector still failing', { collector, err }),
+    );
     this.#exposition = opts.exposition;
     for (const { collector, settings } of collectors) {
       if (this.#entries.has(collector.name))
@@ -232,7 +239,6 @@ export class Scheduler {
     const { status, collector } = entry;
     const durationMs = performance.now() - started;
     const now = new Date();
-    const wasFailing = status.success === false;
     status.runs++;
     status.lastRunAt = now;
     status.lastDurationMs = durationMs;
@@ -240,18 +246,13 @@ export class Scheduler {
       status.success = true;
       status.lastSuccessAt = now;
       status.lastError = undefined;
-      if (wasFailing) this.#log.info('collector recovered', { collector: collector.name });
+      this.#failures.ok(collector.name);
     } else {
-      const previousError = status.lastError;
       status.success = false;
       status.failures++;
       status.lastError = errorMessage(err);
-      // Log the first failure and each change of reason, not every run of a long outage.
-      if (!wasFailing || previousError !== status.lastError) {
-        this.#log.warn('collector failed', { collector: collector.name, err: status.lastError });
-      } else {
-        this.#log.debug('collector still failing', { collector: collector.name, err: status.lastError });
-      }
+      // The first failure and each change of reason, not every run of a long outage.
+      this.#failures.fail(collector.name, status.lastError);
     }
     this.#renderSelf();
   }

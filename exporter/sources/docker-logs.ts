@@ -2,6 +2,10 @@ import type { Readable } from 'node:stream';
 import { backoffDelay, parseDockerTime, type DockerSource } from './docker.js';
 import type { FollowerEvents } from './file-follower.js';
 import { LineSplitter } from './line-splitter.js';
+import { ChangeLog } from '../../internal/change-log.js';
+
+/** The one key of the follower's ChangeLog: the container's log stream. */
+const STREAM = 'stream';
 
 /**
  * Follows a container's stdout and stderr through the Docker API, as `docker logs -f
@@ -83,7 +87,8 @@ export class ContainerLogFollower {
   private lastTs = '';
   private firstSight = true;
   private isUp: boolean | undefined;
-  private lastError: string | undefined;
+  /** A failure is reported once per distinct error, until the stream is up again. */
+  private readonly errors = new ChangeLog<Error>((_, __, err) => this.events.error(err));
   private readonly abort = new AbortController();
   private running: Promise<void> | undefined;
   private stream: Readable | undefined;
@@ -109,7 +114,7 @@ export class ContainerLogFollower {
         const c = await this.source.findContainer(this.target, signal);
         if (c === undefined || !c.running) {
           this.setUp(false);
-          this.lastError = undefined;
+          this.errors.ok(STREAM);
           await sleep(backoffDelay(attempt++, 500, cap), signal);
           continue;
         }
@@ -126,17 +131,14 @@ export class ContainerLogFollower {
         const opened = Date.now();
         const stream = await this.source.logs(c.id, since, signal);
         this.setUp(true);
-        this.lastError = undefined;
+        this.errors.ok(STREAM);
         await this.consume(stream, c.tty, after);
         lived = Date.now() - opened;
       } catch (err) {
         if (signal.aborted) break;
         this.setUp(false);
         const e = err instanceof Error ? err : new Error(String(err));
-        if (e.message !== this.lastError) {
-          this.lastError = e.message;
-          this.events.error(e);
-        }
+        this.errors.fail(STREAM, e.message, e);
       }
       if (signal.aborted) break;
       // The stream ended: the container stopped, or the connection dropped.

@@ -2,6 +2,10 @@ import { promises as fsp, watch, type FSWatcher, type Stats } from 'node:fs';
 import { dirname, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { LineSplitter } from './line-splitter.js';
+import { ChangeLog } from '../../internal/change-log.js';
+
+/** The one key of the follower's ChangeLog: the followed file. */
+const FILE = 'file';
 
 /**
  * Follows one log file like `tail -F`, by polling (fs.stat on the path, fs.read on an
@@ -122,7 +126,8 @@ export class FileFollower {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private running: Promise<void> | undefined;
-  private lastError: string | undefined;
+  /** A read failure is reported once per distinct error. */
+  private readonly errors = new ChangeLog<Error>((_, __, err) => this.events.error(err));
   private isUp: boolean | undefined;
   private readonly pollMs: number;
   private readonly bytesPerTurn: number;
@@ -364,13 +369,11 @@ export class FileFollower {
 
   private setError(err: Error | undefined): void {
     if (err === undefined) {
-      this.lastError = undefined;
+      this.errors.ok(FILE);
       return;
     }
     this.setUp(false);
-    if (this.lastError === err.message) return;
-    this.lastError = err.message;
-    this.events.error(err);
+    this.errors.fail(FILE, err.message, err);
   }
 
   private async closeFd(): Promise<void> {

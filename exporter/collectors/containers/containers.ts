@@ -2,7 +2,10 @@ import { setMaxListeners } from 'node:events';
 import type { Config } from '../../../config/schema.js';
 import type { Logger } from '../../../internal/log.js';
 import { timeoutSignal } from '../../../internal/timeout.js';
-import { errorMessage, Snapshot, type Collector, type CollectorDeps } from '../../collector.js';
+import { ChangeLog, errorMessage, Snapshot, type Collector, type CollectorDeps } from '../../collector.js';
+
+/** The one key of the Docker outage's ChangeLog. */
+const DOCKER = 'docker';
 import {
   cgroupVersion,
   locateContainerCgroup,
@@ -176,13 +179,17 @@ export class ContainersCollector implements Collector {
   private apiTimer: NodeJS.Timeout | undefined;
   private apiPolling: Promise<void> | undefined;
   private closed = false;
-  /** The error of the last run that could not reach Docker; undefined while it answers. */
-  private lastDown: string | undefined;
+  /** Docker's outage, logged once per change of its error and its end once; its message is the status page's note. */
+  private readonly down: ChangeLog<DockerDownReason>;
 
   constructor({ config, log }: CollectorDeps, opts: ContainersCollectorOptions = {}) {
     this.settings = config.collectors.containers;
     this.sysfs = config.paths.sysfs;
     this.log = log.child({ collector: this.name });
+    this.down = new ChangeLog<DockerDownReason>(
+      (_, error, reason) => this.log.warn('Docker unreachable', { reason, error }),
+      () => this.log.info('Docker reachable again', { endpoint: this.settings.endpoint }),
+    );
     this.source = opts.source ?? new DockerSource(this.settings.endpoint);
     this.watcher = new EventWatcher(
       this.source,
@@ -206,7 +213,8 @@ export class ContainersCollector implements Collector {
 
   /** For the status page: why Docker cannot be reached, while it cannot (the run itself succeeds). */
   notes(): string[] {
-    return this.lastDown === undefined ? [] : [`Docker unreachable: ${this.lastDown}`];
+    const down = this.down.message(DOCKER);
+    return down === undefined ? [] : [`Docker unreachable: ${down}`];
   }
 
   /** The scheduler's hook: Docker events re-render the exposition without waiting for the interval. */
@@ -258,15 +266,12 @@ export class ContainersCollector implements Collector {
       const message = deadline.timedOut
         ? `Docker API at ${this.settings.endpoint} did not answer within ${Math.floor(this.settings.timeout * 0.8)} ms`
         : errorMessage(err);
-      if (this.lastDown !== message) this.log.warn('Docker unreachable', { reason, error: message });
-      this.lastDown = message;
+      this.down.fail(DOCKER, message, reason);
       return this.snapshotDown(reason);
     } finally {
       deadline.clear();
     }
-    if (this.lastDown !== undefined)
-      this.log.info('Docker reachable again', { endpoint: this.settings.endpoint });
-    this.lastDown = undefined;
+    this.down.ok(DOCKER);
     signal.throwIfAborted();
 
     const list = [...this.containers.values()];

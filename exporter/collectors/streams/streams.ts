@@ -1,7 +1,7 @@
 import type { Config } from '../../../config/schema.js';
 import type { Logger } from '../../../internal/log.js';
 import { timeoutSignal, TimeoutError } from '../../../internal/timeout.js';
-import { errorMessage, Snapshot, type Collector, type CollectorDeps } from '../../collector.js';
+import { ChangeLog, errorMessage, Snapshot, type Collector, type CollectorDeps } from '../../collector.js';
 import { fetchMediamtxPaths } from '../../sources/mediamtx.js';
 import { fetchRtmpStat } from '../../sources/nginx-rtmp.js';
 import { FetchFailure, type FetchFailureReason } from '../../sources/http-get.js';
@@ -154,8 +154,8 @@ export class StreamsCollector implements Collector {
   private readonly fetchers: Record<StreamServer['kind'], Fetcher>;
   private readonly cap: number;
   private readonly maxBytes: number;
-  /** Last error logged per server, so a lasting failure is logged once. */
-  private readonly failing = new Map<string, string>();
+  /** A lasting failure of a server is logged once per change, and its recovery once. */
+  private readonly failing: ChangeLog;
   /** nginx-rtmp: the last stat page of each worker (by <pid>) per server, and when it was read. */
   private readonly workers = new Map<string, Map<number, { stat: ServerStat; at: number }>>();
   /** Servers seen with several workers in the last run, for the status page. */
@@ -165,6 +165,10 @@ export class StreamsCollector implements Collector {
   constructor(deps: CollectorDeps, opts: StreamsCollectorOptions = {}) {
     const cfg = deps.config.collectors.streams;
     this.log = deps.log.child({ collector: 'streams' });
+    this.failing = new ChangeLog(
+      (server, err) => this.log.warn('cannot read stream server statistics', { server, err }),
+      (server) => this.log.info('stream server answers again', { server }),
+    );
     this.servers = cfg.servers;
     this.expected = cfg.expected;
     for (const e of cfg.expected) {
@@ -217,8 +221,7 @@ export class StreamsCollector implements Collector {
       } else {
         stat = await fetchOnce();
       }
-      if (this.failing.delete(server.name))
-        this.log.info('stream server answers again', { server: server.name });
+      this.failing.ok(server.name);
       return {
         server,
         durationSeconds: seconds(),
@@ -230,10 +233,7 @@ export class StreamsCollector implements Collector {
       const why = timeout.timedOut ? errorMessage(timeout.signal.reason) : describeFetchError(err);
       const reason = failureReason(err, timeout.timedOut);
       const error = `${server.kind} server "${server.name}": ${why}`;
-      if (this.failing.get(server.name) !== error) {
-        this.failing.set(server.name, error);
-        this.log.warn('cannot read stream server statistics', { server: server.name, err: error });
-      }
+      this.failing.fail(server.name, error);
       return { server, durationSeconds: seconds(), error, reason };
     } finally {
       timeout.clear();
