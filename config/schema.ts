@@ -83,7 +83,7 @@ export function buildSchema(load: LoadContext) {
         .describe(
           'Serve HTTPS with this certificate and key (PEM), re-read when either file changes; for an exporter that a Prometheus on another host scrapes.',
         ),
-      process_metrics_interval: duration('the refresh interval of the process metrics').prefault('5s'),
+      process_metrics_interval: duration('the longest age of the process metrics served').prefault('5s'),
       max_connections: z
         .number({ error: 'expected a whole number of connections' })
         .int({ error: 'expected a whole number of connections' })

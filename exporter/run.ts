@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Logger } from '../internal/log.js';
 import { parseListen, type Config } from '../config/schema.js';
@@ -24,6 +25,8 @@ export interface ExporterHandle {
   address: { host: string; port: number };
   scheduler: Scheduler;
   exposition: Exposition;
+  /** The process and Node.js metrics, rendered when a scrape finds them old. */
+  processMetrics: ProcessMetrics;
   /** The connection cap's counters. */
   connections: ConnectionGuard;
   /** Graceful stop: no new connections, in-flight scrapes finish, collectors closed. */
@@ -57,13 +60,19 @@ export function collectorFileReserve(config: Config): number {
   );
 }
 
+/**
+ * How often the event-loop-delay histogram samples, in ms. Each sample is a wake-up of the
+ * process: at prom-client's default of 10 ms that alone cost ~5 ms of CPU per second on an
+ * idle exporter, and still ~2 ms/s at 100 ms (bench/RESULTS.md, "where the idle CPU went");
+ * one a second costs ~0.3 ms/s. The histogram still catches every stall long enough to
+ * delay a one-second timer, and nodejs_eventloop_lag_seconds is measured at each render.
+ */
+export const EVENT_LOOP_RESOLUTION_MS = 1000;
+
 /** prom-client's process and Node.js metrics, plus watchpost_exporter_build_info. */
 export function createProcessRegistry(version: string): Registry {
   const registry = new Registry();
-  // The event-loop-lag monitor samples every 10 ms by default, which alone costs ~5 ms of
-  // CPU per second on an idle exporter (bench/RESULTS.md); 100 ms keeps the histogram
-  // useful at a tenth of the wake-ups.
-  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 });
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_RESOLUTION_MS });
   // These three are gauges named like counters, which `promtool check metrics` rejects;
   // nodejs_active_handles{type}, nodejs_active_requests and nodejs_active_resources{type}
   // carry the same numbers under valid names.
@@ -84,6 +93,54 @@ export function createProcessRegistry(version: string): Registry {
 }
 
 /**
+ * The process and Node.js metrics' part of the exposition, refreshed when a scrape finds it
+ * older than `maxAgeMs`, never while nobody scrapes: rendering them on a timer was the
+ * largest part of an idle exporter's CPU (reading /proc/self, heap statistics, the
+ * event-loop histogram, and the garbage all that leaves). At Prometheus's cadence each
+ * scrape gets values measured for it; back-to-back scrapes share one render per `maxAgeMs`.
+ * Concurrent scrapes wait for the same render. The event-loop-delay figures cover the time
+ * since the previous render (prom-client resets the histogram at each).
+ */
+export class ProcessMetrics {
+  readonly #registry: Registry;
+  readonly #exposition: Exposition;
+  readonly #maxAgeMs: number;
+  readonly #log: Logger;
+  #renderedAt = -Infinity;
+  #rendering: Promise<void> | undefined;
+  /** Renders so far (tests). */
+  renders = 0;
+
+  constructor(opts: { registry: Registry; exposition: Exposition; maxAgeMs: number; log: Logger }) {
+    this.#registry = opts.registry;
+    this.#exposition = opts.exposition;
+    this.#maxAgeMs = opts.maxAgeMs;
+    this.#log = opts.log;
+    this.#exposition.set('process', '');
+  }
+
+  /** Re-renders the part if it is older than maxAgeMs; resolves when it is current. Never rejects. */
+  refresh(): Promise<void> {
+    if (this.#rendering) return this.#rendering;
+    if (performance.now() - this.#renderedAt < this.#maxAgeMs) return Promise.resolve();
+    this.#rendering = this.#render().finally(() => (this.#rendering = undefined));
+    return this.#rendering;
+  }
+
+  async #render(): Promise<void> {
+    try {
+      const text = await this.#registry.metrics();
+      this.#exposition.set('process', text);
+      this.renders++;
+    } catch (err) {
+      // The previous values stay: they are process figures, and the next scrape retries.
+      this.#log.warn('process metrics failed', { err });
+    }
+    this.#renderedAt = performance.now();
+  }
+}
+
+/**
  * Starts the exporter: collectors in the background, the HTTP server in front of the
  * pre-rendered exposition. Resolves once the server listens.
  */
@@ -91,20 +148,15 @@ export async function startExporter(opts: ExporterOptions): Promise<ExporterHand
   const { config, log } = opts;
   const exposition = new Exposition();
 
-  // prom-client's process and Node.js metrics are refreshed on their own timer rather
-  // than computed inside each scrape, so a scrape stays a Buffer write.
-  const processRegistry = createProcessRegistry(opts.version);
-  exposition.set('process', '');
-  const renderProcess = async () => {
-    try {
-      exposition.set('process', await processRegistry.metrics());
-    } catch (err) {
-      log.warn('process metrics failed', { err });
-    }
-  };
-  await renderProcess();
-  const processTimer = setInterval(() => void renderProcess(), config.exporter.process_metrics_interval);
-  processTimer.unref();
+  // The process and Node.js metrics are rendered for the scrapes that read them (see
+  // ProcessMetrics); the first render happens now, so the first scrape does not wait.
+  const processMetrics = new ProcessMetrics({
+    registry: createProcessRegistry(opts.version),
+    exposition,
+    maxAgeMs: config.exporter.process_metrics_interval,
+    log,
+  });
+  await processMetrics.refresh();
 
   const collectors = opts.collectors ?? (await buildCollectors({ config, log }));
   const scheduler = new Scheduler(collectors, { log, exposition });
@@ -115,6 +167,7 @@ export async function startExporter(opts: ExporterOptions): Promise<ExporterHand
     exposition,
     scheduler,
     version: opts.version,
+    beforeScrape: () => processMetrics.refresh(),
     bearerToken: config.exporter.bearer_token_file,
     ...(deepHealth ? { deepHealth } : {}),
   });
@@ -125,7 +178,6 @@ export async function startExporter(opts: ExporterOptions): Promise<ExporterHand
     : undefined;
   const server = await listenHttp(app, host, port, tlsFiles && loadTls(tlsFiles).options).catch(
     async (err: unknown) => {
-      clearInterval(processTimer);
       await scheduler.stop();
       throw err;
     },
@@ -160,11 +212,10 @@ export async function startExporter(opts: ExporterOptions): Promise<ExporterHand
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      clearInterval(processTimer);
       tls?.stop();
       await Promise.all([closeGracefully(server), scheduler.stop()]);
       log.info('exporter stopped');
     })());
 
-  return { address, scheduler, exposition, connections, close };
+  return { address, scheduler, exposition, processMetrics, connections, close };
 }

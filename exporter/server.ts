@@ -22,6 +22,12 @@ export interface ServerOptions {
    * never probe. Without it (no dependencies configured) /health/deep answers 200, empty.
    */
   deepHealth?: () => HealthReport;
+  /**
+   * Brings parts of the exposition that are rendered on demand up to date (the process
+   * metrics) before a scrape is answered. In-process work only, never I/O to another system;
+   * it must not reject.
+   */
+  beforeScrape?: () => Promise<void>;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -67,20 +73,34 @@ export function createApp(opts: ServerOptions): Handler {
       deny(req, res);
       return;
     }
-    // The scrape only sends the Buffer that the collectors' last runs produced.
-    const gzip = /\bgzip\b/.test(req.headers['accept-encoding'] ?? '');
-    const body = gzip ? opts.exposition.gzip() : opts.exposition.plain();
-    send(
-      req,
-      res,
-      200,
-      {
-        'Content-Type': EXPOSITION_CONTENT_TYPE,
-        'Cache-Control': 'no-store',
-        ...(gzip ? { 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding' } : {}),
-      },
-      body,
-    );
+    // The scrape only sends the Buffer that the collectors' last runs produced, after the
+    // process metrics are brought up to date if they are older than their interval.
+    const answer = () => {
+      const gzip = /\bgzip\b/.test(req.headers['accept-encoding'] ?? '');
+      const body = gzip ? opts.exposition.gzip() : opts.exposition.plain();
+      send(
+        req,
+        res,
+        200,
+        {
+          'Content-Type': EXPOSITION_CONTENT_TYPE,
+          'Cache-Control': 'no-store',
+          ...(gzip ? { 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding' } : {}),
+        },
+        body,
+      );
+    };
+    if (!opts.beforeScrape) {
+      answer();
+      return;
+    }
+    opts
+      .beforeScrape()
+      .then(answer)
+      .catch(() => {
+        if (!res.headersSent) send(req, res, 500, { 'Content-Type': TEXT }, 'internal error\n');
+        else res.destroy();
+      });
   });
 
   // The status page stays open, but when a token is set its error texts (which name hosts,
