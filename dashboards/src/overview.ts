@@ -36,7 +36,7 @@ export function overviewDashboard(): dashboard.Dashboard {
         id: 1,
         title: 'Firing alerts',
         description:
-          'Alerts firing now in the whole installation, whatever instance is selected (Watchdog, the always-on heartbeat, left out). The table below lists them.',
+          'Alerts firing now in the whole installation, whatever site, host or instance is selected (Watchdog, the always-on heartbeat, left out). The table below lists them.',
         unit: 'none',
         width: 4,
         steps: PROBLEM_STEPS,
