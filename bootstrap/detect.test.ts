@@ -46,7 +46,9 @@ describe('detectors', () => {
     assert.equal(group?.name, 'mosaic');
     assert.ok(new RegExp(group!.match).test('ffmpeg -i x -f rtsp rtsp://mediamtx:8554/mosaic'));
     assert.ok(!new RegExp(group!.match).test('ffmpeg -i rtsp://mediamtx:8554/cam1 -f null -'));
-    const deps = Object.fromEntries(config.collectors.dependencies.targets.map((t) => [t.name, t.url]));
+    const deps = Object.fromEntries(
+      config.collectors.dependencies.targets.map((t) => [t.name, t.kind === 'tcp' ? t.address : t.url]),
+    );
     assert.equal(deps.minio, 'http://minio:9000/minio/health/live');
     assert.equal(deps.backend, 'http://backend:8080/api/health');
     assert.match(text, /# - \{ name: s3-sync, marker: "\/state\/last-success", max_age: "2h" \}/);
@@ -87,7 +89,11 @@ describe('detectors', () => {
     const text = renderWatchpostConfig(p);
     const config = parseConfigText(text, 'w.yml', {}, '/');
     assert.deepEqual(
-      config.collectors.dependencies.targets.map((t) => [t.name, t.kind, t.address]),
+      config.collectors.dependencies.targets.map((t) => [
+        t.name,
+        t.kind,
+        t.kind === 'tcp' ? t.address : t.url,
+      ]),
       [
         ['pg', 'tcp', 'pg:5432'],
         ['cache', 'tcp', 'cache:6379'],

@@ -107,6 +107,16 @@ export function notifierSchema(ctx: SchemaContext) {
           path: ['email', 'username'],
           message: 'expected "username" with "password_file"',
         });
+    })
+    // Checked above; the output is a union on `type`, so that a slack channel's settings
+    // are known to exist without a `!` (zod runs this only on a channel without issues).
+    .transform((c, zctx) => {
+      const { slack, email, ...common } = c;
+      if (c.type === 'slack' && slack) return { ...common, type: 'slack' as const, slack };
+      if (c.type === 'email' && email) return { ...common, type: 'email' as const, email };
+      if (c.type === 'log') return { ...common, type: 'log' as const };
+      zctx.addIssue({ code: 'custom', message: `expected the settings of type ${c.type}` });
+      return z.NEVER;
     });
 
   return z

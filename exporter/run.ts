@@ -173,9 +173,8 @@ export async function startExporter(opts: ExporterOptions): Promise<ExporterHand
   });
 
   const { host, port } = parseListen(opts.listen ?? config.exporter.listen);
-  const tlsFiles = config.exporter.tls
-    ? { certFile: config.exporter.tls.cert_file, keyFile: config.exporter.tls.key_file }
-    : undefined;
+  const tlsConfig = config.exporter.tls;
+  const tlsFiles = tlsConfig ? { certFile: tlsConfig.cert_file, keyFile: tlsConfig.key_file } : undefined;
   const server = await listenHttp(app, host, port, tlsFiles && loadTls(tlsFiles).options).catch(
     async (err: unknown) => {
       await scheduler.stop();
@@ -198,7 +197,7 @@ export async function startExporter(opts: ExporterOptions): Promise<ExporterHand
     maxConnections: budget.maxConnections,
   });
   const tls =
-    tlsFiles && watchTls(server as HttpsServer, tlsFiles, config.exporter.tls!.reload_interval, log);
+    tlsConfig && tlsFiles && watchTls(server as HttpsServer, tlsFiles, tlsConfig.reload_interval, log);
   scheduler.start();
   const bound = server.address() as AddressInfo;
   const address = { host: bound.address, port: bound.port };

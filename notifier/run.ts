@@ -74,8 +74,8 @@ export function buildChannels(config: NotifierConfig, log: Logger): Channel[] {
     dashboardBaseUrl: config.dashboard_base_url,
   };
   return config.channels.map((c): Channel => {
-    if (c.type === 'slack') return new SlackChannel(c.name, c.severities, c.slack!.webhook_url_file, render);
-    if (c.type === 'email') return new EmailChannel(c.name, c.severities, c.email!, render);
+    if (c.type === 'slack') return new SlackChannel(c.name, c.severities, c.slack.webhook_url_file, render);
+    if (c.type === 'email') return new EmailChannel(c.name, c.severities, c.email, render);
     return new LogChannel(c.name, c.severities, log, render);
   });
 }

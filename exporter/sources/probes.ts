@@ -35,15 +35,8 @@ export interface ProbeResult {
   certNotAfter?: number;
 }
 
-export interface ProbeTarget {
-  kind: ProbeKind;
-  /** http/https: the URL to GET. */
-  url?: string;
-  /** tcp: where to connect. */
-  host?: string;
-  port?: number;
-  /** tcp: do a TLS handshake after connecting. */
-  tls?: boolean;
+/** What every probe has, whatever its kind. */
+interface ProbeCommon {
   /** Status codes that count as up; any 2xx when undefined. */
   validStatus?: readonly number[];
   /** The user's pattern, compiled with the linear-time engine (config/user-regex.ts). */
@@ -56,9 +49,25 @@ export interface ProbeTarget {
   timeoutMs: number;
 }
 
+/** An HTTP(S) GET of `url`. */
+export interface HttpProbeTarget extends ProbeCommon {
+  kind: 'http' | 'https';
+  url: string;
+}
+
+/** A connection to host:port, with a TLS handshake when `tls`. */
+export interface TcpProbeTarget extends ProbeCommon {
+  kind: 'tcp';
+  host: string;
+  port: number;
+  tls?: boolean;
+}
+
+export type ProbeTarget = HttpProbeTarget | TcpProbeTarget;
+
 /** What a probe function reports; the runner adds the duration and the timeout. */
 type Outcome = Omit<ProbeResult, 'durationSeconds'>;
-type Prober = (target: ProbeTarget, abort: AbortSignal) => Promise<Outcome>;
+type Prober<T extends ProbeTarget> = (target: T, abort: AbortSignal) => Promise<Outcome>;
 
 /** Only this much of a body is read to match body_regex, unless configured otherwise. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -106,9 +115,9 @@ function statusAccepted(code: number, valid: readonly number[] | undefined): boo
   return valid ? valid.includes(code) : code >= 200 && code <= 299;
 }
 
-const probeHttp: Prober = (target, abort) =>
+const probeHttp: Prober<HttpProbeTarget> = (target, abort) =>
   new Promise<Outcome>((resolve) => {
-    const url = new URL(target.url!);
+    const url = new URL(target.url);
     const client = url.protocol === 'https:' ? https : http;
     const headers: Record<string, string> = { 'user-agent': 'watchpost', ...target.headers };
     if (target.bearerToken) headers.authorization = `Bearer ${target.bearerToken.reveal()}`;
@@ -192,10 +201,9 @@ const probeHttp: Prober = (target, abort) =>
     req.end();
   });
 
-const probeTcp: Prober = (target, abort) =>
+const probeTcp: Prober<TcpProbeTarget> = (target, abort) =>
   new Promise<Outcome>((resolve) => {
-    const host = target.host!;
-    const port = target.port!;
+    const { host, port } = target;
     let done = false;
     const finish = (outcome: Outcome) => {
       if (done) return;
@@ -237,12 +245,10 @@ function abortMessage(signal: AbortSignal): string {
   return why;
 }
 
-/** One probe function per kind, as blackbox_exporter's `Probers` map. */
-export const PROBES: Readonly<Record<ProbeKind, Prober>> = {
-  http: probeHttp,
-  https: probeHttp,
-  tcp: probeTcp,
-};
+/** The probe function of the target's kind, as blackbox_exporter's `Probers` map. */
+function probe(target: ProbeTarget, abort: AbortSignal): Promise<Outcome> {
+  return target.kind === 'tcp' ? probeTcp(target, abort) : probeHttp(target, abort);
+}
 
 /**
  * Runs one probe, bounded by `target.timeoutMs` (and `signal`, the collector's run). The
@@ -258,7 +264,7 @@ export async function runProbe(target: ProbeTarget, signal?: AbortSignal): Promi
     try {
       outcome = abort.signal.aborted
         ? { ok: false, reason: 'timeout', message: abortMessage(abort.signal) }
-        : await PROBES[target.kind](target, abort.signal);
+        : await probe(target, abort.signal);
     } catch (err) {
       outcome = { ok: false, reason: classifyError(err), message: errorText(err) };
     }

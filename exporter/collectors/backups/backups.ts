@@ -32,7 +32,7 @@ export async function runCheck(check: CheckConfig): Promise<CheckResult> {
       const timestamp = await readMarker(check.marker, check.marker_time);
       return { ...base, timestamp, files: 1 };
     }
-    const scan = await scanBackups(check.path!, check.min_size);
+    const scan = await scanBackups(check.path, check.min_size);
     return {
       ...base,
       files: scan.files,

@@ -54,6 +54,15 @@ export function backupsSchema(_ctx: SchemaContext) {
           message: 'expected exactly one of "path" and "marker"',
         });
       }
+    })
+    // Checked above; the output holds either path or marker, so that the compiler knows a
+    // check without a marker has a path (zod runs this only on a check without issues).
+    .transform((c, zctx) => {
+      const { path, marker, ...common } = c;
+      if (marker !== undefined) return { ...common, marker, path: undefined };
+      if (path !== undefined) return { ...common, path, marker: undefined };
+      zctx.addIssue({ code: 'custom', message: 'expected exactly one of "path" and "marker"' });
+      return z.NEVER;
     });
 
   const backups = z

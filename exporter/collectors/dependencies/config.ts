@@ -94,6 +94,22 @@ export function dependenciesSchema(ctx: SchemaContext) {
         }
       });
     })
+    // Checked above; each target's output is a union on `kind`, so that a tcp target's
+    // address and an http target's url are known to exist without a `!` (zod runs this only
+    // on a section without issues).
+    .transform((c, zctx) => {
+      const targets = [];
+      for (const t of c.targets) {
+        const { url, address, ...common } = t;
+        if (t.kind === 'tcp' && address !== undefined) targets.push({ ...common, kind: t.kind, address });
+        else if (t.kind !== 'tcp' && url !== undefined) targets.push({ ...common, kind: t.kind, url });
+        else {
+          zctx.addIssue({ code: 'custom', message: `dependency "${t.name}" has no address to probe` });
+          return z.NEVER;
+        }
+      }
+      return { ...c, targets };
+    })
     .prefault({});
   return dependencies;
 }

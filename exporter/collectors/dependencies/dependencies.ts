@@ -29,17 +29,17 @@ interface Checked {
 /** Turns a validated config entry into what the probe needs. */
 export function probeTarget(t: TargetConfig, maxBodyBytes?: number): ProbeTarget {
   const base = {
-    kind: t.kind,
     tlsVerify: t.tls_verify,
     timeoutMs: t.probe_timeout,
   };
   if (t.kind === 'tcp') {
-    const { host, port } = parseHostPort(t.address!);
-    return { ...base, host, port, tls: t.tls };
+    const { host, port } = parseHostPort(t.address);
+    return { ...base, kind: t.kind, host, port, tls: t.tls };
   }
   return {
     ...base,
-    url: t.url!,
+    kind: t.kind,
+    url: t.url,
     ...(t.valid_status ? { validStatus: t.valid_status } : {}),
     ...(t.body_regex !== undefined ? { bodyRegex: compileUserRegex(t.body_regex) } : {}),
     ...(t.headers ? { headers: t.headers } : {}),
