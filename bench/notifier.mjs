@@ -59,7 +59,7 @@ const CFG = {
   results: process.env.BENCH_RESULTS || join(HERE, 'RESULTS.md'),
   enforce: process.env.BENCH_ENFORCE === '1',
 };
-const TARGET = { ackP99Ms: 10, deliveriesPerSecond: 500 };
+const TARGET = { ackP99Ms: 10, deliveriesPerSecond: 500, rssMiB: 150 };
 const SECTION = '## Notifier: acknowledgement and delivery';
 const TOKEN = 'bench-token-0123456789abcdef0123456789';
 const SLACK_PATH = '/services/T000/B000/BENCHBENCHBENCH';
@@ -374,6 +374,7 @@ async function main() {
   const slack = await startSlack();
   const n = await startNotifier(workDir, slack.url);
   log(`notifier pid ${n.proc.pid} on 127.0.0.1:${n.port}; floor on 127.0.0.1:${floorPort}`);
+  const rssStart = procStat(n.proc.pid).rssMiB;
 
   // Warm-up both (not counted), then each measurement runs the floor first, then the notifier.
   await sequential(floorPort, CFG.warmup);
@@ -438,8 +439,9 @@ async function main() {
   const pass = {
     ack: ackP99 <= TARGET.ackP99Ms,
     deliveries: deliveriesPerSecond >= TARGET.deliveriesPerSecond,
+    rss: cpu5.rssMiB <= TARGET.rssMiB,
   };
-  const verdict = pass.ack && pass.deliveries ? 'PASS' : 'FAIL';
+  const verdict = pass.ack && pass.deliveries && pass.rss ? 'PASS' : 'FAIL';
   const ms1000 = (a, b, count) => ((b.ticks - a.ticks) * 10 * 1000) / count;
 
   const machine = {
@@ -473,7 +475,7 @@ Date: ${new Date().toISOString()}. Machine: ${machine.nproc} CPUs (nproc), ${mac
 
 Reproduce: \`npm run bench:notifier\` (settings: BENCH_REQUESTS=${CFG.requests}, BENCH_CONCURRENCY=${CFG.concurrency}, BENCH_SECONDS=${CFG.seconds}, BENCH_CONCURRENT_MAX=${CFG.concurrentMax}, BENCH_DELIVERIES=${CFG.deliveries}, BENCH_FSYNCS=${CFG.fsyncs}, BENCH_WARMUP=${CFG.warmup}). The notifier is \`node dist/cli/main.js notifier\` on a free 127.0.0.1 port with one Slack channel pointing at a fake Slack on 127.0.0.1 that answers 200 "ok" at once, log level info (one line per delivery, as in production); every POST is a distinct ${Buffer.byteLength(payload(0))}-byte Alertmanager v4 body with the bearer token. Latency is client side (request sent → last byte of the answer) over keep-alive connections.
 
-**Targets**: sequential acknowledgement p99 ${f(ackP99)} ms (target ≤ ${TARGET.ackP99Ms} ms: **${pass.ack ? 'PASS' : 'FAIL'}**), delivery ${int(deliveriesPerSecond)} notifications/s (target ≥ ${TARGET.deliveriesPerSecond}/s: **${pass.deliveries ? 'PASS' : 'FAIL'}**). Overall: **${verdict}**. (With ${CFG.concurrency} concurrent clients, not a target of the issue: acknowledgement p99 ${f(ackP99Con)} ms, ${ackP99Con <= TARGET.ackP99Ms ? 'within' : 'above'} the ${TARGET.ackP99Ms} ms of the sequential target.)
+**Targets**: sequential acknowledgement p99 ${f(ackP99)} ms (target ≤ ${TARGET.ackP99Ms} ms: **${pass.ack ? 'PASS' : 'FAIL'}**), delivery ${int(deliveriesPerSecond)} notifications/s (target ≥ ${TARGET.deliveriesPerSecond}/s: **${pass.deliveries ? 'PASS' : 'FAIL'}**), RSS at the end ${f(cpu5.rssMiB, 1)} MiB (target ≤ ${TARGET.rssMiB} MiB: **${pass.rss ? 'PASS' : 'FAIL'}**). Overall: **${verdict}**. (With ${CFG.concurrency} concurrent clients, not a target of the issue: acknowledgement p99 ${f(ackP99Con)} ms, ${ackP99Con <= TARGET.ackP99Ms ? 'within' : 'above'} the ${TARGET.ackP99Ms} ms of the sequential target.)
 
 | sequential POST /alerts (1 keep-alive client) | floor: node:http answering 200 | watchpost notifier |
 | --- | --- | --- |
@@ -494,6 +496,7 @@ In both runs the delivery worker sends each accepted notification to the fake Sl
 | deliveries / s | ${int(deliveriesPerSecond)} |
 | notifier CPU ms / delivery | ${f(((cpu5.ticks - cpu4.ticks) * 10) / CFG.deliveries, 3)} |
 | RSS at the end (MiB) | ${f(cpu5.rssMiB, 1)} |
+| RSS after start, the sequential run, the concurrent run (MiB) | ${f(rssStart, 1)}, ${f(cpu1.rssMiB, 1)}, ${f(cpu3.rssMiB, 1)} |
 
 The ${int(CFG.deliveries)} notifications were posted (sequentially, ${f(enq.wall, 1)} s) while the fake Slack held the worker's first request; the clock starts when it is released and stops at the fake Slack's ${int(CFG.deliveries)}th 200. The notifier counted ${int(deliveredMetric)} deliveries in all (every run above); graceful stop exit: ${code}.
 

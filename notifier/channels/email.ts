@@ -1,4 +1,3 @@
-import nodemailer from 'nodemailer';
 import type { Secret } from '../../internal/secret.js';
 import type { Notification } from '../outbox.js';
 import { renderEmail, type RenderOptions } from '../render.js';
@@ -47,6 +46,8 @@ export class EmailChannel implements Channel {
 
   async send(message: Notification, signal: AbortSignal): Promise<SendResult> {
     const s = this.settings;
+    // Loaded on the first email: a notifier without an email channel never pays its memory.
+    const nodemailer = (await import('nodemailer')).default;
     const transport = nodemailer.createTransport({
       host: s.host,
       port: s.port,
