@@ -71,31 +71,55 @@ describe('LineSplitter', () => {
     assert.deepEqual(lines, ['\uFFFD\uFFFDA', '\uFFFD']);
   });
 
-  it('with a prefilter, decodes only lines holding a keyword and counts the others', () => {
-    const text = 'a Failed x\nb\n\u00e9 Accepted y\r\nFailed and Accepted\nc\n';
-    // An invalid byte before a keyword: the line is still found, and decoded with U+FFFD.
-    const chunk = Buffer.concat([Buffer.from(text), Buffer.from([0xff]), Buffer.from('Failed \ntail')]);
+  it('with a prefilter, decodes only lines that start (or whose message starts) right, and counts the others', () => {
+    const text =
+      'Failed x\nb Failed\nh p[1]: Accepted y\r\nh: Failed\n\u00e9 q: Accepted z\nh p: b: Failed w\nc\n';
+    // An invalid byte before the separator: the line is still found, and decoded with U+FFFD.
+    const chunk = Buffer.concat([Buffer.from(text), Buffer.from([0xff]), Buffer.from(': Failed \ntail')]);
     const lines: string[] = [];
     let skipped = 0;
     const s = new LineSplitter(
       1000,
       (l) => lines.push(l),
       () => undefined,
-      {
-        keywords: ['Failed ', 'Accepted '],
-        skipped: (n) => (skipped += n),
-      },
+      { starts: ['Failed ', 'Accepted '], after: ': ', skipped: (n) => (skipped += n) },
     );
     s.push(chunk);
     s.push(Buffer.from(' end\n'));
     assert.deepEqual(lines, [
-      'a Failed x',
-      '\u00e9 Accepted y',
-      'Failed and Accepted',
-      '\uFFFDFailed ',
-      'tail end',
+      'Failed x',
+      'h p[1]: Accepted y',
+      '\u00e9 q: Accepted z',
+      '\uFFFD: Failed ',
+      'tail end', // the unfinished line is completed and passed on whole
     ]);
-    assert.equal(skipped, 2);
+    // "b Failed" (not at the start), "h: Failed" (no space after), "h p: b: Failed w" (not
+    // after the first separator), "c".
+    assert.equal(skipped, 4);
+  });
+
+  it('a prefilter counts every line and cuts over-long ones, across chunk boundaries', () => {
+    const all = Buffer.from(
+      `x: Failed 1\nnothing\nx: Failed and a very long tail\nFailed 2\n${'y'.repeat(40)}\nx: Failed 3\n`,
+    );
+    // Every split of the input into two chunks gives the same result.
+    for (let cut = 0; cut <= all.length; cut++) {
+      const lines: string[] = [];
+      let truncated = 0;
+      let skipped = 0;
+      const s = new LineSplitter(
+        16,
+        (l) => lines.push(l),
+        () => truncated++,
+        { starts: ['Failed '], after: ': ', skipped: (n) => (skipped += n) },
+      );
+      s.push(all.subarray(0, cut));
+      s.push(all.subarray(cut));
+      const kept = lines.filter((l) => l.includes('Failed'));
+      assert.deepEqual(kept, ['x: Failed 1', 'x: Failed and a ', 'Failed 2', 'x: Failed 3'], `cut at ${cut}`);
+      assert.equal(lines.length + skipped, 6, `cut at ${cut}: every line counted once`);
+      assert.equal(truncated, 2, `cut at ${cut}`);
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 import { promises as fsp, watch, type FSWatcher, type Stats } from 'node:fs';
 import { dirname, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { LineSplitter } from './line-splitter.js';
+import { LineSplitter, type LineStarts } from './line-splitter.js';
 import { ChangeLog } from '../../internal/change-log.js';
 
 /** The one key of the follower's ChangeLog: the followed file. */
@@ -45,16 +45,14 @@ export interface FollowerEvents {
    * to read (caught up), so the counts are complete up to now.
    */
   caughtUp?(): void;
-  /** Optional prefilter: lines without any of these ASCII keywords are only counted (`skipped`). */
-  keywords?: readonly string[];
+  /** Optional prefilter: lines that cannot match are only counted (`skipped`); see LineStarts. */
+  prefilter?: LineStarts;
   skipped?(lines: number): void;
 }
 
 /** The prefilter of a LineSplitter for these events, if they ask for one. */
 export function prefilterOf(events: FollowerEvents) {
-  return events.keywords && events.skipped
-    ? { keywords: events.keywords, skipped: events.skipped }
-    : undefined;
+  return events.prefilter && events.skipped ? { ...events.prefilter, skipped: events.skipped } : undefined;
 }
 
 export interface FileFollowerOptions {

@@ -12,14 +12,24 @@ export interface LineHandler {
 }
 
 /**
- * A byte-level prefilter: lines that contain none of `keywords` cannot match, so they
- * are only counted (`skipped`), never decoded into strings. Keywords are ASCII, and a
- * UTF-8 multi-byte sequence never contains an ASCII byte, so the byte search finds
- * exactly the lines whose text contains a keyword. On a log where most lines do not
- * match, this saves most of the decoding and nearly all of the garbage.
+ * Where a line can match at all: it starts with one of `starts`, or the text right after
+ * the first `after` in it does (a syslog line's message follows its "program[pid]: ").
+ * Both are printable ASCII.
  */
-export interface Prefilter {
-  keywords: readonly string[];
+export interface LineStarts {
+  starts: readonly string[];
+  after: string;
+}
+
+/**
+ * A prefilter: lines that cannot match (see LineStarts) are only counted (`skipped`),
+ * never decoded into strings. On a log where most lines do not match, this saves most of
+ * the decoding and nearly all of the garbage. The bytes are looked at as Latin-1 (one
+ * character per byte): an ASCII string is found there exactly where its bytes are, and a
+ * UTF-8 multi-byte sequence never contains an ASCII byte, so the same lines are found as
+ * in the decoded text.
+ */
+export interface Prefilter extends LineStarts {
   skipped(lines: number): void;
 }
 
@@ -30,7 +40,10 @@ export class LineSplitter {
   /** Inside the rest of an over-long line, dropping bytes until its newline. */
   private discarding = false;
 
-  private readonly keywords: Buffer[] | undefined;
+  private readonly starts: readonly string[] | undefined;
+  private readonly after: string | undefined;
+  /** 1 for the first character of each of `starts` (ASCII). */
+  private readonly firstChars: Uint8Array | undefined;
   private readonly skipped: ((lines: number) => void) | undefined;
 
   constructor(
@@ -39,10 +52,13 @@ export class LineSplitter {
     private readonly onTruncated: () => void,
     prefilter?: Prefilter,
   ) {
-    if (prefilter && prefilter.keywords.length > 0) {
-      if (prefilter.keywords.some((k) => k === '' || /[^\x20-\x7e]/.test(k)))
-        throw new Error('prefilter keywords must be non-empty printable ASCII');
-      this.keywords = prefilter.keywords.map((k) => Buffer.from(k, 'latin1'));
+    if (prefilter && prefilter.starts.length > 0) {
+      if ([...prefilter.starts, prefilter.after].some((k) => k === '' || /[^\x20-\x7e]/.test(k)))
+        throw new Error('prefilter strings must be non-empty printable ASCII');
+      this.starts = [...prefilter.starts];
+      this.after = prefilter.after;
+      this.firstChars = new Uint8Array(128);
+      for (const s of this.starts) this.firstChars[s.charCodeAt(0)] = 1;
       this.skipped = prefilter.skipped;
     }
   }
@@ -79,7 +95,7 @@ export class LineSplitter {
     if (pos >= end) return;
     const last = chunk.lastIndexOf(10, end - 1);
     if (last >= pos) {
-      if (this.keywords) this.filtered(chunk, pos, last);
+      if (this.starts) this.filtered(chunk, pos, last);
       else this.lines(chunk, pos, last);
       pos = last + 1;
     }
@@ -109,36 +125,47 @@ export class LineSplitter {
     }
   }
 
-  /** Lines of chunk[from, last] (last is a newline): only those holding a keyword are decoded. */
+  /**
+   * Lines of chunk[from, last] (last is a newline): only those that can match (see
+   * LineStarts) are decoded. The bytes are searched as one Latin-1 string, whose offsets
+   * are byte offsets: String.indexOf and startsWith run in the engine, where each
+   * Buffer.indexOf was a call into C++.
+   */
   private filtered(chunk: Buffer, from: number, last: number): void {
     const max = this.maxLineBytes;
+    const text = chunk.toString('latin1', from, last + 1);
+    const end = text.length;
+    const after = this.after!;
     let lines = 0;
-    for (let p = from; p <= last;) {
-      const nl = chunk.indexOf(10, p);
-      if (nl - p > max) this.onTruncated();
+    let emitted = 0;
+    // The next `after` at or beyond the line start (found once for several lines without one).
+    let sep = -1;
+    for (let p = 0; p < end;) {
+      const nl = text.indexOf('\n', p);
+      const long = nl - p > max;
+      if (long) this.onTruncated();
       lines++;
+      let keep = this.startsHere(text, p);
+      if (!keep) {
+        if (sep < p) sep = text.indexOf(after, p);
+        if (sep < 0) sep = end;
+        keep = sep < nl && this.startsHere(text, sep + after.length);
+      }
+      if (keep) {
+        emitted++;
+        this.emit(chunk.toString('utf8', from + p, from + (long ? p + max : nl)));
+      }
       p = nl + 1;
     }
-    const starts: number[] = [];
-    for (const kw of this.keywords!) {
-      let p = from;
-      while (p < last) {
-        const hit = chunk.indexOf(kw, p);
-        if (hit < 0 || hit >= last) break;
-        starts.push(Math.max(from, chunk.lastIndexOf(10, hit) + 1));
-        p = chunk.indexOf(10, hit) + 1;
-      }
-    }
-    if (starts.length > 1) starts.sort((a, b) => a - b);
-    let emitted = 0;
-    let prev = -1;
-    for (const start of starts) {
-      if (start === prev) continue;
-      prev = start;
-      emitted++;
-      this.emit(chunk.toString('utf8', start, Math.min(chunk.indexOf(10, start), start + max)));
-    }
     if (lines > emitted) this.skipped!(lines - emitted);
+  }
+
+  /** Whether text[at...] starts with one of the prefilter's starts. */
+  private startsHere(text: string, at: number): boolean {
+    const c = text.charCodeAt(at);
+    if (c >= 128 || this.firstChars![c] === 0) return false;
+    for (const s of this.starts!) if (text.startsWith(s, at)) return true;
+    return false;
   }
 
   /** The unfinished line, if any, as a line (its file ended without a newline). */

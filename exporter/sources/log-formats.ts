@@ -1,4 +1,5 @@
 import { compileUserRegex } from '../../config/user-regex.js';
+import type { LineStarts } from './line-splitter.js';
 
 /**
  * Matching of log lines, one pure function per format: a line in, what it says about
@@ -28,11 +29,11 @@ export interface LineMatch {
 }
 
 /**
- * Returns what a line says, or undefined when it says nothing of interest. `keywords`,
- * when set, are ASCII strings of which a line must contain one to match at all: lines
- * with none are only counted, never decoded (see LineSplitter's Prefilter).
+ * Returns what a line says, or undefined when it says nothing of interest. `prefilter`,
+ * when set, says where a line must start to match at all (or change the matcher's
+ * state): other lines are only counted, never decoded (see LineSplitter's Prefilter).
  */
-export type LineMatcher = ((line: string) => LineMatch | undefined) & { keywords?: readonly string[] };
+export type LineMatcher = ((line: string) => LineMatch | undefined) & { prefilter?: LineStarts };
 
 const PARSE_ERROR: LineMatch = Object.freeze({ parseError: true });
 const AUTH_FAILURE: LineMatch = Object.freeze({ auth: 'failure' });
@@ -117,19 +118,6 @@ function auth(result: AuthResult, client: string | undefined, count = 1): LineMa
 /** Programs whose lines are sshd's: OpenSSH 9.8 moved authentication into sshd-session, 10.0 into sshd-auth. */
 const SSHD_PROGRAMS = ['sshd', 'sshd-session', 'sshd-auth'];
 
-/** The messages an sshd matcher looks at; a line with none is never decoded. */
-const SSHD_KEYWORDS = [
-  'Failed ',
-  'Invalid user ',
-  'Accepted ',
-  'PAM: ',
-  'maximum authentication attempts exceeded',
-  ' by authenticating user ',
-  ' by invalid user ',
-  'Disconnected from ',
-  'message repeated ',
-];
-
 /**
  * Where sshd's message starts in a line, or -1 when the line is not sshd's. A syslog,
  * journald or rsyslog line names its program before the first ": " (`host sshd[123]: `);
@@ -170,6 +158,18 @@ const SSHD_BARE_STARTS = [
 ];
 /** The first characters of SSHD_BARE_STARTS. */
 const BARE_FIRST = new Set(SSHD_BARE_STARTS.map((k) => k.charCodeAt(0)));
+
+/**
+ * The sshd matcher's prefilter, from the matcher's own rules: a line means something only
+ * when it starts with one of SSHD_BARE_STARTS (sshdMessageStart returns 0) or the text
+ * after its first ": " does (its message, where `message` and the "message repeated"
+ * unwrapping look: every message they act on starts with one of these). Lines of other
+ * programs pass too when their message starts so; the matcher turns them down.
+ */
+const SSHD_PREFILTER: LineStarts = {
+  starts: [...SSHD_BARE_STARTS, 'message repeated '],
+  after: ': ',
+};
 
 /** The end of a run of 1 to 5 ASCII digits starting at `at` in `text`, or -1 when there is none. */
 function portEnd(text: string, at: number): number {
@@ -465,7 +465,7 @@ export function sshdMatcher(now: () => number = Date.now): LineMatcher {
     if (!last || total === 0) return undefined;
     return auth(last.auth!, last.client, total);
   };
-  matcher.keywords = SSHD_KEYWORDS;
+  matcher.prefilter = SSHD_PREFILTER;
   return matcher;
 }
 

@@ -125,8 +125,8 @@ export class SourceCounts {
   events(onError: (err: Error) => void): FollowerEvents {
     return {
       line: (line) => this.line(line),
-      ...(this.matcher.keywords
-        ? { keywords: this.matcher.keywords, skipped: (n: number) => (this.lines += n) }
+      ...(this.matcher.prefilter
+        ? { prefilter: this.matcher.prefilter, skipped: (n: number) => (this.lines += n) }
         : {}),
       bytes: (n) => (this.bytes += n),
       truncated: () => this.truncated++,
