@@ -371,6 +371,50 @@ describe('sshd matcher internals', () => {
     assert.equal(show(m('sshd[1]: Failed password for invalid user x from 10.0.0.1 port 22 ssh2')), '-');
   });
 
+  it('ExpiringCounts agrees with a plain model on random adds, gets and takes of number and text keys', () => {
+    let now = 0;
+    const cap = 64;
+    const c = new ExpiringCounts(() => now, cap);
+    // The model: key -> { n, at }, re-inserted on add so its first key is the least recently added.
+    const model = new Map<number | string, { n: number; at: number }>();
+    const live = (k: number | string) => {
+      const e = model.get(k);
+      if (e && now - e.at > 120_000) model.delete(k);
+      return model.get(k);
+    };
+    const rand = rng(11);
+    // Keys as connectionKey makes them (ip * 100000 + port, near 2^48), crowded into few
+    // values so that hash collisions, wrap-around and removals in the middle of runs occur.
+    const keys = [
+      ...Array.from({ length: 150 }, (_, i) => 4294967295 * 100_000 + (i % 7) * 65536 + i),
+      ...Array.from({ length: 150 }, (_, i) => (i * 2654435761) % 2 ** 32),
+      'a 1',
+      'b 2',
+      '::1 22',
+    ];
+    for (let step = 0; step < 60_000; step++) {
+      const k = keys[Math.floor(rand() * keys.length)]!;
+      const r = rand();
+      if (r < 0.5) {
+        const n = 1 + Math.floor(rand() * 3);
+        const e = live(k);
+        model.delete(k);
+        model.set(k, { n: (e?.n ?? 0) + n, at: now });
+        if (model.size > cap) model.delete(model.keys().next().value!);
+        c.add(k, n);
+      } else if (r < 0.8) {
+        assert.equal(c.get(k), live(k)?.n ?? 0, `get at step ${step}`);
+      } else {
+        const e = live(k);
+        if (e && e.n === 1) model.delete(k);
+        else if (e) e.n--;
+        assert.equal(c.take(k), e !== undefined, `take at step ${step}`);
+      }
+      if (rand() < 0.01) now += Math.floor(rand() * 60_000);
+      if (step % 5000 === 0) for (const key of keys) assert.equal(c.get(key), live(key)?.n ?? 0, `${key}`);
+    }
+  });
+
   it('ExpiringCounts: evicts the least recently added at capacity, expires, and takes one at a time', () => {
     let now = 0;
     const c = new ExpiringCounts(() => now, 3);

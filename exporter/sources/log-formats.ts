@@ -223,15 +223,23 @@ const SSHD_STATE_MAX = 4096;
 /**
  * A bounded, expiring multiset of keys: at most SSHD_STATE_MAX entries, the least
  * recently added evicted first. The entries live in typed arrays indexed by slot, with a
- * doubly linked recency list through them, and a Map from key to slot: an add, a hit and
- * an eviction are a few array writes and allocate nothing but the key. (Objects per entry
- * and a queue of them were most of the matcher's time on a log from 100,000 clients: every
- * failure added an entry that outlived the young generation, so the garbage collector
- * copied and then swept each one.)
+ * doubly linked recency list through them. Number keys (connectionKey of an IPv4 client)
+ * are found through an open-addressing hash table of typed arrays; other keys through a
+ * Map. An add, a hit and an eviction are then a few array writes, and a number key
+ * allocates nothing. (Objects per entry, a queue of them and string keys in a Map were
+ * most of the matcher's time on a log from 100,000 clients: every failure added an entry
+ * that outlived the young generation, so the garbage collector copied and swept each one.)
  */
 export class ExpiringCounts {
-  private readonly slots = new Map<number | string, number>();
-  private readonly keys: (number | string | undefined)[];
+  private readonly byText = new Map<string, number>();
+  /** The hash table of number keys: the key at each position, and its slot + 1 (0: empty). */
+  private readonly tableKeys: Float64Array;
+  private readonly tableSlots: Int32Array;
+  private readonly mask: number;
+  private numbers = 0;
+  /** Per slot: its key (a string, or undefined for a number key, then in slotNumber). */
+  private readonly slotText: (string | undefined)[];
+  private readonly slotNumber: Float64Array;
   private readonly counts: Float64Array;
   private readonly at: Float64Array;
   private readonly older: Int32Array;
@@ -247,7 +255,13 @@ export class ExpiringCounts {
     private readonly now: () => number,
     private readonly capacity = SSHD_STATE_MAX,
   ) {
-    this.keys = new Array<number | string | undefined>(capacity).fill(undefined);
+    let size = 16;
+    while (size < capacity * 2) size *= 2;
+    this.tableKeys = new Float64Array(size);
+    this.tableSlots = new Int32Array(size);
+    this.mask = size - 1;
+    this.slotText = new Array<string | undefined>(capacity).fill(undefined);
+    this.slotNumber = new Float64Array(capacity);
     this.counts = new Float64Array(capacity);
     this.at = new Float64Array(capacity);
     this.older = new Int32Array(capacity);
@@ -256,13 +270,35 @@ export class ExpiringCounts {
   }
 
   get size(): number {
-    return this.slots.size;
+    return this.numbers + this.byText.size;
+  }
+
+  /** Where a number key's search starts in the table (keys are integers below 2^53). */
+  private home(key: number): number {
+    let h = Math.imul((key >>> 0) ^ Math.imul((key / 4294967296) >>> 0, 0x9e3779b1), 0x85ebca6b);
+    h ^= h >>> 15;
+    return h & this.mask;
+  }
+
+  /** The table position of a number key, or -1. */
+  private position(key: number): number {
+    for (let i = this.home(key); this.tableSlots[i] !== 0; i = (i + 1) & this.mask) {
+      if (this.tableKeys[i] === key) return i;
+    }
+    return -1;
+  }
+
+  /** The slot of `key`, expired or not, or -1. */
+  private find(key: number | string): number {
+    if (typeof key === 'string') return this.byText.get(key) ?? -1;
+    const i = this.position(key);
+    return i < 0 ? -1 : this.tableSlots[i]! - 1;
   }
 
   /** The live slot of `key`, or -1 (an expired entry is removed). */
   private slot(key: number | string): number {
-    const i = this.slots.get(key);
-    if (i === undefined) return -1;
+    const i = this.find(key);
+    if (i < 0) return -1;
     if (this.now() - this.at[i]! > SSHD_STATE_TTL_MS) {
       this.remove(i);
       return -1;
@@ -288,8 +324,18 @@ export class ExpiringCounts {
         this.remove(i);
         this.freeCount--;
       }
-      this.keys[i] = key;
-      this.slots.set(key, i);
+      if (typeof key === 'string') {
+        this.slotText[i] = key;
+        this.byText.set(key, i);
+      } else {
+        this.slotText[i] = undefined;
+        this.slotNumber[i] = key;
+        let p = this.home(key);
+        while (this.tableSlots[p] !== 0) p = (p + 1) & this.mask;
+        this.tableKeys[p] = key;
+        this.tableSlots[p] = i + 1;
+        this.numbers++;
+      }
       this.counts[i] = n;
     }
     this.at[i] = this.now();
@@ -306,9 +352,30 @@ export class ExpiringCounts {
 
   private remove(i: number): void {
     this.unlink(i);
-    this.slots.delete(this.keys[i]!);
-    this.keys[i] = undefined;
+    const text = this.slotText[i];
+    if (text !== undefined) {
+      this.byText.delete(text);
+      this.slotText[i] = undefined;
+    } else this.unindex(this.slotNumber[i]!);
     this.free[this.freeCount++] = i;
+  }
+
+  /** Removes a number key from the table, moving back the entries after it (no tombstones). */
+  private unindex(key: number): void {
+    let hole = this.position(key);
+    if (hole < 0) return;
+    this.numbers--;
+    const mask = this.mask;
+    for (let j = (hole + 1) & mask; this.tableSlots[j] !== 0; j = (j + 1) & mask) {
+      const home = this.home(this.tableKeys[j]!);
+      // The entry at j may fill the hole unless its home lies cyclically in (hole, j].
+      const stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
+      if (stays) continue;
+      this.tableKeys[hole] = this.tableKeys[j]!;
+      this.tableSlots[hole] = this.tableSlots[j]!;
+      hole = j;
+    }
+    this.tableSlots[hole] = 0;
   }
 
   private unlink(i: number): void {
