@@ -126,6 +126,5 @@ export function buildSchema(load: LoadContext) {
 
 export type ConfigSchema = ReturnType<typeof buildSchema>;
 export type Config = z.output<ConfigSchema>;
-export type ConfigInput = z.input<ConfigSchema>;
 export type CollectorName = keyof Config['collectors'];
 export type CollectorSettings = { enabled: boolean | 'auto'; interval: number; timeout: number };

@@ -4,7 +4,7 @@ import type { SchemaContext } from '../config/fields.js';
 import type { Logger } from '../internal/log.js';
 import type { MetricFamily, Snapshot } from './metric-families.js';
 
-export { counter, gauge, Snapshot, type MetricFamily } from './metric-families.js';
+export { gauge, Snapshot, type MetricFamily } from './metric-families.js';
 export { ChangeLog } from '../internal/change-log.js';
 
 /**

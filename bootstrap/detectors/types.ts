@@ -84,7 +84,3 @@ const ONE_SHOT = /\b(migrate|migrations?|collectstatic|createsuperuser|init-?db|
 function isOneShotCommand(svc: ComposeService): boolean {
   return ONE_SHOT.test(commandLine(svc));
 }
-
-export function isOneShot(svc: ComposeService): boolean {
-  return isOneShotCommand(svc);
-}

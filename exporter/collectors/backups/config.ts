@@ -88,5 +88,3 @@ export function backupsSchema(_ctx: SchemaContext) {
     .prefault({});
   return backups;
 }
-
-export type BackupsSettings = z.output<ReturnType<typeof backupsSchema>>;

@@ -58,5 +58,3 @@ export function containersSchema(_ctx: SchemaContext) {
     .prefault({});
   return containers;
 }
-
-export type ContainersSettings = z.output<ReturnType<typeof containersSchema>>;

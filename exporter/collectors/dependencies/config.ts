@@ -113,5 +113,3 @@ export function dependenciesSchema(ctx: SchemaContext) {
     .prefault({});
   return dependencies;
 }
-
-export type DependenciesSettings = z.output<ReturnType<typeof dependenciesSchema>>;

@@ -57,5 +57,3 @@ export function diskSchema(_ctx: SchemaContext) {
     .prefault({});
   return disk;
 }
-
-export type DiskSettings = z.output<ReturnType<typeof diskSchema>>;

@@ -26,5 +26,3 @@ export function ffmpegSchema(_ctx: SchemaContext) {
     .prefault({});
   return ffmpeg;
 }
-
-export type FfmpegSettings = z.output<ReturnType<typeof ffmpegSchema>>;

@@ -17,5 +17,3 @@ export function hostSchema(_ctx: SchemaContext) {
     .prefault({});
   return host;
 }
-
-export type HostSettings = z.output<ReturnType<typeof hostSchema>>;

@@ -119,5 +119,3 @@ export function logsSchema(_ctx: SchemaContext) {
     .prefault({});
   return logs;
 }
-
-export type LogsSettings = z.output<ReturnType<typeof logsSchema>>;

@@ -37,5 +37,3 @@ export function networkSchema(_ctx: SchemaContext) {
     .prefault({});
   return network;
 }
-
-export type NetworkSettings = z.output<ReturnType<typeof networkSchema>>;

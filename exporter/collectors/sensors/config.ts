@@ -28,5 +28,3 @@ export function sensorsSchema(_ctx: SchemaContext) {
     .prefault({});
   return sensors;
 }
-
-export type SensorsSettings = z.output<ReturnType<typeof sensorsSchema>>;

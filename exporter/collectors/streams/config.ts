@@ -72,5 +72,3 @@ export function streamsSchema(ctx: SchemaContext) {
     .prefault({});
   return streams;
 }
-
-export type StreamsSettings = z.output<ReturnType<typeof streamsSchema>>;
