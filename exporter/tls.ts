@@ -12,6 +12,8 @@ const MAX_PEM_BYTES = 1024 * 1024;
 export interface TlsFiles {
   certFile: string;
   keyFile: string;
+  /** A group given secrets on purpose (the overlay's secrets group): a key readable by it is no warning. */
+  sharedGroup?: number;
 }
 
 export interface LoadedTls {
@@ -37,7 +39,10 @@ export function loadTls(files: TlsFiles): LoadedTls {
   let key: string;
   let warning: string | undefined;
   try {
-    const read = readSecretFile(files.keyFile);
+    const read = readSecretFile(
+      files.keyFile,
+      files.sharedGroup !== undefined ? { sharedGroup: files.sharedGroup } : {},
+    );
     key = read.value;
     warning = read.warning?.replace('secret file', 'TLS key file');
   } catch (err) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -199,6 +199,30 @@ describe('write-proxy: HTTPS', { skip: skipWithout('openssl') }, () => {
     } finally {
       await proxy.close();
       await up.close();
+    }
+  });
+
+  it("warns about a group-readable key, unless that group is the overlay's secrets group", async (t) => {
+    const openssl = requireBinary(t, 'openssl');
+    if (!openssl) return;
+    const dir = mkdtempSync(join(tmpdir(), 'watchpost-wproxy-key-'));
+    const cert = makeCa(openssl, dir).issue('write-proxy');
+    chmodSync(cert.keyFile, 0o640);
+    writeFileSync(join(dir, 'token'), `${TOKEN}\n`, { mode: 0o600 });
+    const gid = statSync(cert.keyFile).gid;
+    for (const secretsGroup of [undefined, gid]) {
+      const lines: string[] = [];
+      const proxy = await startWriteProxy({
+        listen: '127.0.0.1:0',
+        upstream: 'http://127.0.0.1:1',
+        tokenFile: join(dir, 'token'),
+        tls: { certFile: cert.certFile, keyFile: cert.keyFile },
+        ...(secretsGroup !== undefined ? { secretsGroup } : {}),
+        log: createLogger({ level: 'info', write: (l) => lines.push(l) }),
+      });
+      await proxy.close();
+      const warned = lines.some((l) => /unsafe config/.test(l) && /TLS key file/.test(l));
+      assert.equal(warned, secretsGroup === undefined, `secretsGroup ${secretsGroup}: ${lines.join('')}`);
     }
   });
 });

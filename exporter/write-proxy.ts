@@ -135,10 +135,14 @@ export async function startWriteProxy(opts: WriteProxyOptions): Promise<WritePro
   let server: Server | HttpsServer;
   let tlsWatch: { stop(): void } | undefined;
   if (opts.tls) {
-    const loaded = loadTls(opts.tls);
+    const files: TlsFiles = {
+      ...opts.tls,
+      ...(opts.secretsGroup !== undefined ? { sharedGroup: opts.secretsGroup } : {}),
+    };
+    const loaded = loadTls(files);
     if (loaded.warning) opts.log.warn('unsafe config', { warning: loaded.warning });
     server = await listenHttp(app, host, port, loaded.options);
-    tlsWatch = watchTls(server as HttpsServer, opts.tls, opts.tlsReloadMs ?? 30_000, opts.log);
+    tlsWatch = watchTls(server as HttpsServer, files, opts.tlsReloadMs ?? 30_000, opts.log);
   } else {
     server = await listenHttp(app, host, port);
   }
