@@ -132,24 +132,38 @@ export function toolFindings(checks: ToolCheck[]): Finding[] {
  * files declare for secret NAME: the overlay beside the installation folder
  * (docker-compose.monitoring.yml next to watchpost/), and the --compose files.
  */
-export async function secretPathsFor(
+/**
+ * What the compose files (and the overlay next to the config) say about secrets: where each
+ * `/run/secrets/<name>` comes from on the host, and the overlay's secrets group
+ * (WATCHPOST_SECRETS_GID in a service's environment, after interpolation), which may read
+ * the 0640 files under watchpost/secrets/ on purpose.
+ */
+export async function composeSecrets(
   configPath: string,
   composeFiles: string[],
   cwd: string,
   env: Record<string, string | undefined>,
-): Promise<(path: string) => string> {
+): Promise<{ secretPath: (path: string) => string; secretsGroup?: number }> {
   const map = new Map<string, string>();
+  let secretsGroup: number | undefined;
   const overlay = resolve(cwd, dirname(configPath), '..', 'docker-compose.monitoring.yml');
   const sources = [...composeFiles.map((f) => resolve(cwd, f)), ...(existsSync(overlay) ? [overlay] : [])];
   for (const file of new Set(sources)) {
     try {
       const project = await readCompose({ files: [file], cwd: dirname(file), env });
       for (const s of project.secretFiles) map.set(`/run/secrets/${s.name}`, s.file);
+      for (const svc of project.services)
+        for (const e of svc.environment)
+          if (e.key === 'WATCHPOST_SECRETS_GID' && e.value !== undefined && /^\d{1,10}$/.test(e.value.trim()))
+            secretsGroup ??= Number(e.value.trim());
     } catch {
       // An unreadable compose file is reported by the audit itself; here it only maps nothing.
     }
   }
-  return (path) => map.get(path) ?? path;
+  return {
+    secretPath: (path) => map.get(path) ?? path,
+    ...(secretsGroup !== undefined ? { secretsGroup } : {}),
+  };
 }
 
 export interface ComposeAudit {

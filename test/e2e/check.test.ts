@@ -8,6 +8,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -207,6 +208,44 @@ describe('watchpost check --config', () => {
       found.map((f) => [f.rule, f.file]),
       [['promtool-check', 'watchpost/prometheus/rules']],
     );
+  });
+
+  it("warns about a 0640 secret unless its group is the overlay's secrets group", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'watchpost-check-'));
+    const w = installation(dir);
+    mkdirSync(join(w, 'secrets'), { mode: 0o700 });
+    const token = join(w, 'secrets', 'metrics_token');
+    writeFileSync(token, 'k'.repeat(32));
+    chmodSync(token, 0o640);
+    const gid = statSync(token).gid;
+    writeFileSync(join(w, 'watchpost.yml'), `exporter:\n  bearer_token_file: ${token}\n`);
+    // The overlay beside the installation declares the secrets group, as init writes it.
+    const overlay = (secretsGid: number) =>
+      writeFileSync(
+        join(dir, 'docker-compose.monitoring.yml'),
+        `services:\n  watchpost-exporter:\n    image: "x:1"\n    environment:\n      WATCHPOST_SECRETS_GID: "\${WATCHPOST_SECRETS_GID:-${secretsGid}}"\n`,
+      );
+    const env = { WATCHPOST_SECRETS_GID: '', PATH: '/nonexistent' };
+
+    overlay(gid);
+    const shared = check(['--config', 'watchpost/watchpost.yml'], dir, env);
+    assert.equal(shared.status, 0, shared.stderr);
+    assert.equal(shared.stderr, '', 'no warning for a file of the declared secrets group');
+
+    overlay(gid + 1);
+    const other = check(['--config', 'watchpost/watchpost.yml'], dir, env);
+    assert.equal(other.status, 0, other.stderr);
+    assert.equal(
+      other.stderr,
+      `warning: secret file "${token}" is readable by its group (${gid}) (mode 0640): run chmod 600 on it, or set WATCHPOST_SECRETS_GID to a group that exists only to share secrets\n`,
+    );
+
+    // The shell's WATCHPOST_SECRETS_GID wins over the overlay's default, as in compose.
+    const fromShell = check(['--config', 'watchpost/watchpost.yml'], dir, {
+      ...env,
+      WATCHPOST_SECRETS_GID: `${gid}`,
+    });
+    assert.equal(fromShell.stderr, '');
   });
 
   it('says "skipped: promtool not found" without the tools, and keeps validating as before', () => {
