@@ -80,6 +80,11 @@ export class Snapshot {
     return [...(this.#families.get(family)?.values() ?? [])];
   }
 
+  /** The samples of `family` in the order they were first added, without copying them (the renderer). */
+  samplesOf(family: MetricFamily): Iterable<Sample> {
+    return this.#families.get(family)?.values() ?? [];
+  }
+
   /** The value of one series, or undefined (tests and derived views). */
   value<L extends string>(family: MetricFamily<L>, labels: Labels<L>): number | undefined {
     const samples = this.#families.get(family);
@@ -94,7 +99,11 @@ function escapeHelp(text: string): string {
   return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 }
 
+/** A label value needs escaping only when it holds one of these; most never do. */
+const NEEDS_ESCAPE = /[\\\n"]/;
+
 function escapeLabelValue(text: string): string {
+  if (!NEEDS_ESCAPE.test(text)) return text;
   return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 
@@ -105,22 +114,24 @@ function formatValue(value: number): string {
   return `${value}`;
 }
 
-/** The exposition text of `families` with the samples of `snapshot`. */
+/**
+ * The exposition text of `families` with the samples of `snapshot`. Written as one string
+ * without intermediate arrays: it runs after every collector run, for every series.
+ */
 export function renderFamilies(families: readonly MetricFamily[], snapshot: Snapshot): string {
-  const blocks: string[] = [];
+  let out = '';
   for (const family of families) {
-    const lines = [
-      `# HELP ${family.name} ${escapeHelp(family.help)}`,
-      `# TYPE ${family.name} ${family.type}`,
-    ];
-    for (const { labels, value } of snapshot.samples(family)) {
-      let text = '';
-      for (const [name, v] of Object.entries(labels)) {
-        text += `${text === '' ? '' : ','}${name}="${escapeLabelValue(v)}"`;
+    if (out !== '') out += '\n';
+    out += `# HELP ${family.name} ${escapeHelp(family.help)}\n# TYPE ${family.name} ${family.type}\n`;
+    for (const { labels, value } of snapshot.samplesOf(family)) {
+      out += family.name;
+      let first = true;
+      for (const name in labels) {
+        out += `${first ? '{' : ','}${name}="${escapeLabelValue(labels[name]!)}"`;
+        first = false;
       }
-      lines.push(`${family.name}${text === '' ? '' : `{${text}}`} ${formatValue(value)}`);
+      out += `${first ? '' : '}'} ${formatValue(value)}\n`;
     }
-    blocks.push(lines.join('\n'));
   }
-  return `${blocks.join('\n\n')}\n`;
+  return out === '' ? '\n' : out;
 }

@@ -128,7 +128,7 @@ export function locateContainerCgroup(sysfs: string, version: 1 | 2, id: string)
  */
 function readOptional(path: string): string | undefined {
   try {
-    return readFileSync(path, 'latin1');
+    return readFileSync(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileErrorReason } from '../../internal/fs-errors.js';
+import { readProcFileSync } from './procfs.js';
 
 /**
  * Source adapter for Linux network interfaces: per-interface counters from
@@ -44,15 +44,10 @@ export function netDevPath(procfs: string): string {
   return join(procfs, '1', 'net', 'dev');
 }
 
-/** Reads `<procfs>/1/net/dev` as text. Rejects with a message naming the file. */
+/** Reads `<procfs>/1/net/dev` as text, synchronously (see readProcFile). Rejects with a message naming the file. */
 export async function readNetDev(procfs: string, signal?: AbortSignal): Promise<string> {
-  const file = netDevPath(procfs);
-  try {
-    return await readFile(file, { encoding: 'utf8', signal });
-  } catch (err) {
-    if ((err as Error).name === 'AbortError') throw err;
-    throw new Error(`${file} ${fileErrorReason(err)}`, { cause: err });
-  }
+  signal?.throwIfAborted();
+  return readProcFileSync(netDevPath(procfs));
 }
 
 /** The receive and transmit columns this parser needs, by their names in the header. */
@@ -124,16 +119,18 @@ function isUnsigned(v: string): boolean {
  * and some drivers (virtio, loopback, bridges without ports) have no speed at all.
  */
 export async function readLinkState(sysfs: string, device: string, signal?: AbortSignal): Promise<LinkState> {
+  signal?.throwIfAborted();
   const dir = join(sysfs, 'class', 'net', device);
-  const read = async (name: string): Promise<string | undefined> => {
+  // Synchronous, as /proc files are read (readProcFile): sysfs attributes are generated in
+  // memory, and three thread-pool round trips per interface cost more than the reads.
+  const read = (name: string): string | undefined => {
     try {
-      return (await readFile(join(dir, name), { encoding: 'utf8', signal })).trim();
-    } catch (err) {
-      if ((err as Error).name === 'AbortError') throw err;
+      return readFileSync(join(dir, name), 'utf8').trim();
+    } catch {
       return undefined;
     }
   };
-  const [operstate, carrier, speed] = await Promise.all([read('operstate'), read('carrier'), read('speed')]);
+  const [operstate, carrier, speed] = [read('operstate'), read('carrier'), read('speed')];
   return parseLinkState(operstate, carrier, speed);
 }
 
