@@ -242,13 +242,16 @@ describe('containers collector against a real dockerd', () => {
 
   it('shows a docker stop within seconds through events, without a resync or inspecting everything', async (t) => {
     if (!skipUnless(t)) return;
-    const c = collectors[0] ?? collectorWith({ resync_interval: 3_600_000 });
+    // Only this test's project: other containers on the daemon (a concurrent test's compose
+    // project, another user's) have events of their own, which it rightly inspects.
+    const c = collectorWith({ resync_interval: 3_600_000, label_filter: [`${PROJECT_LABEL}=${project}`] });
+    collectors.push(c);
     await run(c);
     await run(c);
     const stopme = labelsOf('stopme', 'stopme');
     assert.equal((await samples(c)).get(`watchpost_container_running{${stopme}}`), 1);
     const before = { ...c.source.calls };
-    const all = docker('ps', '-aq').split('\n').length;
+    const all = docker('ps', '-aq', '--filter', `label=${PROJECT_LABEL}=${project}`).split('\n').length;
 
     // Steady state: a run without events makes no list call and inspects (almost) nothing.
     await run(c);
