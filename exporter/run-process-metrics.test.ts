@@ -93,4 +93,27 @@ describe('process and Node.js metrics, rendered for the scrapes that read them',
     await Promise.all(Array.from({ length: 5 }, () => scrape(e)));
     assert.equal(e.processMetrics.renders, first + 1, 'one render served the five concurrent scrapes');
   });
+
+  it('serves the event loop lag beyond the sampling period: near 0 when idle, the stall when blocked', async () => {
+    const lagMax = (text: string) => {
+      const m = /^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text);
+      assert.ok(m, 'nodejs_eventloop_lag_max_seconds is served');
+      return Number(m[1]);
+    };
+    exporter = await start('100ms');
+    // Idle for a few of the histogram's one-second samples: Node records each as the whole
+    // interval between wake-ups (about 1 s); the lag is what came beyond it.
+    await scrape(exporter);
+    await sleep(2600);
+    const idle = lagMax(await scrape(exporter));
+    assert.ok(idle < 0.5, `an idle exporter's lag max is ${idle} s: the sampling period is served as lag`);
+    // Blocked for 1.5 s: at least one sample falls due inside the stall and comes 0.5 s late.
+    // (Node counts a sample from the previous one, and the render above reset the histogram:
+    // wait for the first sample after it.)
+    await sleep(1300);
+    burnCpu(1500);
+    await sleep(1200);
+    const blocked = lagMax(await scrape(exporter));
+    assert.ok(blocked >= 0.4, `lag max ${blocked} s after a 1.5 s stall`);
+  });
 });

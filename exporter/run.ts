@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Logger } from '../internal/log.js';
 import { parseListen, type Config } from '../config/schema.js';
@@ -64,15 +64,70 @@ export function collectorFileReserve(config: Config): number {
  * How often the event-loop-delay histogram samples, in ms. Each sample is a wake-up of the
  * process: at prom-client's default of 10 ms that alone cost ~5 ms of CPU per second on an
  * idle exporter, and still ~2 ms/s at 100 ms (bench/RESULTS.md, "where the idle CPU went");
- * one a second costs ~0.3 ms/s. The histogram still catches every stall long enough to
- * delay a one-second timer, and nodejs_eventloop_lag_seconds is measured at each render.
+ * one a second costs ~0.3 ms/s. It catches a stall that holds the loop when a sample is due,
+ * and nodejs_eventloop_lag_seconds is measured at each render.
  */
 export const EVENT_LOOP_RESOLUTION_MS = 1000;
+
+/** prom-client's event-loop-delay gauges, and which histogram figure each one serves. */
+const EVENT_LOOP_FIGURES = [
+  ['min', 'minimum'],
+  ['max', 'maximum'],
+  ['mean', 'mean'],
+  ['stddev', 'standard deviation'],
+  ['p50', '50th percentile'],
+  ['p90', '90th percentile'],
+  ['p99', '99th percentile'],
+] as const;
+
+/**
+ * The nodejs_eventloop_lag_{min,max,mean,stddev,p50,p90,p99}_seconds gauges, from a histogram
+ * sampled every EVENT_LOOP_RESOLUTION_MS. Node records each sample as the whole time between
+ * two wake-ups, the sampling period included: prom-client serves that as it is, which at one
+ * sample a second would read 1 s of lag on an idle process. These serve the lag itself, how
+ * late each sample came beyond its period, over the time since the previous render.
+ */
+function registerEventLoopDelay(registry: Registry): void {
+  const histogram = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
+  histogram.enable();
+  const period = EVENT_LOOP_RESOLUTION_MS / 1000;
+  const lag = (ns: number) => (Number.isFinite(ns) && ns > 0 ? Math.max(0, ns / 1e9 - period) : 0);
+  const value = (figure: (typeof EVENT_LOOP_FIGURES)[number][0]): number => {
+    switch (figure) {
+      case 'stddev':
+        return Number.isFinite(histogram.stddev) ? histogram.stddev / 1e9 : 0;
+      case 'p50':
+        return lag(histogram.percentile(50));
+      case 'p90':
+        return lag(histogram.percentile(90));
+      case 'p99':
+        return lag(histogram.percentile(99));
+      default:
+        return lag(histogram[figure]);
+    }
+  };
+  for (const [figure, words] of EVENT_LOOP_FIGURES)
+    new Gauge({
+      name: `nodejs_eventloop_lag_${figure}_seconds`,
+      help: `The ${words} of the event loop's lag beyond its sampling period, in seconds, since the previous measurement.`,
+      registers: [registry],
+      collect() {
+        this.set(histogram.count > 0 ? value(figure) : 0);
+        // The last gauge read starts the next measurement window.
+        if (figure === 'p99') histogram.reset();
+      },
+    });
+}
 
 /** prom-client's process and Node.js metrics, plus watchpost_exporter_build_info. */
 export function createProcessRegistry(version: string): Registry {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_RESOLUTION_MS });
+  // prom-client's own event-loop histogram serves the figures with the sampling period in them
+  // (registerEventLoopDelay): its gauges are replaced, and its timer wakes once a minute only.
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 60_000 });
+  for (const [figure] of EVENT_LOOP_FIGURES)
+    registry.removeSingleMetric(`nodejs_eventloop_lag_${figure}_seconds`);
+  registerEventLoopDelay(registry);
   // These three are gauges named like counters, which `promtool check metrics` rejects;
   // nodejs_active_handles{type}, nodejs_active_requests and nodejs_active_resources{type}
   // carry the same numbers under valid names.
