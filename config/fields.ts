@@ -215,3 +215,15 @@ export function checkTimeout(c: { interval: number; timeout: number }, ctx: z.Re
     });
   }
 }
+
+/**
+ * A collector's `source`: `auto` (the default), the Linux fast path `linux` (/proc or /sys), or
+ * `systeminformation` for other systems (the collector resolves `auto` with sourceOnThisSystem).
+ */
+export function sourceField<L extends string>(linux: L, description: string) {
+  // zod cannot resolve its default's type while L is generic; 'auto' is one of the values.
+  return z
+    .enum(['auto', linux, 'systeminformation'])
+    .default('auto' as never)
+    .describe(description);
+}

@@ -8,6 +8,18 @@ export { gauge, Snapshot, type MetricFamily } from './metric-families.js';
 export { ChangeLog } from '../internal/change-log.js';
 
 /**
+ * A collector's `source` setting as it runs here: `auto` is the Linux fast path (`linux`: /proc
+ * or /sys) on Linux and systeminformation elsewhere; any other value is kept.
+ */
+export function sourceOnThisSystem<L extends string>(
+  source: 'auto' | L | 'systeminformation',
+  linux: L,
+): L | 'systeminformation' {
+  if (source !== 'auto') return source;
+  return process.platform === 'linux' ? linux : 'systeminformation';
+}
+
+/**
  * One collector, as node_exporter's `Collector`: it gathers what it watches and hands it
  * back as a Snapshot of its metric families. It never holds metric objects and never
  * writes the exposition: the runner (exporter/scheduler.ts) renders the snapshot of a run

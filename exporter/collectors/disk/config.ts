@@ -6,6 +6,7 @@ import {
   ratio,
   regex,
   type SchemaContext,
+  sourceField,
 } from '../../../config/fields.js';
 
 /** Filesystem types that hold no user data or are container internals. */
@@ -24,12 +25,10 @@ export function diskSchema(_ctx: SchemaContext) {
   const disk = z
     .strictObject({
       ...collectorBase({ interval: '15s', timeout: '10s' }),
-      source: z
-        .enum(['auto', 'procfs', 'systeminformation'])
-        .default('auto')
-        .describe(
-          'Where the list of mounted filesystems comes from: procfs reads <procfs>/self/mountinfo (Linux); systeminformation works on macOS, the BSDs and Windows, without major:minor, so bind mounts are told apart by device; auto picks procfs on Linux. Sizes come from statfs either way.',
-        ),
+      source: sourceField(
+        'procfs',
+        'Where the list of mounted filesystems comes from: procfs reads <procfs>/self/mountinfo (Linux); systeminformation works on macOS, the BSDs and Windows, without major:minor, so bind mounts are told apart by device; auto picks procfs on Linux. Sizes come from statfs either way.',
+      ),
       alert_threshold_ratio: ratio
         .default(0.85)
         .describe(

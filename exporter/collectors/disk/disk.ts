@@ -1,7 +1,14 @@
 import { compileUserRegex, type TextPattern } from '../../../config/user-regex.js';
 import type { Logger } from '../../../internal/log.js';
 import { deadline } from '../../../internal/timeout.js';
-import { ChangeLog, errorMessage, Snapshot, type Collector, type CollectorDeps } from '../../collector.js';
+import {
+  ChangeLog,
+  errorMessage,
+  Snapshot,
+  sourceOnThisSystem,
+  type Collector,
+  type CollectorDeps,
+} from '../../collector.js';
 import {
   hostView,
   readMountTable,
@@ -136,8 +143,7 @@ export class DiskCollector implements Collector {
         this.log.warn('cannot read filesystem', { mountpoint, device: fs.device, err }),
       (mountpoint) => this.log.info('filesystem readable again', { mountpoint }),
     );
-    this.source =
-      cfg.source === 'auto' ? (process.platform === 'linux' ? 'procfs' : 'systeminformation') : cfg.source;
+    this.source = sourceOnThisSystem(cfg.source, 'procfs');
     this.procfs = deps.config.paths.procfs;
     this.rootfs = deps.config.paths.rootfs;
     this.select = {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from '../../../internal/log.js';
-import { Snapshot, type Collector, type CollectorDeps } from '../../collector.js';
+import { Snapshot, sourceOnThisSystem, type Collector, type CollectorDeps } from '../../collector.js';
 import {
   CPU_MODES,
   parseLoadavg,
@@ -57,9 +57,7 @@ export class HostCollector implements Collector {
   private previous: CpuTimes | undefined;
 
   constructor({ config, log }: CollectorDeps) {
-    const source = config.collectors.host.source;
-    this.source =
-      source === 'auto' ? (process.platform === 'linux' ? 'procfs' : 'systeminformation') : source;
+    this.source = sourceOnThisSystem(config.collectors.host.source, 'procfs');
     this.procfs = config.paths.procfs;
     this.rootfs = config.paths.rootfs;
     this.log = log.child({ collector: this.name });

@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { checkTimeout, collectorBase, regex, type SchemaContext } from '../../../config/fields.js';
+import {
+  checkTimeout,
+  collectorBase,
+  regex,
+  type SchemaContext,
+  sourceField,
+} from '../../../config/fields.js';
 
 /** Loopback and the interfaces Docker makes: a bridge per network and a veth per container. */
 export const DEFAULT_EXCLUDED_DEVICES = '^(lo|veth.*|docker.*|br-.*)$';
@@ -15,12 +21,10 @@ export function networkSchema(_ctx: SchemaContext) {
   const network = z
     .strictObject({
       ...collectorBase({ interval: '15s', timeout: '5s' }),
-      source: z
-        .enum(['auto', 'procfs', 'systeminformation'])
-        .default('auto')
-        .describe(
-          'Where counters and link state come from: procfs reads <procfs>/1/net/dev and <sysfs>/class/net (Linux); systeminformation works on macOS, the BSDs and Windows but has no packet counters; auto picks procfs on Linux.',
-        ),
+      source: sourceField(
+        'procfs',
+        'Where counters and link state come from: procfs reads <procfs>/1/net/dev and <sysfs>/class/net (Linux); systeminformation works on macOS, the BSDs and Windows but has no packet counters; auto picks procfs on Linux.',
+      ),
       exclude_devices: regex('the excluded network interfaces')
         .default(DEFAULT_EXCLUDED_DEVICES)
         .describe(

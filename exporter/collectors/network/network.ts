@@ -1,5 +1,5 @@
 import { compileUserRegex } from '../../../config/user-regex.js';
-import { Snapshot, type Collector, type CollectorDeps } from '../../collector.js';
+import { Snapshot, sourceOnThisSystem, type Collector, type CollectorDeps } from '../../collector.js';
 import { gatherNetwork, type InterfaceRow, type NetworkOptions } from './gather.js';
 import * as m from './metrics.js';
 
@@ -20,8 +20,7 @@ export class NetworkCollector implements Collector {
   constructor(deps: CollectorDeps) {
     const cfg = deps.config.collectors.network;
     this.options = {
-      source:
-        cfg.source === 'auto' ? (process.platform === 'linux' ? 'procfs' : 'systeminformation') : cfg.source,
+      source: sourceOnThisSystem(cfg.source, 'procfs'),
       procfs: deps.config.paths.procfs,
       sysfs: deps.config.paths.sysfs,
       exclude: compileUserRegex(cfg.exclude_devices),

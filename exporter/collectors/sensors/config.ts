@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkTimeout, collectorBase, type SchemaContext } from '../../../config/fields.js';
+import { checkTimeout, collectorBase, type SchemaContext, sourceField } from '../../../config/fields.js';
 
 const celsius = z
   .number({ error: 'expected a temperature in °C, such as 85' })
@@ -11,12 +11,10 @@ export function sensorsSchema(_ctx: SchemaContext) {
   const sensors = z
     .strictObject({
       ...collectorBase({ interval: '30s', timeout: '10s' }),
-      source: z
-        .enum(['auto', 'sysfs', 'systeminformation'])
-        .default('auto')
-        .describe(
-          'Where temperatures come from: sysfs reads <sysfs>/class/hwmon (Linux); systeminformation reads CPU temperatures on other systems; auto picks sysfs on Linux.',
-        ),
+      source: sourceField(
+        'sysfs',
+        'Where temperatures come from: sysfs reads <sysfs>/class/hwmon (Linux); systeminformation reads CPU temperatures on other systems; auto picks sysfs on Linux.',
+      ),
       alert_threshold_celsius: z
         .strictObject({ cpu: celsius.optional(), disk: celsius.optional(), other: celsius.optional() })
         .default({})

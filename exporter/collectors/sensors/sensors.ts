@@ -1,4 +1,4 @@
-import { Snapshot, type Collector, type CollectorDeps } from '../../collector.js';
+import { Snapshot, sourceOnThisSystem, type Collector, type CollectorDeps } from '../../collector.js';
 import { gatherSensors, type SensorRow, type SensorsOptions } from './gather.js';
 import * as m from './metrics.js';
 
@@ -16,8 +16,7 @@ export class SensorsCollector implements Collector {
   constructor(deps: CollectorDeps) {
     const cfg = deps.config.collectors.sensors;
     this.options = {
-      source:
-        cfg.source === 'auto' ? (process.platform === 'linux' ? 'sysfs' : 'systeminformation') : cfg.source,
+      source: sourceOnThisSystem(cfg.source, 'sysfs'),
       sysfs: deps.config.paths.sysfs,
       thresholds: cfg.alert_threshold_celsius,
     };
