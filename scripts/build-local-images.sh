@@ -6,21 +6,25 @@
 #   watchpost-local/prometheus:2.42      Debian's /usr/bin/prometheus (+ promtool), run as nobody (65534)
 #                           like the official prom/prometheus image
 #   watchpost-local/alertmanager:0.25    Debian's /usr/bin/prometheus-alertmanager (+ amtool), as nobody
+#   watchpost-local/victoria-metrics:1.79  Debian's /usr/bin/victoria-metrics, run as root with no data
+#                           folder of its own, like the official victoriametrics/victoria-metrics image
 #   watchpost-local/watchpost:test    the repository's Dockerfile built on watchpost-local/node:20
 # Production builds pull the pinned images the Dockerfile and the overlay name; these local
 # ones exist because this machine has no registry. dockerd may run with --iptables=false
 # (no default bridge network), so `docker build` runs with --network host: the build stage's
 # `npm ci` needs the npm registry.
-# Usage: scripts/build-local-images.sh [node|prometheus|alertmanager|watchpost]...  (default: all)
+# Usage: scripts/build-local-images.sh [node|prometheus|alertmanager|victoria-metrics|watchpost]...
+# (default: node prometheus alertmanager watchpost; the central host's test adds victoria-metrics)
 # The base images are made only when missing (FORCE=1 remakes them); the watchpost image is
 # built every time, from Docker's layer cache when nothing changed. Needs root (docker), node, ldd,
-# prometheus and prometheus-alertmanager (scripts/install-system-deps.sh).
+# prometheus, prometheus-alertmanager and victoria-metrics (scripts/install-system-deps.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 NODE_IMAGE=${WATCHPOST_LOCAL_NODE_IMAGE:-watchpost-local/node:20}
 PROM_IMAGE=${WATCHPOST_LOCAL_PROMETHEUS_IMAGE:-watchpost-local/prometheus:2.42}
 AM_IMAGE=${WATCHPOST_LOCAL_ALERTMANAGER_IMAGE:-watchpost-local/alertmanager:0.25}
+VM_IMAGE=${WATCHPOST_LOCAL_VICTORIAMETRICS_IMAGE:-watchpost-local/victoria-metrics:1.79}
 WATCHPOST_IMAGE=${WATCHPOST_LOCAL_IMAGE:-watchpost-local/watchpost:test}
 
 work=$(mktemp -d)
@@ -118,6 +122,25 @@ build_alertmanager() {
     --change 'CMD ["--config.file=/etc/alertmanager/alertmanager.yml","--storage.path=/alertmanager"]'
 }
 
+# The official image is Alpine with the binary at / and no USER: it runs as root, and its data
+# folder is whatever -storageDataPath names. This one keeps that (no USER, no data folder), so
+# the overlay's non-root user and data folder are tested as they are in production; busybox
+# gives the wget of the overlay's healthcheck, as Alpine's does.
+build_victoriametrics() {
+  have "$VM_IMAGE" && return 0
+  local root=$work/victoria-metrics
+  copy_with_libs "$root" /usr/bin/victoria-metrics
+  base_files "$root"
+  mkdir -p "$root/bin"
+  cp /bin/busybox "$root/bin/busybox"
+  for c in sh wget; do ln -sf busybox "$root/bin/$c"; done
+  tar -C "$root" -c . | docker import \
+    --change 'ENTRYPOINT ["/usr/bin/victoria-metrics"]' \
+    --change 'EXPOSE 8428' \
+    - "$VM_IMAGE" >/dev/null
+  echo "build-local-images: $VM_IMAGE from /usr/bin/victoria-metrics"
+}
+
 build_watchpost() {
   # Always built (the sources change; Docker's layer cache keeps an unchanged build quick),
   # and the image it replaces is removed so rebuilds leave nothing dangling.
@@ -139,7 +162,8 @@ for t in "${targets[@]}"; do
     node) build_node ;;
     prometheus) build_prometheus ;;
     alertmanager) build_alertmanager ;;
+    victoria-metrics) build_victoriametrics ;;
     watchpost) build_watchpost ;;
-    *) echo "build-local-images: unknown image \"$t\" (node, prometheus, alertmanager, watchpost)" >&2; exit 2 ;;
+    *) echo "build-local-images: unknown image \"$t\" (node, prometheus, alertmanager, victoria-metrics, watchpost)" >&2; exit 2 ;;
   esac
 done
