@@ -11,11 +11,13 @@
 #   mtail                        the reference the logs benchmark measures against (not run as a service)
 #   time                         /usr/bin/time -v: peak memory of the programs a benchmark compares
 #   docker-compose               Compose 1.29: the overlay's e2e test and benchmark bring the stack up with it
-#   victoria-metrics             the central long-term store of the sites e2e test (test/e2e/sites-push.test.ts)
+#   victoria-metrics             the central long-term store of the sites e2e test (test/e2e/sites-push.test.ts),
+#                                and the binary of the local VictoriaMetrics image the central host's test starts
+#   openssl                      throwaway CAs and certificates for the TLS tests (exporter, write proxy)
 # Debian/Ubuntu, as root (or through sudo). Safe to run again.
 set -euo pipefail
 
-PACKAGES=(prometheus prometheus-alertmanager prometheus-node-exporter docker.io docker-compose busybox-static nginx-light libnginx-mod-rtmp ffmpeg mtail time victoria-metrics)
+PACKAGES=(prometheus prometheus-alertmanager prometheus-node-exporter docker.io docker-compose busybox-static nginx-light libnginx-mod-rtmp ffmpeg mtail time victoria-metrics openssl)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
