@@ -47,10 +47,13 @@ import {
   ROLE_SECRETS,
   WATCHPOST_UID,
   renderOverlay,
+  AGENT_QUEUE_MAX,
   type Role,
   type SecretName,
 } from './overlay.js';
 import {
+  AGENT_CA_FILE,
+  AGENT_SCRAPE_FILE,
   RoleError,
   checkAgentOptions,
   centralDatasource,
@@ -269,6 +272,9 @@ function renderFiles(
       version: packageVersion(),
       buildContext,
       role: opts.role,
+      ...(opts.agent
+        ? { agent: { centralUrl: opts.agent.centralUrl, centralCa: opts.agent.centralCa !== undefined } }
+        : {}),
     }),
   );
   const deployment = deploymentSections({
@@ -281,11 +287,8 @@ function renderFiles(
   );
   if (opts.role === 'agent') {
     const a = opts.agent!;
-    files.set(
-      `${INSTALL_DIR}/agent/prometheus.yml`,
-      renderAgentConfig(root, { ...a, centralCa: a.centralCa !== undefined }),
-    );
-    if (a.centralCa !== undefined) files.set(`${INSTALL_DIR}/agent/central-ca.pem`, a.centralCa);
+    files.set(`${INSTALL_DIR}/agent/${AGENT_SCRAPE_FILE}`, renderAgentConfig(root, a));
+    if (a.centralCa !== undefined) files.set(`${INSTALL_DIR}/agent/${AGENT_CA_FILE}`, a.centralCa);
     return files;
   }
   files.set(
@@ -499,6 +502,13 @@ export async function runInit(opts: InitOptions): Promise<InitResult> {
   }
   // Grafana's dashboards folder is mounted even when no dashboard is shipped yet.
   if (role !== 'agent') ensureDir(join(install, 'grafana', 'dashboards'), 0o755);
+  if (role === 'agent') {
+    // vmagent's on-disk queue: its image has no folder a non-root user may write, so this one is
+    // writable by the secrets group (the agent runs as 65534 with it).
+    const queue = join(install, 'agent-queue');
+    ensureDir(queue, 0o770);
+    if (statSync(queue).gid !== secretsGid) chownSync(queue, -1, secretsGid);
+  }
   if (role === 'central') {
     // Mounted into the central Prometheus and the write proxy: the file_sd target files
     // (`watchpost targets add`) and the certificates the user puts there.
@@ -594,8 +604,9 @@ export function formatInitResult(r: InitResult, opts: { grafanaPort?: string } =
       'Next steps, from the folder of your compose file:',
       `  1. Start the app with the exporter and the agent:  ${r.upCommand}`,
       `  2. On the central host, the site's series arrive labelled site="${r.agent?.site}", host="${r.agent?.host}";`,
-      `     the agent pushes to ${r.agent?.centralUrl}. Its config: ${INSTALL_DIR}/agent/prometheus.yml.`,
-      `  3. Check the push: ${r.upCommand.replace(/ up -d$/, '')} logs watchpost-agent (no "remote write" errors)`,
+      `     the agent (vmagent) pushes to ${r.agent?.centralUrl}. What it scrapes: ${INSTALL_DIR}/agent/${AGENT_SCRAPE_FILE};`,
+      `     what the central has not taken yet waits in ${INSTALL_DIR}/agent-queue (at most ${AGENT_QUEUE_MAX}: WATCHPOST_AGENT_QUEUE_MAX).`,
+      `  3. Check the push: ${r.upCommand.replace(/ up -d$/, '')} logs watchpost-agent (no "couldn't send a block" warnings)`,
     );
     return `${out.join('\n')}\n`;
   }

@@ -91,7 +91,7 @@ function assertHardened(compose: Compose): void {
 }
 
 describe('init --role agent: a site', () => {
-  it('writes the exporter and a Prometheus agent pushing to the central host, and nothing else', async () => {
+  it('writes the exporter and vmagent pushing to the central host, and nothing else', async () => {
     const { dir } = site();
     const r = await runInit(agentOpts(dir));
     assert.equal(r.role, 'agent');
@@ -104,9 +104,34 @@ describe('init --role agent: a site', () => {
     assert.deepEqual(compose.services['watchpost-docker-proxy']!.profiles, ['docker-proxy']);
     assertHardened(compose);
     const agent = compose.services['watchpost-agent']!;
-    assert.match(agent.image, /^\$\{PROMETHEUS_IMAGE:-prom\/prometheus:v[\d.]+\}$/);
-    assert.ok(agent.command!.includes('--enable-feature=agent'));
-    assert.ok(agent.command!.some((c) => c.startsWith('--storage.agent.path=')));
+    // The same release line as the central VictoriaMetrics, overridable.
+    const vmVersion = PINNED_IMAGES.VICTORIAMETRICS_IMAGE.split(':')[1];
+    assert.equal(agent.image, `\${VMAGENT_IMAGE:-victoriametrics/vmagent:${vmVersion}}`);
+    assert.equal(agent.user, '65534:65534');
+    assert.deepEqual(agent.command, [
+      '-promscrape.config=/etc/vmagent/scrape.yml',
+      `-remoteWrite.url=${CENTRAL_URL}`,
+      '-remoteWrite.bearerTokenFile=/run/secrets/watchpost_push_token',
+      '-remoteWrite.tmpDataPath=/var/lib/vmagent',
+      '-remoteWrite.maxDiskUsagePerURL=${WATCHPOST_AGENT_QUEUE_MAX:-1GB}',
+      '-remoteWrite.queues=1',
+      '-httpListenAddr=127.0.0.1:8429',
+    ]);
+    // TLS verification on: no CA given means the image's CAs, never an insecure flag.
+    assert.doesNotMatch(readFileSync(join(dir, OVERLAY_FILE), 'utf8'), /[Ii]nsecure/);
+    assert.deepEqual(agent.volumes, [
+      { type: 'bind', source: './watchpost/agent', target: '/etc/vmagent', read_only: true },
+      { type: 'bind', source: './watchpost/agent-queue', target: '/var/lib/vmagent' },
+    ]);
+    assert.equal(agent.mem_limit, '64m');
+    assert.deepEqual(agent.healthcheck!.test, [
+      'CMD',
+      'wget',
+      '-q',
+      '-O',
+      '/dev/null',
+      'http://127.0.0.1:8429/health',
+    ]);
     assert.deepEqual(agent.secrets!.sort(), ['watchpost_metrics_token', 'watchpost_push_token']);
     // Nothing published at a site: the agent only goes out.
     assert.ok(Object.values(compose.services).every((s) => s.ports === undefined));
@@ -122,9 +147,15 @@ describe('init --role agent: a site', () => {
     assert.deepEqual(readdirSync(install).sort(), [
       '.init-manifest.json',
       'agent',
+      'agent-queue',
       'secrets',
       'watchpost.yml',
     ]);
+    assert.deepEqual(readdirSync(join(install, 'agent')), ['scrape.yml']);
+    // The queue: writable by the secrets group, which the agent's user 65534 is given.
+    const queue = statSync(join(install, 'agent-queue'));
+    assert.equal(queue.mode & 0o777, 0o770);
+    assert.equal(queue.gid, statSync(join(install, 'secrets', 'push_token')).gid);
     assert.deepEqual(readdirSync(join(install, 'secrets')).sort(), ['metrics_token', 'push_token']);
     // The central's token, copied, group-readable for the agent's user only.
     assert.equal(readFileSync(join(install, 'secrets', 'push_token'), 'utf8'), 'central-push-token-4f0a9c\n');
@@ -134,25 +165,29 @@ describe('init --role agent: a site', () => {
       ['watchpost/secrets/metrics_token generated', 'watchpost/secrets/push_token copied'],
     );
 
-    const config = parse(readFileSync(join(install, 'agent', 'prometheus.yml'), 'utf8')) as {
+    const scrapeText = readFileSync(join(install, 'agent', 'scrape.yml'), 'utf8');
+    const config = parse(scrapeText) as {
       global: { external_labels: Record<string, string> };
-      scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
-      remote_write: { url: string; authorization: { credentials_file: string }; tls_config?: unknown }[];
+      scrape_configs: {
+        job_name: string;
+        authorization: { credentials_file: string };
+        static_configs: { targets: string[] }[];
+      }[];
+      remote_write?: unknown;
       rule_files?: unknown;
       alerting?: unknown;
     };
     assert.deepEqual(config.global.external_labels, { site: 'paris', host: 'recorder-1' });
+    assert.equal(config.scrape_configs.length, 1);
     assert.equal(config.scrape_configs[0]!.job_name, 'watchpost');
-    assert.deepEqual(config.scrape_configs[0]!.static_configs[0]!.targets, ['watchpost-exporter:9850']);
-    assert.equal(config.remote_write.length, 1);
-    assert.equal(config.remote_write[0]!.url, CENTRAL_URL);
-    assert.equal(config.remote_write[0]!.authorization.credentials_file, '/run/secrets/watchpost_push_token');
-    // TLS verification on: no CA given means the system's CAs, never insecure_skip_verify.
-    assert.equal(config.remote_write[0]!.tls_config, undefined);
-    assert.doesNotMatch(
-      readFileSync(join(install, 'agent', 'prometheus.yml'), 'utf8'),
-      /insecure_skip_verify|@/,
+    assert.equal(
+      config.scrape_configs[0]!.authorization.credentials_file,
+      '/run/secrets/watchpost_metrics_token',
     );
+    assert.deepEqual(config.scrape_configs[0]!.static_configs[0]!.targets, ['watchpost-exporter:9850']);
+    // Where it pushes is the service's flags; no placeholder is left.
+    assert.equal(config.remote_write, undefined);
+    assert.doesNotMatch(scrapeText, /@/);
     assert.equal(config.rule_files, undefined);
     assert.equal(config.alerting, undefined);
 
@@ -169,13 +204,26 @@ describe('init --role agent: a site', () => {
     await runInit(agentOpts(dir, { centralCaFile: 'ca.pem' }));
     const install = join(dir, INSTALL_DIR);
     assert.equal(readFileSync(join(install, 'agent', 'central-ca.pem'), 'utf8'), PEM);
-    const config = parse(readFileSync(join(install, 'agent', 'prometheus.yml'), 'utf8')) as {
-      remote_write: { tls_config: { ca_file: string; insecure_skip_verify?: boolean } }[];
-    };
-    assert.deepEqual(config.remote_write[0]!.tls_config, { ca_file: '/etc/prometheus/central-ca.pem' });
+    const compose = parse(readFileSync(join(dir, OVERLAY_FILE), 'utf8'), { merge: true }) as Compose;
+    const flags = compose.services['watchpost-agent']!.command!;
+    assert.deepEqual(
+      flags.filter((f) => f.startsWith('-remoteWrite.tls')),
+      ['-remoteWrite.tlsCAFile=/etc/vmagent/central-ca.pem'],
+    );
     const again = await runInit(agentOpts(dir, { centralCaFile: 'ca.pem' }));
     assert.ok(again.files.every((f) => f.action === 'unchanged'));
     assert.ok(again.secrets.every((s) => s.action === 'kept' || s.action === 'present'));
+  });
+
+  it('writes a central URL compose would otherwise interpolate as it is', async () => {
+    const { dir } = site();
+    const url = 'https://central.example.com:9852/api/v1/write?x=$HOME#frag';
+    await runInit(agentOpts(dir, { centralUrl: url }));
+    const compose = parse(readFileSync(join(dir, OVERLAY_FILE), 'utf8'), { merge: true }) as Compose;
+    // $$ is compose's escape of $: the container gets the URL unchanged.
+    assert.ok(
+      compose.services['watchpost-agent']!.command!.includes(`-remoteWrite.url=${url.replace('$', '$$$$')}`),
+    );
   });
 
   it('refuses bad input with the option it came from, writing nothing', async () => {
@@ -312,7 +360,44 @@ describe('init --role central: the central host', () => {
 });
 
 describe('init roles: the real checkers accept the output', () => {
-  it('docker-compose config, promtool check config (agent and central) and amtool check-config pass', async (t) => {
+  it('vmagent -dryRun takes the agent flags and scrape config init writes, and refuses a broken one', async (t) => {
+    const vmagent = requireBinary(t, 'vmagent');
+    if (!vmagent) return;
+    const { dir } = site();
+    writeFileSync(join(dir, 'ca.pem'), PEM);
+    await runInit(agentOpts(dir, { centralCaFile: 'ca.pem' }));
+    const install = join(dir, INSTALL_DIR);
+    // The container's paths, pointed at the files; the queue bound at its default.
+    const local = (text: string) =>
+      text
+        .replaceAll('/run/secrets/watchpost_', `${install}/secrets/`)
+        .replaceAll('/etc/vmagent/', `${install}/agent/`)
+        .replaceAll('/var/lib/vmagent', join(dir, 'queue'))
+        .replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1');
+    writeFileSync(join(dir, 'scrape.yml'), local(readFileSync(join(install, 'agent', 'scrape.yml'), 'utf8')));
+    const compose = parse(readFileSync(join(dir, OVERLAY_FILE), 'utf8'), { merge: true }) as Compose;
+    const flags = compose.services['watchpost-agent']!.command!.map(local).map((f) =>
+      f.startsWith('-promscrape.config=') ? `-promscrape.config=${join(dir, 'scrape.yml')}` : f,
+    );
+    assert.ok(flags.some((f) => f.startsWith('-remoteWrite.tlsCAFile=')));
+    const dry = (args: string[]) => spawnSync(vmagent, ['-dryRun', ...args], { encoding: 'utf8' });
+    const ok = dry(flags);
+    assert.equal(ok.status, 0, `${ok.stdout}${ok.stderr}`);
+    // The checker is real: an unknown flag and an unknown key of the scrape config fail.
+    assert.notEqual(dry([...flags, '-remoteWrite.noSuchFlag=1']).status, 0);
+    writeFileSync(
+      join(dir, 'scrape.yml'),
+      local(readFileSync(join(install, 'agent', 'scrape.yml'), 'utf8')).replace(
+        'external_labels',
+        'extrnal_labels',
+      ),
+    );
+    const bad = dry(flags);
+    assert.notEqual(bad.status, 0);
+    assert.match(`${bad.stdout}${bad.stderr}`, /extrnal_labels/);
+  });
+
+  it('docker-compose config (agent and central), promtool check config (central) and amtool check-config pass', async (t) => {
     const compose = requireBinary(t, 'docker-compose');
     const promtool = compose && requireBinary(t, 'promtool');
     const amtool = promtool && requireBinary(t, 'amtool');
@@ -320,27 +405,28 @@ describe('init roles: the real checkers accept the output', () => {
 
     const { dir: siteDir } = site();
     writeFileSync(join(siteDir, 'ca.pem'), PEM);
-    await runInit(agentOpts(siteDir, { centralCaFile: 'ca.pem' }));
+    const url = 'https://central.example.com:9852/api/v1/write?x=$HOME';
+    await runInit(agentOpts(siteDir, { centralCaFile: 'ca.pem', centralUrl: url }));
     const a = spawnSync(
       compose,
       ['-p', 'wpagentcheck', '-f', 'docker-compose.yml', '-f', OVERLAY_FILE, 'config'],
       {
         cwd: siteDir,
         encoding: 'utf8',
+        env: { ...process.env, HOME: '/root-must-not-appear' },
       },
     );
     assert.equal(a.status, 0, a.stderr);
-    assert.ok((parse(a.stdout) as Compose).services['watchpost-agent']);
-    // promtool reads the paths the container sees: point them at the files.
-    const siteInstall = join(siteDir, INSTALL_DIR);
-    const agentConfig = readFileSync(join(siteInstall, 'agent', 'prometheus.yml'), 'utf8')
-      .replaceAll('/run/secrets/watchpost_', `${siteInstall}/secrets/`)
-      .replace('/etc/prometheus/', `${siteInstall}/agent/`);
-    writeFileSync(join(siteDir, 'agent-check.yml'), agentConfig);
-    const pa = spawnSync(promtool, ['check', 'config', '--agent', join(siteDir, 'agent-check.yml')], {
-      encoding: 'utf8',
-    });
-    assert.equal(pa.status, 0, `${pa.stdout}${pa.stderr}`);
+    const agent = (parse(a.stdout) as Compose).services['watchpost-agent']!;
+    // Compose does not interpolate the URL: `config` prints it with the $ still escaped (as $$,
+    // which the container gets as $), and nothing of $HOME.
+    assert.ok(
+      agent.command!.includes(`-remoteWrite.url=${url.replace('$', '$$$$')}`),
+      JSON.stringify(agent.command),
+    );
+    assert.doesNotMatch(a.stdout, /root-must-not-appear/);
+    // The queue bound at its default.
+    assert.ok(agent.command!.includes('-remoteWrite.maxDiskUsagePerURL=1GB'));
 
     const dir = tmp('central-check');
     await runInit(centralOpts(dir));

@@ -1,7 +1,7 @@
 /**
  * What `watchpost init --role agent|central` writes besides the overlay (docs/scaling.md,
- * "Sites pushing"): the agent's Prometheus config, and the central host's watchpost.yml and
- * Grafana datasource.
+ * "Sites pushing"): the agent's scrape config (vmagent -promscrape.config), and the central
+ * host's watchpost.yml and Grafana datasource.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,8 +19,12 @@ export interface AgentOptions {
   pushTokenFile?: string;
 }
 
-/** Where the agent's Prometheus finds the central's CA (the agent folder is mounted at /etc/prometheus). */
-export const AGENT_CA_PATH = '/etc/prometheus/central-ca.pem';
+/** The site's agent folder (watchpost/agent) is mounted here in the vmagent container. */
+export const AGENT_CONFIG_DIR = '/etc/vmagent';
+/** The scrape config init writes in the agent folder. */
+export const AGENT_SCRAPE_FILE = 'scrape.yml';
+/** The central's CA, copied from --central-ca into the agent folder. */
+export const AGENT_CA_FILE = 'central-ca.pem';
 
 export class RoleError extends Error {
   override name = 'RoleError';
@@ -54,25 +58,16 @@ export function checkAgentOptions(o: AgentOptions & { host: string }): void {
 
 const quote = (v: string) => `'${v.replaceAll("'", "''")}'`;
 
-/** The agent's Prometheus config: provisioning/agent/prometheus.yml with the site's values. */
-export function renderAgentConfig(
-  root: string,
-  o: { centralUrl: string; site: string; host: string; centralCa: boolean },
-): string {
-  const text = readFileSync(join(root, 'provisioning', 'agent', 'prometheus.yml'), 'utf8');
-  const tls = o.centralCa
-    ? [
-        "    # The central's certificate is verified against the CA init copied from --central-ca.",
-        '    tls_config:',
-        `      ca_file: ${AGENT_CA_PATH}`,
-      ].join('\n')
-    : "    # The central's certificate is verified against the system's CAs (init --central-ca FILE for a private CA).";
+/**
+ * The agent's scrape config (provisioning/agent/scrape.yml with the site's values). Where it
+ * pushes is not in it: vmagent takes the remote-write URL, token and CA as flags (overlay.ts).
+ */
+export function renderAgentConfig(root: string, o: { site: string; host: string }): string {
+  const text = readFileSync(join(root, 'provisioning', 'agent', AGENT_SCRAPE_FILE), 'utf8');
   return text
-    .replace(/ ?`watchpost init` fills in the\n# values written @LIKE_THIS@\./, '')
+    .replace(/ ?`watchpost init` fills in the values\n# written @LIKE_THIS@\./, '')
     .replace("'@SITE@'", quote(o.site))
-    .replace("'@HOST@'", quote(o.host))
-    .replace("'@CENTRAL_URL@'", quote(o.centralUrl))
-    .replace(/ {4}# The central's certificate is verified, always; @TLS_CONFIG@/, tls);
+    .replace("'@HOST@'", quote(o.host));
 }
 
 /** The central host's watchpost.yml: the notifier's settings (no exporter runs there). */
