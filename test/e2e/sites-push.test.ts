@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { runInit } from '../../bootstrap/init.js';
+import { parse } from 'yaml';
+import { OVERLAY_FILE, runInit } from '../../bootstrap/init.js';
 import { startAlertmanager, startReceiver } from '../../internal/testing/alertmanager.js';
 import { makeCa } from '../../internal/testing/certs.js';
 import {
@@ -21,12 +22,14 @@ import { startCentralPrometheus } from './central.js';
 
 /**
  * "Sites pushing" (docs/scaling.md) with the real programs on loopback: three exporters at three
- * sites. Two are scraped by Prometheus agents running the config `watchpost init --role agent`
- * writes (only addresses, secret paths and the interval swapped), which push through the
- * write proxy (HTTPS, push token) to the central Prometheus running the shipped central config;
- * it forwards to a real VictoriaMetrics. The third is pulled through file_sd with TLS and the
- * metrics token. Then one agent stops: SiteUnreachable pages for its site, and nothing else about
- * that site reaches the receiver behind a real Alertmanager running the shipped config.
+ * sites. Two are scraped by Debian's vmagent run with the flags and the scrape config
+ * `watchpost init --role agent` writes (only addresses, container paths and the interval
+ * swapped), which push through the write proxy (HTTPS, push token) to the central Prometheus
+ * running the shipped central config; it forwards to a real VictoriaMetrics. The third is pulled
+ * through file_sd with TLS and the metrics token. Then one agent stops: SiteUnreachable pages
+ * for its site, and nothing else about that site reaches the receiver behind a real Alertmanager
+ * running the shipped config. Last, the link breaks: the write proxy stops for a while, and what
+ * the other agent scraped meanwhile reaches VictoriaMetrics once the proxy is back.
  */
 
 const METRICS_TOKEN = 'sites-metrics-token-5b1e0c';
@@ -69,14 +72,15 @@ function shortenedRules(dir: string): string {
 
 describe(
   'sites pushing through agents to the central Prometheus and VictoriaMetrics',
-  { skip: skipWithout('prometheus', 'prometheus-alertmanager', 'victoria-metrics', 'openssl') },
+  { skip: skipWithout('prometheus', 'prometheus-alertmanager', 'victoria-metrics', 'vmagent', 'openssl') },
   () => {
     it('labels every series with site and host, stores all three hosts, and pages SiteUnreachable alone', async (t) => {
       const prom = requireBinary(t, 'prometheus');
       const amBin = prom && requireBinary(t, 'prometheus-alertmanager');
       const vmBin = amBin && requireBinary(t, 'victoria-metrics');
-      const openssl = vmBin && requireBinary(t, 'openssl');
-      if (!prom || !amBin || !vmBin || !openssl) return;
+      const vmagentBin = vmBin && requireBinary(t, 'vmagent');
+      const openssl = vmagentBin && requireBinary(t, 'openssl');
+      if (!prom || !amBin || !vmBin || !vmagentBin || !openssl) return;
 
       const dir = mkdtempSync(join(tmpdir(), 'watchpost-sites-'));
       const ca = makeCa(openssl, dir);
@@ -121,23 +125,25 @@ describe(
         stops.push(central);
 
         const proxyCert = ca.issue('write-proxy');
-        const proxy = await startCli(
-          [
-            'write-proxy',
-            '--listen',
-            '127.0.0.1:0',
-            '--upstream',
-            central.url,
-            '--push-token-file',
-            join(dir, 'push-token'),
-            '--tls-cert',
-            proxyCert.certFile,
-            '--tls-key',
-            proxyCert.keyFile,
-          ],
-          {},
-          { service: 'write-proxy' },
-        );
+        const startProxy = (listen: string) =>
+          startCli(
+            [
+              'write-proxy',
+              '--listen',
+              listen,
+              '--upstream',
+              central.url,
+              '--push-token-file',
+              join(dir, 'push-token'),
+              '--tls-cert',
+              proxyCert.certFile,
+              '--tls-key',
+              proxyCert.keyFile,
+            ],
+            {},
+            { service: 'write-proxy' },
+          );
+        let proxy = await startProxy('127.0.0.1:0');
         stops.push({ stop: async () => void (await proxy.stop()) });
         const pushUrl = `https://127.0.0.1:${proxy.port}/api/v1/write`;
 
@@ -165,7 +171,7 @@ describe(
         const lyon = await exporter('lyon', false);
         const nice = await exporter('nice', true);
 
-        // --- two sites: the agent config init writes, run by Prometheus in agent mode
+        // --- two sites: vmagent with the flags and the scrape config init writes
         const agent = async (site: string, host: string, exporterPort: number) => {
           const app = join(dir, `site-${site}`);
           mkdirSync(app);
@@ -185,29 +191,40 @@ describe(
               pushTokenFile: join(dir, 'push-token'),
             },
           });
-          const generated = readFileSync(join(app, 'watchpost', 'agent', 'prometheus.yml'), 'utf8');
-          const config = generated
+          const install = join(app, 'watchpost');
+          // The container's paths, pointed at the files init wrote; compose's defaults applied.
+          const local = (text: string) =>
+            text
+              .replaceAll('/run/secrets/watchpost_metrics_token', join(dir, 'metrics-token'))
+              .replaceAll('/run/secrets/watchpost_', `${join(install, 'secrets')}/`)
+              .replaceAll('/etc/vmagent/', `${join(install, 'agent')}/`)
+              .replaceAll('/var/lib/vmagent', join(install, 'agent-queue'))
+              .replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1');
+          const scrape = local(readFileSync(join(install, 'agent', 'scrape.yml'), 'utf8'))
             .replace('scrape_interval: 15s', 'scrape_interval: 1s')
-            .replace('watchpost-exporter:9850', `127.0.0.1:${exporterPort}`)
-            .replace('/run/secrets/watchpost_metrics_token', join(dir, 'metrics-token'))
-            .replace('/run/secrets/watchpost_push_token', join(app, 'watchpost', 'secrets', 'push_token'))
-            .replace('/etc/prometheus/central-ca.pem', join(app, 'watchpost', 'agent', 'central-ca.pem'))
-            .replace(/max_shards: \d+/, 'max_shards: 10\n      batch_send_deadline: 1s');
-          assert.match(config, new RegExp(`url: '${pushUrl.replaceAll('.', '\\.')}'`));
-          writeFileSync(join(app, 'agent.yml'), config);
+            .replace('watchpost-exporter:9850', `127.0.0.1:${exporterPort}`);
+          assert.match(scrape, new RegExp(`site: '${site}'`));
+          writeFileSync(join(app, 'scrape.yml'), scrape);
+          const overlay = parse(readFileSync(join(app, OVERLAY_FILE), 'utf8'), { merge: true }) as {
+            services: Record<string, { command: string[] }>;
+          };
           const port = await freePort();
-          const p = spawnUntilStopped(prom, [
-            '--enable-feature=agent',
-            `--config.file=${join(app, 'agent.yml')}`,
-            `--storage.agent.path=${join(app, 'wal')}`,
-            `--web.listen-address=127.0.0.1:${port}`,
-          ]);
+          const flags = overlay.services['watchpost-agent']!.command.map(local).map((f) =>
+            f.startsWith('-promscrape.config=')
+              ? `-promscrape.config=${join(app, 'scrape.yml')}`
+              : f.startsWith('-httpListenAddr=')
+                ? `-httpListenAddr=127.0.0.1:${port}`
+                : f,
+          );
+          assert.ok(flags.includes(`-remoteWrite.url=${pushUrl}`), flags.join(' '));
+          assert.ok(flags.includes(`-remoteWrite.tlsCAFile=${join(install, 'agent', 'central-ca.pem')}`));
+          const p = spawnUntilStopped(vmagentBin, flags);
           stops.push(p);
-          await ready(`http://127.0.0.1:${port}/-/ready`, `agent ${site} ready`);
-          return p;
+          await ready(`http://127.0.0.1:${port}/health`, `agent ${site} ready`);
+          return { ...p, queue: join(install, 'agent-queue'), url: `http://127.0.0.1:${port}` };
         };
         const parisAgent = await agent('paris', 'recorder-1', paris.port);
-        await agent('lyon', 'recorder-2', lyon.port);
+        const lyonAgent = await agent('lyon', 'recorder-2', lyon.port);
 
         const added = runCli([
           'targets',
@@ -302,6 +319,70 @@ describe(
           amAlerts.filter((a) => a.labels.site === 'paris').map((a) => a.labels.alertname),
           ['SiteUnreachable'],
         );
+
+        // --- the link breaks: the write proxy stops, lyon's agent keeps scraping into its queue,
+        // and what it scraped meanwhile reaches VictoriaMetrics once the proxy is back
+        const lyonUp = 'up{job="watchpost", site="lyon", host="recorder-2"}';
+        /** Raw sample times (s) of lyon's `up` in VictoriaMetrics over the last `seconds`. */
+        const lyonTimes = async (seconds: number) => {
+          const series = await vmQuery(`${lyonUp}[${seconds}s]`);
+          assert.ok(series.length <= 1, JSON.stringify(series.map((r) => r.metric)));
+          return ((series[0] as unknown as { values?: [number, string][] } | undefined)?.values ?? []).map(
+            ([ts]) => ts,
+          );
+        };
+        await eventually(
+          async () => (await lyonTimes(5)).length > 0,
+          60_000,
+          "lyon's samples arriving before the outage",
+        );
+        const proxyPort = proxy.port;
+        await proxy.stop();
+        const outageStart = Date.now() / 1000;
+        // A broken link for a while: the agent scrapes every second meanwhile.
+        await new Promise((r) => setTimeout(r, 15_000));
+        const outageEnd = Date.now() / 1000;
+        // Nothing scraped after the first seconds of the outage reached the store: it was real.
+        const during = await lyonTimes(Math.ceil(outageEnd - outageStart) + 1);
+        assert.deepEqual(
+          during.filter((ts) => ts > outageStart + 3),
+          [],
+          'samples arrived while the write proxy was down',
+        );
+        const queued = readdirSync(lyonAgent.queue, { recursive: true })
+          .map((f) => statSync(join(lyonAgent.queue, f as string)))
+          .filter((st) => st.isFile())
+          .reduce((sum, st) => sum + st.size, 0);
+        t.diagnostic(
+          `lyon's on-disk queue after ${Math.round(outageEnd - outageStart)} s of outage: ${queued} bytes`,
+        );
+
+        proxy = await startProxy(`127.0.0.1:${proxyPort}`);
+        // Back: every second of the outage is in the store, the scrapes of the outage included.
+        const window = Math.ceil(Date.now() / 1000 - outageStart) + 10;
+        const gaps = await eventually(
+          async () => {
+            const times = (await lyonTimes(window)).filter((ts) => ts >= outageStart - 5);
+            // Pushing again: a sample newer than the outage arrived, so the queue was sent.
+            if (!times.some((ts) => ts > outageEnd + 1)) return undefined;
+            const inOutage = times.filter((ts) => ts > outageStart + 3 && ts < outageEnd);
+            const gap = Math.max(...times.slice(1).map((ts, i) => ts - times[i]!));
+            return { inOutage: inOutage.length, gap };
+          },
+          180_000,
+          "lyon's samples of the outage in VictoriaMetrics",
+        );
+        // Scraped every second: without the queue the gap would be the outage's 15 s.
+        assert.ok(gaps.inOutage >= 8, JSON.stringify(gaps));
+        assert.ok(gaps.gap <= 5, JSON.stringify(gaps));
+        // And no block was refused on the way (the central Prometheus refuses a block holding a
+        // sample older than one it has: what parallel queues sending the backlog cause).
+        const agentMetrics = await (await fetch(`${lyonAgent.url}/metrics`)).text();
+        const dropped = /^vmagent_remotewrite_packets_dropped_total\{[^}]*\} (\S+)$/m.exec(agentMetrics);
+        assert.ok(dropped, 'vmagent_remotewrite_packets_dropped_total exposed');
+        assert.equal(Number(dropped[1]), 0, 'blocks refused by the central side');
+        const peak = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${lyonAgent.proc.pid}/status`, 'utf8'));
+        if (peak) t.diagnostic(`lyon's vmagent peak RSS: ${(Number(peak[1]) / 1024).toFixed(1)} MiB`);
       } finally {
         await cleanup();
       }
