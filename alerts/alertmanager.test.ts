@@ -102,7 +102,7 @@ describe('alertmanager.yml', () => {
       );
       const target = /^alertname=~"(.*)"$/.exec(r.target_matchers[0] ?? '');
       assert.ok(c && target && r.target_matchers.length === 1, JSON.stringify(r));
-      assert.deepEqual(r.equal, ['instance']);
+      assert.deepEqual(r.equal, ['site', 'host', 'instance']);
       muters.set(c[1]!, new RegExp(`^(?:${target[1]})$`));
     }
     const dir = import.meta.dirname;
@@ -248,6 +248,75 @@ describe('alertmanager.yml in a real Alertmanager', { skip: skipWithout('prometh
     assert.equal(byInstance['h1:9850']?.state, 'suppressed');
     assert.equal(byInstance['h1:9850']?.inhibitedBy.length, 1);
     assert.equal(byInstance['h3:9850']?.state, 'active');
+  });
+
+  it("an exporter down at one site mutes that host's alerts, not another site's on the same instance", async () => {
+    if (skipped) return;
+    // Every site's exporter is watchpost-exporter:9850 (the site overlay's service name).
+    const instance = 'watchpost-exporter:9850';
+    await post([
+      {
+        labels: {
+          alertname: 'WatchpostExporterDown',
+          severity: 'critical',
+          site: 'rennes',
+          host: 'rec-1',
+          instance,
+          job: 'watchpost',
+        },
+      },
+      {
+        labels: {
+          alertname: 'WatchpostCollectorFailing',
+          severity: 'warning',
+          site: 'rennes',
+          host: 'rec-1',
+          instance,
+          collector: 'dependencies',
+        },
+      },
+      ...['rennes', 'brest'].map((site) => ({
+        labels: {
+          alertname: 'DependencyDown',
+          severity: 'critical',
+          site,
+          host: 'rec-1',
+          instance,
+          name: 'db',
+        },
+      })),
+      {
+        labels: {
+          alertname: 'DependencyDown',
+          severity: 'critical',
+          site: 'rennes',
+          host: 'rec-2',
+          instance,
+          name: 'db',
+        },
+      },
+    ]);
+    const alerts = await eventually(
+      async () => {
+        const list = (await (
+          await fetch(
+            `${amUrl}/api/v2/alerts?filter=alertname%3D%22DependencyDown%22&filter=site%3D~%22rennes%7Cbrest%22`,
+          )
+        ).json()) as {
+          labels: Record<string, string>;
+          status: { state: string; inhibitedBy: string[] };
+        }[];
+        return list.length === 3 && list.some((a) => a.status.state === 'suppressed') ? list : undefined;
+      },
+      20_000,
+      'inhibition',
+    );
+    const state = (site: string, host: string) =>
+      alerts.find((a) => a.labels.site === site && a.labels.host === host)?.status;
+    assert.equal(state('rennes', 'rec-1')?.state, 'suppressed');
+    assert.equal(state('rennes', 'rec-1')?.inhibitedBy.length, 1);
+    assert.equal(state('rennes', 'rec-2')?.state, 'active', 'another host of the same site');
+    assert.equal(state('brest', 'rec-1')?.state, 'active', 'another site, same instance and host name');
   });
 
   it('an unreachable site mutes every alert of that site, exporter down included, and none of another site', async () => {
