@@ -63,7 +63,7 @@ Options:
       --socket PATH     The Docker socket (docker-proxy; default /var/run/docker.sock)
       --dir DIR         Where init writes (default: the folder of the first compose file;
                         with --role central, the current folder)
-      --role ROLE       init: agent (a site: exporter and an agent pushing to the central
+      --role ROLE       init: agent (a site: exporter and vmagent pushing to the central
                         host), central (the central host), or none for one host
       --central-url URL init --role agent: the central write proxy, e.g.
                         https://central.example.com:9852/api/v1/write

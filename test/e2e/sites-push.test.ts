@@ -349,12 +349,19 @@ describe(
           [],
           'samples arrived while the write proxy was down',
         );
+        // What a sample costs in the queue: vmagent queues the compressed blocks it sends.
+        const metric = (text: string, name: string) =>
+          Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+        const blocks = await (await fetch(`${lyonAgent.url}/metrics`)).text();
+        const perSample =
+          metric(blocks, 'vmagent_remotewrite_block_size_bytes_sum') /
+          metric(blocks, 'vmagent_remotewrite_block_size_rows_sum');
         const queued = readdirSync(lyonAgent.queue, { recursive: true })
           .map((f) => statSync(join(lyonAgent.queue, f as string)))
           .filter((st) => st.isFile())
           .reduce((sum, st) => sum + st.size, 0);
         t.diagnostic(
-          `lyon's on-disk queue after ${Math.round(outageEnd - outageStart)} s of outage: ${queued} bytes`,
+          `lyon's agent: ${perSample.toFixed(1)} bytes a sample in its blocks; ${queued} bytes in its queue folder after ${Math.round(outageEnd - outageStart)} s of outage`,
         );
 
         proxy = await startProxy(`127.0.0.1:${proxyPort}`);
