@@ -8,13 +8,16 @@
 #   watchpost-local/alertmanager:0.25    Debian's /usr/bin/prometheus-alertmanager (+ amtool), as nobody
 #   watchpost-local/victoria-metrics:1.79  Debian's /usr/bin/victoria-metrics, run as root with no data
 #                           folder of its own, like the official victoriametrics/victoria-metrics image
+#   watchpost-local/vmagent:1.79      Debian's /usr/bin/vmagent, run as root with no data folder of
+#                           its own, like the official victoriametrics/vmagent image
 #   watchpost-local/watchpost:test    the repository's Dockerfile built on watchpost-local/node:20
 # Production builds pull the pinned images the Dockerfile and the overlay name; these local
 # ones exist because this machine has no registry. dockerd may run with --iptables=false
 # (no default bridge network), so `docker build` runs with --network host: the build stage's
 # `npm ci` needs the npm registry.
-# Usage: scripts/build-local-images.sh [node|prometheus|alertmanager|victoria-metrics|watchpost]...
-# (default: node prometheus alertmanager watchpost; the central host's test adds victoria-metrics)
+# Usage: scripts/build-local-images.sh [node|prometheus|alertmanager|victoria-metrics|vmagent|watchpost]...
+# (default: node prometheus alertmanager watchpost; the central host's test adds victoria-metrics,
+# the site's vmagent)
 # The base images are made only when missing (FORCE=1 remakes them); the watchpost image is
 # built every time, from Docker's layer cache when nothing changed. Needs root (docker), node, ldd,
 # prometheus, prometheus-alertmanager and victoria-metrics (scripts/install-system-deps.sh).
@@ -25,6 +28,7 @@ NODE_IMAGE=${WATCHPOST_LOCAL_NODE_IMAGE:-watchpost-local/node:20}
 PROM_IMAGE=${WATCHPOST_LOCAL_PROMETHEUS_IMAGE:-watchpost-local/prometheus:2.42}
 AM_IMAGE=${WATCHPOST_LOCAL_ALERTMANAGER_IMAGE:-watchpost-local/alertmanager:0.25}
 VM_IMAGE=${WATCHPOST_LOCAL_VICTORIAMETRICS_IMAGE:-watchpost-local/victoria-metrics:1.79}
+VMAGENT_IMAGE=${WATCHPOST_LOCAL_VMAGENT_IMAGE:-watchpost-local/vmagent:1.79}
 WATCHPOST_IMAGE=${WATCHPOST_LOCAL_IMAGE:-watchpost-local/watchpost:test}
 
 work=$(mktemp -d)
@@ -141,6 +145,28 @@ build_victoriametrics() {
   echo "build-local-images: $VM_IMAGE from /usr/bin/victoria-metrics"
 }
 
+# Like victoria-metrics above: the official vmagent image is Alpine with the binary at /, no USER
+# and no data folder, and the CA bundle that verifies the central host; busybox gives the wget of
+# the overlay's healthcheck, as Alpine's does.
+build_vmagent() {
+  have "$VMAGENT_IMAGE" && return 0
+  local root=$work/vmagent
+  copy_with_libs "$root" /usr/bin/vmagent
+  base_files "$root"
+  mkdir -p "$root/bin"
+  cp /bin/busybox "$root/bin/busybox"
+  for c in sh wget; do ln -sf busybox "$root/bin/$c"; done
+  if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+    mkdir -p "$root/etc/ssl/certs"
+    cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/"
+  fi
+  tar -C "$root" -c . | docker import \
+    --change 'ENTRYPOINT ["/usr/bin/vmagent"]' \
+    --change 'EXPOSE 8429' \
+    - "$VMAGENT_IMAGE" >/dev/null
+  echo "build-local-images: $VMAGENT_IMAGE from /usr/bin/vmagent"
+}
+
 build_watchpost() {
   # Always built (the sources change; Docker's layer cache keeps an unchanged build quick),
   # and the image it replaces is removed so rebuilds leave nothing dangling.
@@ -163,7 +189,8 @@ for t in "${targets[@]}"; do
     prometheus) build_prometheus ;;
     alertmanager) build_alertmanager ;;
     victoria-metrics) build_victoriametrics ;;
+    vmagent) build_vmagent ;;
     watchpost) build_watchpost ;;
-    *) echo "build-local-images: unknown image \"$t\" (node, prometheus, alertmanager, victoria-metrics, watchpost)" >&2; exit 2 ;;
+    *) echo "build-local-images: unknown image \"$t\" (node, prometheus, alertmanager, victoria-metrics, vmagent, watchpost)" >&2; exit 2 ;;
   esac
 done
