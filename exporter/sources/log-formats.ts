@@ -1,4 +1,5 @@
 import { compileUserRegex } from '../../config/user-regex.js';
+import { BoundedCounts } from './bounded-counts.js';
 import type { LineStarts } from './line-splitter.js';
 
 /**
@@ -85,6 +86,11 @@ export function ipv4Number(s: string): number {
     } else return -1;
   }
   return dots === 3 && digits > 0 ? n * 256 + part : -1;
+}
+
+/** The dotted quad of a number from ipv4Number: ipv4Text(ipv4Number(s)) === s for a canonical address. */
+export function ipv4Text(n: number): string {
+  return `${Math.floor(n / 16777216)}.${Math.floor(n / 65536) % 256}.${Math.floor(n / 256) % 256}.${n % 256}`;
 }
 
 /** The port of an sshd line ("22", no leading zero) as a number, or -1. */
@@ -221,182 +227,6 @@ const SSHD_STATE_TTL_MS = 120_000;
 const SSHD_STATE_MAX = 4096;
 
 /**
- * A bounded, expiring multiset of keys: at most SSHD_STATE_MAX entries, the least
- * recently added evicted first. The entries live in typed arrays indexed by slot, with a
- * doubly linked recency list through them. Number keys (connectionKey of an IPv4 client)
- * are found through an open-addressing hash table of typed arrays; other keys through a
- * Map. An add, a hit and an eviction are then a few array writes, and a number key
- * allocates nothing. (Objects per entry, a queue of them and string keys in a Map were
- * most of the matcher's time on a log from 100,000 clients: every failure added an entry
- * that outlived the young generation, so the garbage collector copied and swept each one.)
- */
-export class ExpiringCounts {
-  private readonly byText = new Map<string, number>();
-  /** The hash table of number keys: the key at each position, and its slot + 1 (0: empty). */
-  private readonly tableKeys: Float64Array;
-  private readonly tableSlots: Int32Array;
-  private readonly mask: number;
-  private numbers = 0;
-  /** Per slot: its key (a string, or undefined for a number key, then in slotNumber). */
-  private readonly slotText: (string | undefined)[];
-  private readonly slotNumber: Float64Array;
-  private readonly counts: Float64Array;
-  private readonly at: Float64Array;
-  private readonly older: Int32Array;
-  private readonly newer: Int32Array;
-  private readonly free: Int32Array;
-  private freeCount = 0;
-  /** Slots handed out so far (each used slot is in the list or on the free stack). */
-  private used = 0;
-  private oldest = -1;
-  private newest = -1;
-
-  constructor(
-    private readonly now: () => number,
-    private readonly capacity = SSHD_STATE_MAX,
-  ) {
-    let size = 16;
-    while (size < capacity * 2) size *= 2;
-    this.tableKeys = new Float64Array(size);
-    this.tableSlots = new Int32Array(size);
-    this.mask = size - 1;
-    this.slotText = new Array<string | undefined>(capacity).fill(undefined);
-    this.slotNumber = new Float64Array(capacity);
-    this.counts = new Float64Array(capacity);
-    this.at = new Float64Array(capacity);
-    this.older = new Int32Array(capacity);
-    this.newer = new Int32Array(capacity);
-    this.free = new Int32Array(capacity);
-  }
-
-  get size(): number {
-    return this.numbers + this.byText.size;
-  }
-
-  /** Where a number key's search starts in the table (keys are integers below 2^53). */
-  private home(key: number): number {
-    let h = Math.imul((key >>> 0) ^ Math.imul((key / 4294967296) >>> 0, 0x9e3779b1), 0x85ebca6b);
-    h ^= h >>> 15;
-    return h & this.mask;
-  }
-
-  /** The table position of a number key, or -1. */
-  private position(key: number): number {
-    for (let i = this.home(key); this.tableSlots[i] !== 0; i = (i + 1) & this.mask) {
-      if (this.tableKeys[i] === key) return i;
-    }
-    return -1;
-  }
-
-  /** The slot of `key`, expired or not, or -1. */
-  private find(key: number | string): number {
-    if (typeof key === 'string') return this.byText.get(key) ?? -1;
-    const i = this.position(key);
-    return i < 0 ? -1 : this.tableSlots[i]! - 1;
-  }
-
-  /** The live slot of `key`, or -1 (an expired entry is removed). */
-  private slot(key: number | string): number {
-    const i = this.find(key);
-    if (i < 0) return -1;
-    if (this.now() - this.at[i]! > SSHD_STATE_TTL_MS) {
-      this.remove(i);
-      return -1;
-    }
-    return i;
-  }
-
-  get(key: number | string): number {
-    const i = this.slot(key);
-    return i < 0 ? 0 : this.counts[i]!;
-  }
-
-  add(key: number | string, n = 1): void {
-    let i = this.slot(key);
-    if (i >= 0) {
-      this.counts[i]! += n;
-      this.unlink(i);
-    } else {
-      if (this.freeCount > 0) i = this.free[--this.freeCount]!;
-      else if (this.used < this.capacity) i = this.used++;
-      else {
-        i = this.oldest;
-        this.remove(i);
-        this.freeCount--;
-      }
-      if (typeof key === 'string') {
-        this.slotText[i] = key;
-        this.byText.set(key, i);
-      } else {
-        this.slotText[i] = undefined;
-        this.slotNumber[i] = key;
-        let p = this.home(key);
-        while (this.tableSlots[p] !== 0) p = (p + 1) & this.mask;
-        this.tableKeys[p] = key;
-        this.tableSlots[p] = i + 1;
-        this.numbers++;
-      }
-      this.counts[i] = n;
-    }
-    this.at[i] = this.now();
-    this.append(i);
-  }
-
-  take(key: number | string): boolean {
-    const i = this.slot(key);
-    if (i < 0) return false;
-    if (this.counts[i] === 1) this.remove(i);
-    else this.counts[i]!--;
-    return true;
-  }
-
-  private remove(i: number): void {
-    this.unlink(i);
-    const text = this.slotText[i];
-    if (text !== undefined) {
-      this.byText.delete(text);
-      this.slotText[i] = undefined;
-    } else this.unindex(this.slotNumber[i]!);
-    this.free[this.freeCount++] = i;
-  }
-
-  /** Removes a number key from the table, moving back the entries after it (no tombstones). */
-  private unindex(key: number): void {
-    let hole = this.position(key);
-    if (hole < 0) return;
-    this.numbers--;
-    const mask = this.mask;
-    for (let j = (hole + 1) & mask; this.tableSlots[j] !== 0; j = (j + 1) & mask) {
-      const home = this.home(this.tableKeys[j]!);
-      // The entry at j may fill the hole unless its home lies cyclically in (hole, j].
-      const stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
-      if (stays) continue;
-      this.tableKeys[hole] = this.tableKeys[j]!;
-      this.tableSlots[hole] = this.tableSlots[j]!;
-      hole = j;
-    }
-    this.tableSlots[hole] = 0;
-  }
-
-  private unlink(i: number): void {
-    const o = this.older[i]!;
-    const w = this.newer[i]!;
-    if (o >= 0) this.newer[o] = w;
-    else this.oldest = w;
-    if (w >= 0) this.older[w] = o;
-    else this.newest = o;
-  }
-
-  private append(i: number): void {
-    this.older[i] = this.newest;
-    this.newer[i] = -1;
-    if (this.newest >= 0) this.newer[this.newest] = i;
-    else this.oldest = i;
-    this.newest = i;
-  }
-}
-
-/**
  * OpenSSH's sshd (syslog, journald export or a container's stdout): one failure per
  * authentication attempt, after OpenSSH's auth2.c (userauth_finish: every failed request
  * but the initial "none" is one attempt) and auth.c (auth_log, getpwnamallow,
@@ -420,11 +250,11 @@ export class ExpiringCounts {
  */
 export function sshdMatcher(now: () => number = Date.now): LineMatcher {
   /** Attempts counted early by `Invalid user`, by ip+port: the connection's next `Failed` line is that attempt. */
-  const invalidPending = new ExpiringCounts(now);
+  const invalidPending = new BoundedCounts(SSHD_STATE_MAX, SSHD_STATE_TTL_MS, now);
   /** Attempts counted early by a PAM failure, by ip+user: the next `Failed ... for <user> from <ip>` is that attempt. */
-  const pamPending = new ExpiringCounts(now);
+  const pamPending = new BoundedCounts(SSHD_STATE_MAX, SSHD_STATE_TTL_MS, now);
   /** Failures counted per connection (ip+port), to decide what an end-of-attempts line adds. */
-  const counted = new ExpiringCounts(now);
+  const counted = new BoundedCounts(SSHD_STATE_MAX, SSHD_STATE_TTL_MS, now);
 
   const failure = (client: string | undefined, port: string, n = 1): LineMatch | undefined => {
     if (n <= 0) return undefined;
