@@ -121,6 +121,76 @@ describe('LineSplitter', () => {
       assert.equal(truncated, 2, `cut at ${cut}`);
     }
   });
+  it('gives what a plain split gives, for lines of every length around its 64 KiB pieces, ASCII or not, in any chunks', () => {
+    let seed = 17;
+    const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296;
+    const pick = <T>(a: readonly T[]): T => a[Math.floor(rand() * a.length)]!;
+    const starts = ['Failed ', 'Accepted '];
+    const after = ': ';
+    const startsAt = (t: string, at: number) => starts.some((k) => t.startsWith(k, at));
+    for (const max of [100, 70_000, 300_000]) {
+      for (const filter of [false, true]) {
+        // Lines of 0 bytes to 200 KiB: ASCII, with é/€ (2 and 3 bytes), with a stray byte.
+        const parts: Buffer[] = [];
+        for (let i = 0; i < 400; i++) {
+          const len = pick([0, 1, 20, 90, 101, 5000, 65_535, 65_536, 70_001, 200_000]);
+          const head = pick(['Failed x ', 'h sshd[1]: Accepted y ', 'other ', 'h p: Failed z ', '']);
+          const body = head + 'a'.repeat(Math.max(0, len - head.length));
+          const kind = rand();
+          let line = Buffer.from(body);
+          if (kind < 0.1) line = Buffer.from(`${body.slice(0, Math.floor(len / 2))}é€${body.slice(len / 2)}`);
+          else if (kind < 0.15) line = Buffer.concat([line, Buffer.from([0xff])]);
+          parts.push(line, Buffer.from(rand() < 0.1 ? '\r\n' : '\n'));
+        }
+        const all = Buffer.concat(parts);
+        // The reference: split the bytes, cut to max bytes, decode, drop a trailing CR.
+        const expected: string[] = [];
+        let expectedTruncated = 0;
+        for (let p = 0; p < all.length;) {
+          const nl = all.indexOf(10, p);
+          const whole = all.subarray(p, nl);
+          p = nl + 1;
+          if (filter) {
+            const t = whole.toString('latin1');
+            const sep = t.indexOf(after);
+            if (!startsAt(t, 0) && !(sep >= 0 && startsAt(t, sep + after.length))) continue;
+          }
+          if (whole.length > max) expectedTruncated++;
+          const text = whole.subarray(0, max).toString('utf8');
+          expected.push(text.endsWith('\r') ? text.slice(0, -1) : text);
+        }
+        if (!filter) assert.equal(expected.length, 400);
+        const lines: string[] = [];
+        let truncated = 0;
+        let skipped = 0;
+        const s = new LineSplitter(
+          max,
+          (l) => lines.push(l),
+          () => truncated++,
+          filter ? { starts, after, skipped: (n) => (skipped += n) } : undefined,
+        );
+        // Chunks of 1 byte to 3 MiB, read through one reused buffer as the follower does.
+        const buf = Buffer.alloc(3 << 20);
+        for (let p = 0; p < all.length;) {
+          const n = Math.min(all.length - p, pick([1, 7, 4096, 65_536, 1 << 20, 3 << 20]));
+          all.copy(buf, 0, p, p + n);
+          s.push(buf, 0, n);
+          buf.fill(0x21, 0, n);
+          p += n;
+        }
+        const what = `max ${max}, ${filter ? 'with' : 'without'} a prefilter`;
+        // A line that spans two chunks is passed on without the prefilter's test (the matcher
+        // turns it down): the lines the prefilter would keep are exactly the expected ones.
+        const kept = filter
+          ? lines.filter((l) => startsAt(l, 0) || (l.includes(after) && startsAt(l, l.indexOf(after) + 2)))
+          : lines;
+        assert.equal(kept.length, expected.length, what);
+        for (let i = 0; i < expected.length; i++) assert.equal(kept[i], expected[i], `${what}: line ${i}`);
+        if (filter) assert.equal(lines.length + skipped, 400, what);
+        if (!filter) assert.equal(truncated, expectedTruncated, what);
+      }
+    }
+  });
 });
 
 describe('FileFollower', () => {
