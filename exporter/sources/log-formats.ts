@@ -105,14 +105,28 @@ function portNumber(port: string): number {
   return n;
 }
 
-/**
- * The key of a connection (client and port) in the sshd matcher's state: a number for an
- * IPv4 client (no string is built), the text "<client> <port>" otherwise.
- */
-function connectionKey(client: string, port: string): number | string {
-  const ip = ipv4Number(client);
+/** A client and port as an sshd line names them. */
+interface Where {
+  /** The client as a label value (see cleanClient), or undefined. */
+  client: string | undefined;
+  /** The port's digits, or '' when the line names none. */
+  port: string;
+  /**
+   * The connection's key in the matcher's state (when `client` is set): a number for an
+   * IPv4 client and a port (no string is built), the text "<client> <port>" otherwise.
+   */
+  key: number | string;
+  /** Where " from " is in the message (fromClientPort). */
+  at: number;
+}
+
+/** The client of `text` and the connection's key, the address read once. */
+function where(text: string, port: string, at: number): Where {
+  const ip = ipv4Number(text);
+  // A canonical IPv4 address is a clean client: the check by pattern is for the rest.
+  const client = ip >= 0 ? text : cleanClient(text);
   const p = ip >= 0 ? portNumber(port) : -1;
-  return p >= 0 ? ip * 100_000 + p : `${client} ${port}`;
+  return { client, port, key: p >= 0 ? ip * 100_000 + p : `${client} ${port}`, at };
 }
 
 function auth(result: AuthResult, client: string | undefined, count = 1): LineMatch {
@@ -135,7 +149,7 @@ export function sshdMessageStart(line: string): number {
   // A bare message starts with a capital letter or "error: " / "maximum ...": a syslog
   // line starts with a digit or a month, so most lines skip the list.
   if (BARE_FIRST.has(line.charCodeAt(0))) {
-    for (const k of SSHD_BARE_STARTS) if (line.startsWith(k)) return 0;
+    if (startsWithAny(line, SSHD_BARE_STARTS)) return 0;
   }
   const colon = line.indexOf(': ');
   if (colon < 0) return -1;
@@ -151,6 +165,20 @@ export function sshdMessageStart(line: string): number {
   }
   return -1;
 }
+/**
+ * The end of a connection's attempts before authentication, as sshd writes it: the
+ * connection is named "authenticating user <user> <ip> port <n>" or "invalid user <user>
+ * <ip> port <n>" (OpenSSH's sshpkt_fmt_connection_id); a connection closed without a user
+ * ("Connection reset by <ip> port <n>") made no attempt.
+ */
+const SSHD_END_OF_ATTEMPTS = [
+  'Connection closed by authenticating user ',
+  'Connection closed by invalid user ',
+  'Connection reset by authenticating user ',
+  'Connection reset by invalid user ',
+  'Disconnected from authenticating user ',
+  'Disconnected from invalid user ',
+];
 const SSHD_BARE_STARTS = [
   'Failed ',
   'Invalid user ',
@@ -158,10 +186,12 @@ const SSHD_BARE_STARTS = [
   'error: ',
   'PAM: ',
   'maximum authentication attempts exceeded',
-  'Connection closed by ',
-  'Connection reset by ',
-  'Disconnected from ',
+  ...SSHD_END_OF_ATTEMPTS,
 ];
+function startsWithAny(text: string, starts: readonly string[]): boolean {
+  for (const k of starts) if (text.startsWith(k)) return true;
+  return false;
+}
 /** The first characters of SSHD_BARE_STARTS. */
 const BARE_FIRST = new Set(SSHD_BARE_STARTS.map((k) => k.charCodeAt(0)));
 
@@ -189,25 +219,20 @@ function portEnd(text: string, at: number): number {
 }
 
 /** "<ip> port <n>" at the end of `text` (after " [preauth]" is cut): the client and port. */
-function clientPortAtEnd(text: string): { client: string | undefined; port: string } | undefined {
+function clientPortAtEnd(text: string): Where | undefined {
   const p = text.lastIndexOf(' port ');
   if (p < 0 || portEnd(text, p + 6) !== text.length) return undefined;
-  const port = text.slice(p + 6);
   const sp = text.lastIndexOf(' ', p - 1);
-  return { client: cleanClient(text.slice(sp + 1, p)), port };
+  return where(text.slice(sp + 1, p), text.slice(p + 6), -1);
 }
 
 /** "... from <ip> port <n>[ ssh2[: extra]]": the LAST " from " (a user name cannot fake it). */
-function fromClientPort(
-  msg: string,
-  after: number,
-): { client: string | undefined; port: string; at: number } | undefined {
+function fromClientPort(msg: string, after: number): Where | undefined {
   const at = msg.lastIndexOf(' from ');
   if (at < after) return undefined;
   const start = at + 6;
   let end = msg.indexOf(' ', start);
   if (end < 0) end = msg.length;
-  const client = cleanClient(msg.slice(start, end));
   // " port <1 to 5 digits>" right after the address (what follows the digits is not checked).
   let port = '';
   if (msg.startsWith(' port ', end)) {
@@ -219,7 +244,7 @@ function fromClientPort(
     }
     if (e > end + 6) port = msg.slice(end + 6, e);
   }
-  return { client, port, at };
+  return where(msg.slice(start, end), port, at);
 }
 
 /** Pending credits and per-connection state expire: sshd writes the lines of one attempt within milliseconds. */
@@ -256,10 +281,9 @@ export function sshdMatcher(now: () => number = Date.now): LineMatcher {
   /** Failures counted per connection (ip+port), to decide what an end-of-attempts line adds. */
   const counted = new BoundedCounts(SSHD_STATE_MAX, SSHD_STATE_TTL_MS, now);
 
-  const failure = (client: string | undefined, port: string, n = 1): LineMatch | undefined => {
-    if (n <= 0) return undefined;
-    if (client !== undefined && port !== '') counted.add(connectionKey(client, port), n);
-    return auth('failure', client, n);
+  const failure = (w: Where): LineMatch => {
+    if (w.client !== undefined && w.port !== '') counted.add(w.key);
+    return auth('failure', w.client);
   };
 
   const message = (msg: string): LineMatch | undefined => {
@@ -273,28 +297,29 @@ export function sshdMatcher(now: () => number = Date.now): LineMatcher {
       const where = fromClientPort(msg, forAt);
       if (!where) return undefined;
       if (ok) return auth('success', where.client);
-      const method = msg.slice(methodStart, forAt);
-      if (method === 'none') return undefined;
+      // "Failed none for": the free first request.
+      if (forAt - methodStart === 4 && msg.startsWith('none', methodStart)) return undefined;
       let userStart = forAt + 5;
       const invalid = msg.startsWith('invalid user ', userStart);
       if (invalid) userStart += 13;
-      const user = msg.slice(userStart, where.at);
       const client = where.client;
-      // (The keys are built only when something is pending: most logs have no PAM lines.)
+      // (The user is read, and the keys built, only when something is pending: most logs
+      // have no PAM lines.)
       if (client !== undefined) {
-        if (invalid && invalidPending.size > 0 && invalidPending.take(connectionKey(client, where.port))) {
-          if (pamPending.size > 0) pamPending.take(`${client} ${user}`);
+        if (invalid && invalidPending.size > 0 && invalidPending.take(where.key)) {
+          if (pamPending.size > 0) pamPending.take(`${client} ${msg.slice(userStart, where.at)}`);
           return undefined;
         }
-        if (pamPending.size > 0 && pamPending.take(`${client} ${user}`)) return undefined;
+        if (pamPending.size > 0 && pamPending.take(`${client} ${msg.slice(userStart, where.at)}`))
+          return undefined;
       }
-      return failure(client, where.port);
+      return failure(where);
     }
     if (msg.startsWith('Invalid user ')) {
       const where = fromClientPort(msg, 12);
       if (!where) return undefined;
-      if (where.client !== undefined) invalidPending.add(connectionKey(where.client, where.port));
-      return failure(where.client, where.port);
+      if (where.client !== undefined) invalidPending.add(where.key);
+      return failure(where);
     }
     if (msg.startsWith('PAM: ')) {
       const forAt = msg.indexOf(' for ', 5);
@@ -312,30 +337,22 @@ export function sshdMatcher(now: () => number = Date.now): LineMatcher {
       const body = msg.endsWith(' [preauth]') ? msg.slice(0, -10) : msg;
       const where = fromClientPort(body, 40);
       if (!where) return undefined;
-      return endOfAttempts(where.client, where.port);
+      return endOfAttempts(where);
     }
-    if (
-      msg.startsWith('Connection closed by ') ||
-      msg.startsWith('Connection reset by ') ||
-      msg.startsWith('Disconnected from ')
-    ) {
+    if (msg.charCodeAt(0) !== 67 /* C */ && msg.charCodeAt(0) !== 68 /* D */) return undefined;
+    if (startsWithAny(msg, SSHD_END_OF_ATTEMPTS)) {
       if (!msg.endsWith(' [preauth]')) return undefined;
-      const body = msg.slice(0, -10);
-      if (!body.includes(' by authenticating user ') && !body.includes(' by invalid user ') &&
-          !body.startsWith('Disconnected from authenticating user ') && !body.startsWith('Disconnected from invalid user '))
-        return undefined; // prettier-ignore
-      const where = clientPortAtEnd(body);
+      const where = clientPortAtEnd(msg.slice(0, -10));
       if (!where) return undefined;
-      return endOfAttempts(where.client, where.port);
+      return endOfAttempts(where);
     }
     return undefined;
   };
 
   /** The end of a connection's attempts: one failure if none was logged, else nothing new. */
-  const endOfAttempts = (client: string | undefined, port: string): LineMatch | undefined => {
-    if (client !== undefined && counted.size > 0 && counted.get(connectionKey(client, port)) > 0)
-      return undefined;
-    return failure(client, port);
+  const endOfAttempts = (w: Where): LineMatch | undefined => {
+    if (w.client !== undefined && counted.size > 0 && counted.get(w.key) > 0) return undefined;
+    return failure(w);
   };
 
   const matcher: LineMatcher = (line: string) => {
