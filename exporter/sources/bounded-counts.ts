@@ -87,11 +87,11 @@ export class BoundedCounts {
     return i < 0 ? -1 : this.tableSlots[i]! - 1;
   }
 
-  /** The live slot of `key`, or -1 (an expired entry is removed). */
-  private slot(key: number | string): number {
+  /** The live slot of `key` at time `t` (unused without expiry), or -1 (an expired entry is removed). */
+  private slot(key: number | string, t: number): number {
     const i = this.find(key);
     if (i < 0) return -1;
-    if (this.expires && this.now() - this.at[i]! > this.ttlMs) {
+    if (this.expires && t - this.at[i]! > this.ttlMs) {
       this.remove(i);
       return -1;
     }
@@ -99,7 +99,7 @@ export class BoundedCounts {
   }
 
   get(key: number | string): number {
-    const i = this.slot(key);
+    const i = this.slot(key, this.expires ? this.now() : 0);
     return i < 0 ? 0 : this.counts[i]!;
   }
 
@@ -109,7 +109,8 @@ export class BoundedCounts {
    */
   add(key: number | string, n = 1): boolean {
     let evicted = false;
-    let i = this.slot(key);
+    const t = this.expires ? this.now() : 0;
+    let i = this.slot(key, t);
     if (i >= 0) {
       this.counts[i]! += n;
       if (i !== this.newest) {
@@ -143,13 +144,13 @@ export class BoundedCounts {
       this.counts[i] = n;
       this.append(i);
     }
-    if (this.expires) this.at[i] = this.now();
+    if (this.expires) this.at[i] = t;
     return evicted;
   }
 
   /** Takes one from `key`; false when it has none. */
   take(key: number | string): boolean {
-    const i = this.slot(key);
+    const i = this.slot(key, this.expires ? this.now() : 0);
     if (i < 0) return false;
     if (this.counts[i] === 1) this.remove(i);
     else this.counts[i]!--;

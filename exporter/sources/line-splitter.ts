@@ -52,8 +52,8 @@ export class LineSplitter {
 
   private readonly starts: readonly string[] | undefined;
   private readonly after: string | undefined;
-  /** 1 for the first character of each of `starts` (ASCII). */
-  private readonly firstChars: Uint8Array | undefined;
+  /** By first character (ASCII): the starts that begin with it. */
+  private readonly byFirstChar: (string[] | undefined)[] | undefined;
   private readonly skipped: ((lines: number) => void) | undefined;
 
   constructor(
@@ -67,8 +67,8 @@ export class LineSplitter {
         throw new Error('prefilter strings must be non-empty printable ASCII');
       this.starts = [...prefilter.starts];
       this.after = prefilter.after;
-      this.firstChars = new Uint8Array(128);
-      for (const s of this.starts) this.firstChars[s.charCodeAt(0)] = 1;
+      this.byFirstChar = new Array<string[] | undefined>(128).fill(undefined);
+      for (const s of this.starts) (this.byFirstChar[s.charCodeAt(0)] ??= []).push(s);
       this.skipped = prefilter.skipped;
     }
   }
@@ -191,8 +191,9 @@ export class LineSplitter {
   /** Whether text[at...] starts with one of the prefilter's starts. */
   private startsHere(text: string, at: number): boolean {
     const c = text.charCodeAt(at);
-    if (c >= 128 || this.firstChars![c] === 0) return false;
-    for (const s of this.starts!) if (text.startsWith(s, at)) return true;
+    const starts = c < 128 ? this.byFirstChar![c] : undefined;
+    if (starts === undefined) return false;
+    for (let i = 0; i < starts.length; i++) if (text.startsWith(starts[i]!, at)) return true;
     return false;
   }
 

@@ -148,7 +148,7 @@ const SSHD_PROGRAMS = ['sshd', 'sshd-session', 'sshd-auth'];
 export function sshdMessageStart(line: string): number {
   // A bare message starts with a capital letter or "error: " / "maximum ...": a syslog
   // line starts with a digit or a month, so most lines skip the list.
-  if (BARE_FIRST.has(line.charCodeAt(0))) {
+  if (BARE_FIRST[line.charCodeAt(0)] === 1) {
     if (startsWithAny(line, SSHD_BARE_STARTS)) return 0;
   }
   const colon = line.indexOf(': ');
@@ -193,7 +193,8 @@ function startsWithAny(text: string, starts: readonly string[]): boolean {
   return false;
 }
 /** The first characters of SSHD_BARE_STARTS. */
-const BARE_FIRST = new Set(SSHD_BARE_STARTS.map((k) => k.charCodeAt(0)));
+const BARE_FIRST = new Uint8Array(128);
+for (const k of SSHD_BARE_STARTS) BARE_FIRST[k.charCodeAt(0)] = 1;
 
 /**
  * The sshd matcher's prefilter, from the matcher's own rules: a line means something only
