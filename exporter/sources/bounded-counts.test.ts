@@ -91,8 +91,8 @@ describe('BoundedCounts', () => {
   });
 
   it('grows from a small table to its capacity and stays a plain LRU, without expiry', () => {
-    // 5000 is above the first size (256), so the arrays double several times on the way.
-    const cap = 5000;
+    // 20,000 is above the first size (4096), so the arrays double several times on the way.
+    const cap = 20_000;
     const c = new BoundedCounts(cap, Infinity, () => {
       throw new Error('no clock is read without expiry');
     });
@@ -100,7 +100,7 @@ describe('BoundedCounts', () => {
     const rand = rng(5);
     let evictions = 0;
     for (let step = 0; step < 100_000; step++) {
-      const r = Math.floor(rand() * 9000);
+      const r = Math.floor(rand() * 36_000);
       const k = r % 11 === 0 ? `host-${r}` : r * 65537;
       const had = model.get(k);
       model.delete(k);

@@ -12,8 +12,8 @@
  * allocates nothing. (Objects per entry in a Map were most of the time spent on a log
  * from 100,000 clients: every new client evicted one, V8's Map leaves a hole for each
  * deleted entry until it is rebuilt, and every entry that outlived the young generation
- * was copied and swept by the garbage collector.) The arrays start small and double up
- * to `capacity`, so a large `max_clients` costs memory only once that many are seen.
+ * was copied and swept by the garbage collector.) The arrays start at 4096 entries and
+ * double up to `capacity`, so a large `max_clients` costs memory only once that many are seen.
  */
 export class BoundedCounts {
   private readonly byText = new Map<string, number>();
@@ -47,7 +47,7 @@ export class BoundedCounts {
     if (!Number.isInteger(capacity) || capacity < 1)
       throw new RangeError('capacity must be a whole number ≥ 1');
     this.expires = Number.isFinite(ttlMs);
-    this.slots = Math.min(capacity, 256);
+    this.slots = Math.min(capacity, INITIAL_SLOTS);
     this.slotText = new Array<string | undefined>(this.slots).fill(undefined);
     this.slotNumber = new Float64Array(this.slots);
     this.counts = new Float64Array(this.slots);
@@ -243,6 +243,9 @@ export class BoundedCounts {
     this.newest = i;
   }
 }
+
+/** Slots allocated at first: the sshd state's 4096 and the default max_clients of 1000 fit. */
+const INITIAL_SLOTS = 4096;
 
 /** A power of two at least twice `slots` (a load factor of at most one half). */
 function tableSize(slots: number): number {

@@ -173,6 +173,8 @@ export class ContainerLogFollower {
         this.events.bytes(chunk.length);
         if (demux) demux.push(chunk);
         else splitters[0]!.push(chunk);
+        // Everything that has arrived is counted (a line still unfinished waits for its end).
+        this.events.caughtUp?.(chunk.length);
       });
       stream.once('error', reject);
       stream.once('end', resolve);

@@ -42,9 +42,10 @@ export interface FollowerEvents {
   error(err: Error): void;
   /**
    * Optional: called when a read that found new data has reached the end of what there is
-   * to read (caught up), so the counts are complete up to now.
+   * to read (caught up), so the counts are complete up to now, with the bytes read since
+   * the last call.
    */
-  caughtUp?(): void;
+  caughtUp?(bytes: number): void;
   /** Optional prefilter: lines that cannot match are only counted (`skipped`); see LineStarts. */
   prefilter?: LineStarts;
   skipped?(lines: number): void;
@@ -164,8 +165,9 @@ export class FileFollower {
     }
     if (this.closed) return;
     if (!more && this.readSinceCaughtUp > 0) {
+      const bytes = this.readSinceCaughtUp;
       this.readSinceCaughtUp = 0;
-      this.events.caughtUp?.();
+      this.events.caughtUp?.(bytes);
     }
     // More to read: go on at once (after other work queued); a change noticed meanwhile:
     // soon; else wait for the next poll (or a change notice).

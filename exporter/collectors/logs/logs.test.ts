@@ -9,7 +9,7 @@ import { docker, requireDocker, TestContainers } from '../../../internal/testing
 import { eventually, promtoolCheckMetrics, requireBinary } from '../../../internal/testing/helpers.js';
 import { collectSamples, collectText } from '../../../test/samples.js';
 import { performance } from 'node:perf_hooks';
-import { LogsCollector, REFRESH_GAP_MS } from './logs.js';
+import { LogsCollector, REFRESH_BYTES, REFRESH_GAP_MS } from './logs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'watchpost-logs-'));
 const containers = new TestContainers();
@@ -18,9 +18,9 @@ after(() => {
   containers.removeAll();
 });
 
-function collector(yaml: string): LogsCollector {
+function collector(yaml: string, opts: { refreshGapMs?: number } = {}): LogsCollector {
   const config = parseConfigText(yaml, 'test.yml', {});
-  return new LogsCollector({ config, log: silentLogger }, { pollMs: 20 });
+  return new LogsCollector({ config, log: silentLogger }, { pollMs: 20, ...opts });
 }
 
 async function run(c: LogsCollector): Promise<Map<string, number>> {
@@ -246,6 +246,36 @@ collectors:
         asked[i]! - asked[i - 1]! >= REFRESH_GAP_MS - 1,
         `runs ${asked[i]! - asked[i - 1]!} ms apart`,
       );
+  });
+  it('asks for a run at once, within the gap, when a burst of REFRESH_BYTES or more was read', async (t) => {
+    const auth = join(dir, 'refresh-burst.log');
+    writeFileSync(auth, '');
+    // A gap no test waits for: a second run can only come from the bytes read.
+    const c = collector(
+      `
+collectors:
+  logs:
+    sources: [{ name: b, file: ${auth}, format: sshd }]
+`,
+      { refreshGapMs: 3_600_000 },
+    );
+    t.after(() => c.close());
+    const asked: number[] = [];
+    c.setRefresh(() => asked.push(performance.now()));
+    await until(c, (s) => s.get('watchpost_log_source_up{source="b"}') === 1, 'up');
+    appendFileSync(auth, 'sshd[1]: Failed password for root from 10.0.0.1 port 2 ssh2\n');
+    await eventually(() => (asked.length === 1 ? true : undefined), 10_000, 'the first run asked for');
+    // Less than REFRESH_BYTES: no run before the gap.
+    appendFileSync(auth, 'sshd[1]: Failed password for root from 10.0.0.1 port 3 ssh2\n');
+    await until(c, (s) => s.get('watchpost_log_lines_total{source="b"}') === 2, 'second line');
+    assert.equal(asked.length, 1, 'a small burst waits for the gap');
+    // More than REFRESH_BYTES in one burst: a run at once.
+    const line = 'sshd[1]: Failed password for root from 10.0.0.2 port 4 ssh2\n';
+    const lines = Math.ceil((REFRESH_BYTES * 1.5) / line.length);
+    appendFileSync(auth, line.repeat(lines));
+    await eventually(() => (asked.length === 2 ? true : undefined), 10_000, 'a run after the large burst');
+    const s = await run(c);
+    assert.equal(s.get('watchpost_log_lines_total{source="b"}'), 2 + lines);
   });
 });
 

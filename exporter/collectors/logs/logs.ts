@@ -20,10 +20,10 @@ import { FAMILIES } from './metrics.js';
  * are kept in an LRU of at most `max_clients`: a flood of random addresses evicts the
  * least recently seen ones (counted) instead of growing the series count.
  *
- * When a file source has caught up with a burst of new lines, the collector asks the
- * runner for a run at once (setRefresh), so /metrics shows a burst of failures within
- * moments rather than after up to one interval; such runs are at most one per
- * REFRESH_GAP_MS, so a busy log adds at most that many runs to those of the interval.
+ * When a source has caught up with a burst of new lines, the collector asks the runner
+ * for a run at once (setRefresh), so /metrics shows a burst of failures within moments
+ * rather than after up to one interval; such runs are at most one per REFRESH_GAP_MS, or
+ * one per REFRESH_BYTES read, so a busy log adds few runs to those of the interval.
  */
 
 export { SourceCounts } from './log-counts.js';
@@ -42,14 +42,22 @@ interface Source {
   follower: Follower;
 }
 
-/** The least time between two runs asked for because a source caught up with new lines. */
+/** The least time between two runs asked for because a source caught up with new lines... */
 export const REFRESH_GAP_MS = 1000;
+/**
+ * ...unless this many bytes were read since the last run asked for: a run costs far less
+ * than reading a MiB of log (about 7 ms of CPU), so a burst is shown as soon as it is read
+ * and a busy log still adds at most one run per MiB.
+ */
+export const REFRESH_BYTES = 1024 * 1024;
 
 export interface LogsCollectorOptions {
   /** Replaces the Docker adapter (tests). */
   docker?: DockerSource;
   /** Milliseconds between checks of each followed file (default 250). */
   pollMs?: number;
+  /** The least time between two runs asked for (default REFRESH_GAP_MS; tests). */
+  refreshGapMs?: number;
 }
 
 export class LogsCollector implements Collector {
@@ -64,9 +72,13 @@ export class LogsCollector implements Collector {
   /** performance.now() of the last refresh asked for, and the one waiting for the gap to pass. */
   private lastRefreshAt = -Infinity;
   private refreshTimer: NodeJS.Timeout | undefined;
+  /** Bytes the sources read since the last refresh asked for. */
+  private bytesSinceRefresh = 0;
+  private readonly refreshGapMs: number;
 
   constructor({ config, log }: CollectorDeps, opts: LogsCollectorOptions = {}) {
     this.log = log.child({ collector: this.name });
+    this.refreshGapMs = opts.refreshGapMs ?? REFRESH_GAP_MS;
     const settings = config.collectors.logs;
     const dockerEndpoint = config.collectors.containers.endpoint;
     for (const config of settings.sources) {
@@ -74,7 +86,7 @@ export class LogsCollector implements Collector {
       const events = counts.events((err) =>
         this.log.warn('log source read failed', { source: config.name, error: err.message }),
       );
-      events.caughtUp = () => this.caughtUp();
+      events.caughtUp = (bytes) => this.caughtUp(bytes);
       let follower: Follower;
       if (config.file !== undefined) {
         follower = new FileFollower(config.file, events, {
@@ -105,21 +117,35 @@ export class LogsCollector implements Collector {
     this.requestRefresh = request;
   }
 
-  /** A source read new lines up to the end of its file: ask for a run, at most one per REFRESH_GAP_MS. */
-  private caughtUp(): void {
-    if (this.requestRefresh === undefined || this.refreshTimer !== undefined) return;
-    const wait = this.lastRefreshAt + REFRESH_GAP_MS - performance.now();
+  /**
+   * A source read new lines up to the end of what there is: ask for a run, at most one per
+   * REFRESH_GAP_MS, or at once when REFRESH_BYTES were read since the last one.
+   */
+  private caughtUp(bytes: number): void {
+    if (this.requestRefresh === undefined) return;
+    this.bytesSinceRefresh += bytes;
+    const wait =
+      this.bytesSinceRefresh >= REFRESH_BYTES
+        ? 0
+        : this.lastRefreshAt + this.refreshGapMs - performance.now();
     if (wait <= 0) {
-      this.lastRefreshAt = performance.now();
-      this.requestRefresh();
+      clearTimeout(this.refreshTimer);
+      this.refreshTimer = undefined;
+      this.refresh();
       return;
     }
+    if (this.refreshTimer !== undefined) return;
     this.refreshTimer = setTimeout(() => {
       this.refreshTimer = undefined;
-      this.lastRefreshAt = performance.now();
-      this.requestRefresh?.();
+      this.refresh();
     }, wait);
     this.refreshTimer.unref();
+  }
+
+  private refresh(): void {
+    this.lastRefreshAt = performance.now();
+    this.bytesSinceRefresh = 0;
+    this.requestRefresh?.();
   }
 
   /** For tests and the status page: the running totals of a source. */
