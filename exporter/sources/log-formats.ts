@@ -148,9 +148,7 @@ const SSHD_PROGRAMS = ['sshd', 'sshd-session', 'sshd-auth'];
 export function sshdMessageStart(line: string): number {
   // A bare message starts with a capital letter or "error: " / "maximum ...": a syslog
   // line starts with a digit or a month, so most lines skip the list.
-  if (BARE_FIRST[line.charCodeAt(0)] === 1) {
-    if (startsWithAny(line, SSHD_BARE_STARTS)) return 0;
-  }
+  if (SSHD_BARE.test(line)) return 0;
   const colon = line.indexOf(': ');
   if (colon < 0) return -1;
   const tagStart = line.lastIndexOf(' ', colon - 1) + 1;
@@ -171,7 +169,7 @@ export function sshdMessageStart(line: string): number {
  * <ip> port <n>" (OpenSSH's sshpkt_fmt_connection_id); a connection closed without a user
  * ("Connection reset by <ip> port <n>") made no attempt.
  */
-const SSHD_END_OF_ATTEMPTS = [
+const END_OF_ATTEMPTS = [
   'Connection closed by authenticating user ',
   'Connection closed by invalid user ',
   'Connection reset by authenticating user ',
@@ -186,15 +184,25 @@ const SSHD_BARE_STARTS = [
   'error: ',
   'PAM: ',
   'maximum authentication attempts exceeded',
-  ...SSHD_END_OF_ATTEMPTS,
+  ...END_OF_ATTEMPTS,
 ];
-function startsWithAny(text: string, starts: readonly string[]): boolean {
-  for (const k of starts) if (text.startsWith(k)) return true;
-  return false;
+/** A set of starts, looked up by the first character. */
+class Starts {
+  private readonly byFirst: (string[] | undefined)[] = new Array<string[] | undefined>(128).fill(undefined);
+  constructor(starts: readonly string[]) {
+    for (const k of starts) (this.byFirst[k.charCodeAt(0)] ??= []).push(k);
+  }
+  /** Whether `text` starts with one of them. */
+  test(text: string): boolean {
+    const c = text.charCodeAt(0);
+    const ks = c < 128 ? this.byFirst[c] : undefined;
+    if (ks === undefined) return false;
+    for (let i = 0; i < ks.length; i++) if (text.startsWith(ks[i]!)) return true;
+    return false;
+  }
 }
-/** The first characters of SSHD_BARE_STARTS. */
-const BARE_FIRST = new Uint8Array(128);
-for (const k of SSHD_BARE_STARTS) BARE_FIRST[k.charCodeAt(0)] = 1;
+const SSHD_BARE = new Starts(SSHD_BARE_STARTS);
+const SSHD_END_OF_ATTEMPTS = new Starts(END_OF_ATTEMPTS);
 
 /**
  * The sshd matcher's prefilter, from the matcher's own rules: a line means something only
@@ -288,9 +296,18 @@ export function sshdMatcher(now: () => number = Date.now): LineMatcher {
   };
 
   const message = (msg: string): LineMatch | undefined => {
-    if (msg.startsWith('error: ')) msg = msg.slice(7);
-    if (msg.startsWith('Failed ') || msg.startsWith('Accepted ')) {
-      const ok = msg.charCodeAt(0) === 65; // 'A'
+    // Each test of a start is gated by the first character: a startsWith costs as much as a
+    // dozen character reads, and most messages would fail several of them.
+    let c = msg.charCodeAt(0);
+    if (c === 101 /* e */ && msg.startsWith('error: ')) {
+      msg = msg.slice(7);
+      c = msg.charCodeAt(0);
+    }
+    if (
+      (c === 70 /* F */ && msg.startsWith('Failed ')) ||
+      (c === 65 /* A */ && msg.startsWith('Accepted '))
+    ) {
+      const ok = c === 65;
       const methodStart = ok ? 9 : 7;
       const forAt = msg.indexOf(' for ', methodStart);
       // The method is one word: "Failed password for", "Failed keyboard-interactive/pam for".
@@ -316,13 +333,13 @@ export function sshdMatcher(now: () => number = Date.now): LineMatcher {
       }
       return failure(where);
     }
-    if (msg.startsWith('Invalid user ')) {
+    if (c === 73 /* I */ && msg.startsWith('Invalid user ')) {
       const where = fromClientPort(msg, 12);
       if (!where) return undefined;
       if (where.client !== undefined) invalidPending.add(where.key);
       return failure(where);
     }
-    if (msg.startsWith('PAM: ')) {
+    if (c === 80 /* P */ && msg.startsWith('PAM: ')) {
       const forAt = msg.indexOf(' for ', 5);
       if (forAt < 0 || !/^PAM: [Aa]uthentication failure$/.test(msg.slice(0, forAt))) return undefined;
       const at = msg.lastIndexOf(' from ');
@@ -334,14 +351,13 @@ export function sshdMatcher(now: () => number = Date.now): LineMatcher {
       if (client !== undefined) pamPending.add(`${client} ${user}`);
       return auth('failure', client);
     }
-    if (msg.startsWith('maximum authentication attempts exceeded for ')) {
+    if (c === 109 /* m */ && msg.startsWith('maximum authentication attempts exceeded for ')) {
       const body = msg.endsWith(' [preauth]') ? msg.slice(0, -10) : msg;
       const where = fromClientPort(body, 40);
       if (!where) return undefined;
       return endOfAttempts(where);
     }
-    if (msg.charCodeAt(0) !== 67 /* C */ && msg.charCodeAt(0) !== 68 /* D */) return undefined;
-    if (startsWithAny(msg, SSHD_END_OF_ATTEMPTS)) {
+    if (SSHD_END_OF_ATTEMPTS.test(msg)) {
       if (!msg.endsWith(' [preauth]')) return undefined;
       const where = clientPortAtEnd(msg.slice(0, -10));
       if (!where) return undefined;
@@ -361,7 +377,7 @@ export function sshdMatcher(now: () => number = Date.now): LineMatcher {
     if (start < 0) return undefined;
     let msg = start === 0 ? line : line.slice(start);
     let times = 1;
-    if (msg.startsWith('message repeated ')) {
+    if (msg.charCodeAt(0) === 109 /* m */ && msg.startsWith('message repeated ')) {
       // rsyslog: "message repeated 4 times: [ Failed password for root from ... ssh2]"
       const m = /^message repeated (\d{1,6}) times: \[ ?(.*)\]$/.exec(msg);
       if (!m) return undefined;
