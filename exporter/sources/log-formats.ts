@@ -151,7 +151,7 @@ export function sshdMessageStart(line: string): number {
   if (SSHD_BARE.test(line)) return 0;
   const colon = line.indexOf(': ');
   if (colon < 0) return -1;
-  const tagStart = line.lastIndexOf(' ', colon - 1) + 1;
+  const tagStart = lastSpace(line, 0, colon - 1) + 1;
   // The tag is "<program>" or "<program>[<pid>]"; compared in place, without slicing it.
   let tagEnd = colon;
   if (line.charCodeAt(colon - 1) === 93 /* ] */) {
@@ -216,6 +216,16 @@ const SSHD_PREFILTER: LineStarts = {
   after: ': ',
 };
 
+/**
+ * The last space in text[from, to], or from - 1: found from `to` backwards over the few
+ * characters of a word, where lastIndexOf is a call into the engine's runtime.
+ */
+function lastSpace(text: string, from: number, to: number): number {
+  let i = to;
+  while (i >= from && text.charCodeAt(i) !== 32) i--;
+  return i < from ? from - 1 : i;
+}
+
 /** The end of a run of 1 to 5 ASCII digits starting at `at` in `text`, or -1 when there is none. */
 function portEnd(text: string, at: number): number {
   let i = at;
@@ -231,7 +241,7 @@ function portEnd(text: string, at: number): number {
 function clientPortAtEnd(text: string): Where | undefined {
   const p = text.lastIndexOf(' port ');
   if (p < 0 || portEnd(text, p + 6) !== text.length) return undefined;
-  const sp = text.lastIndexOf(' ', p - 1);
+  const sp = lastSpace(text, 0, p - 1);
   return where(text.slice(sp + 1, p), text.slice(p + 6), -1);
 }
 
@@ -311,7 +321,7 @@ export function sshdMatcher(now: () => number = Date.now): LineMatcher {
       const methodStart = ok ? 9 : 7;
       const forAt = msg.indexOf(' for ', methodStart);
       // The method is one word: "Failed password for", "Failed keyboard-interactive/pam for".
-      if (forAt < 0 || msg.lastIndexOf(' ', forAt - 1) >= methodStart) return undefined;
+      if (forAt < 0 || lastSpace(msg, methodStart, forAt - 1) >= methodStart) return undefined;
       const where = fromClientPort(msg, forAt);
       if (!where) return undefined;
       if (ok) return auth('success', where.client);
