@@ -49,6 +49,11 @@ export interface Collector {
    * Calls are coalesced: many events in a burst make one or two runs, never overlapping.
    */
   setRefresh?(request: () => void): void;
+  /**
+   * Optional. How long the runner waits for more refresh requests before the run
+   * (default REFRESH_COALESCE_MS); 0 for a collector that already bounds how often it asks.
+   */
+  readonly refreshCoalesceMs?: number;
   /** Optional. Warnings for the status page about what the last run saw (e.g. partial statistics). */
   notes?(): string[];
   /** Optional. The answer of GET /health/deep, from what the last run saw; it must never wait on the network. */

@@ -4,7 +4,7 @@ import { silentLogger } from '../internal/log.js';
 import { eventually } from '../internal/testing/helpers.js';
 import { gauge, Snapshot, type Collector, type MetricFamily } from './collector.js';
 import { Exposition } from './exposition.js';
-import { Scheduler } from './scheduler.js';
+import { REFRESH_COALESCE_MS, Scheduler } from './scheduler.js';
 
 /** A collector whose behaviour each test scripts: the runner is the unit under test. */
 class ScriptedCollector implements Collector {
@@ -199,6 +199,41 @@ describe('Exposition', () => {
       0,
       'a refresh never reads as "previous run has not finished"',
     );
+    await scheduler.stop();
+  });
+
+  it('waits REFRESH_COALESCE_MS for more requests, unless the collector says it needs no wait', async (t) => {
+    const make = (name: string, coalesceMs: number | undefined) =>
+      new (class extends ScriptedCollector {
+        request: (() => void) | undefined;
+        readonly refreshCoalesceMs = coalesceMs;
+        setRefresh(request: () => void): void {
+          this.request = request;
+        }
+      })(name, async (call) => call);
+    const waits = make('waits', undefined);
+    const atOnce = make('at_once', 0);
+    const { scheduler } = setup(waits, atOnce);
+    scheduler.start();
+    await eventually(() => (waits.calls === 1 && atOnce.calls === 1 ? true : undefined));
+    // The runner's timers are mocked from here: only the ticks below move them.
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const settle = async () => {
+      for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+    };
+    waits.request!();
+    atOnce.request!();
+    t.mock.timers.tick(0);
+    await settle();
+    assert.equal(atOnce.calls, 2, 'no wait: run at once');
+    assert.equal(waits.calls, 1, 'the default waits for more requests');
+    t.mock.timers.tick(REFRESH_COALESCE_MS - 1);
+    await settle();
+    assert.equal(waits.calls, 1);
+    t.mock.timers.tick(1);
+    await settle();
+    assert.equal(waits.calls, 2);
+    t.mock.timers.reset();
     await scheduler.stop();
   });
 });

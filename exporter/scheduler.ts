@@ -179,7 +179,7 @@ export class Scheduler {
     entry.refreshTimer = setTimeout(() => {
       entry.refreshTimer = undefined;
       void this.#runExclusive(entry);
-    }, REFRESH_COALESCE_MS);
+    }, entry.collector.refreshCoalesceMs ?? REFRESH_COALESCE_MS);
     entry.refreshTimer.unref?.();
   }
 

@@ -63,6 +63,8 @@ export interface LogsCollectorOptions {
 export class LogsCollector implements Collector {
   readonly name = 'logs';
   readonly families = FAMILIES;
+  /** It asks for runs at most once per REFRESH_GAP_MS or REFRESH_BYTES: no need to wait for more. */
+  readonly refreshCoalesceMs = 0;
 
   private readonly log: Logger;
   private readonly sources: Source[] = [];
