@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -431,6 +439,46 @@ remote_write:
       const write = docker('exec', container('watchpost-victoriametrics'), 'sh', '-c', 'echo x > /probe');
       assert.notEqual(write.status, 0);
       assert.match(write.stderr, /Read-only file system/);
+    });
+
+    it('a missing proxy key stops `up` naming the file; a missing certificate makes the proxy say which, and it recovers once the file is back', async () => {
+      const key = join(dir, 'watchpost', 'secrets', 'push_tls_key');
+      renameSync(key, `${key}.away`);
+      try {
+        const r = compose('up', '-d', '--force-recreate', '--no-deps', 'watchpost-write-proxy');
+        assert.notEqual(r.status, 0);
+        assert.match(r.out, /watchpost\/secrets\/push_tls_key/);
+      } finally {
+        renameSync(`${key}.away`, key);
+      }
+      const cert = join(dir, 'watchpost', 'tls', 'push.pem');
+      renameSync(cert, `${cert}.away`);
+      try {
+        const r = compose('up', '-d', '--force-recreate', '--no-deps', 'watchpost-write-proxy');
+        assert.equal(r.status, 0, r.out);
+        await eventually(
+          () =>
+            /certificate file "\/etc\/watchpost\/tls\/push\.pem"/.test(
+              compose('logs', '--no-color', 'watchpost-write-proxy').out,
+            )
+              ? true
+              : undefined,
+          60_000,
+          'the proxy naming its missing certificate',
+        );
+        assert.notEqual(inspect('watchpost-write-proxy').State.Health?.Status, 'healthy');
+      } finally {
+        renameSync(`${cert}.away`, cert);
+      }
+      // Back: restarted by compose's restart policy, or recreated by the operator.
+      const r = compose('up', '-d', '--force-recreate', '--no-deps', 'watchpost-write-proxy');
+      assert.equal(r.status, 0, r.out);
+      await eventually(
+        () => (inspect('watchpost-write-proxy').State.Health?.Status === 'healthy' ? true : undefined),
+        120_000,
+        'the write proxy healthy again',
+      );
+      assert.equal((await push('/api/v1/write', {})).status, 401);
     });
 
     it('`down -v` leaves no container, network or volume behind', async () => {
