@@ -80,9 +80,10 @@ export interface FileFollowerOptions {
 const FINGERPRINT_BYTES = 256;
 
 /**
- * After a change notice, the next read waits this long: a writer appending line by line
- * sends a notice per write, and these are served together, so a busy log costs at most
- * 1000 / WAKE_MS reads a second (the poll alone would cost 1000 / pollMs).
+ * A change notice is served at once when the last check is at least this old, else when it
+ * is: a writer appending line by line sends a notice per write, and these are served
+ * together, so a busy log costs at most 1000 / WAKE_MS reads a second (the poll alone
+ * would cost 1000 / pollMs).
  */
 export const WAKE_MS = 20;
 
@@ -135,6 +136,8 @@ export class FileFollower {
   private watcher: FSWatcher | undefined;
   /** A change notice arrived while a check was under way: check again at once after it. */
   private woken = false;
+  /** performance.now() when the last check started. */
+  private lastCheckAt = -Infinity;
   /** Bytes read since the follower last caught up (to report `caughtUp` once per burst). */
   private readSinceCaughtUp = 0;
 
@@ -156,6 +159,7 @@ export class FileFollower {
   /** One check of the path, and reading what is new. Never throws. */
   private async tick(): Promise<void> {
     this.timer = undefined;
+    this.lastCheckAt = performance.now();
     let more = false;
     try {
       more = await this.check();
@@ -189,11 +193,12 @@ export class FileFollower {
       this.woken = true;
       return;
     }
-    // Waiting for the next poll: read within WAKE_MS (notices meanwhile change nothing).
+    // Waiting for the next poll: read now, or WAKE_MS after the last check began (notices
+    // meanwhile change nothing).
     if (this.woken) return;
     this.woken = true;
     clearTimeout(this.timer);
-    this.schedule(WAKE_MS);
+    this.schedule(Math.max(0, this.lastCheckAt + WAKE_MS - performance.now()));
   }
 
   /** Watches the file just opened (and stops watching the one before). */
