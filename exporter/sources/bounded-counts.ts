@@ -157,6 +157,19 @@ export class BoundedCounts {
     return true;
   }
 
+  /** Takes up to `n` from `key`; returns how many it had to give. */
+  takeUpTo(key: number | string, n: number): number {
+    const i = this.slot(key, this.expires ? this.now() : 0);
+    if (i < 0 || n <= 0) return 0;
+    const had = this.counts[i]!;
+    if (had <= n) {
+      this.remove(i);
+      return had;
+    }
+    this.counts[i] = had - n;
+    return n;
+  }
+
   /** The live entries as [key, count], least recent first. */
   *entries(): IterableIterator<[number | string, number]> {
     const t = this.expires ? this.now() : 0;

@@ -13,6 +13,7 @@ import {
   regexMatcher,
   sshdMatcher,
   sshdMessageStart,
+  type LineMatch,
 } from './log-formats.js';
 
 const fixture = (name: string) =>
@@ -315,6 +316,84 @@ describe('sshd prefilter', () => {
     }
     // The corpus exercises both sides.
     assert.ok(counted > 3000 && kept < corpus.length, `${counted} counted, ${kept} of ${corpus.length} kept`);
+  });
+});
+
+describe('sshd: message repeated', () => {
+  it('counts "message repeated N times" as N lines of the message would be, state included', () => {
+    const rand = rng(23);
+    const pick = <T>(a: readonly T[]): T => a[Math.floor(rand() * a.length)]!;
+    // Few clients, ports and users, so that lines of one attempt meet: Invalid user and PAM
+    // credits taken by the Failed lines that follow, end-of-attempts lines after failures.
+    const ips = ['10.0.0.1', '10.0.0.2', '::1', 'host.example'];
+    const ports = ['22', '2222'];
+    const users = ['root', 'x'];
+    const message = () => {
+      const ip = pick(ips);
+      const port = pick(ports);
+      const user = pick(users);
+      return pick([
+        `Failed password for ${user} from ${ip} port ${port} ssh2`,
+        `Failed password for invalid user ${user} from ${ip} port ${port} ssh2`,
+        `Failed keyboard-interactive/pam for ${user} from ${ip} port ${port} ssh2`,
+        `Failed none for ${user} from ${ip} port ${port} ssh2`,
+        `Invalid user ${user} from ${ip} port ${port}`,
+        `error: PAM: Authentication failure for ${user} from ${ip}`,
+        `error: PAM: Authentication failure for illegal user ${user} from ${ip}`,
+        `maximum authentication attempts exceeded for ${user} from ${ip} port ${port} ssh2 [preauth]`,
+        `maximum authentication attempts exceeded for ${user} from ${ip} ssh2 [preauth]`,
+        `Connection closed by authenticating user ${user} ${ip} port ${port} [preauth]`,
+        `Disconnected from invalid user ${user} ${ip} port ${port} [preauth]`,
+        `Accepted password for ${user} from ${ip} port ${port} ssh2`,
+      ]);
+    };
+    const repeated = sshdMatcher(() => 0);
+    const oneByOne = sshdMatcher(() => 0);
+    const totals = () => ({ failure: 0, success: 0, byClient: new Map<string, number>() });
+    const a = totals();
+    const b = totals();
+    const add = (t: ReturnType<typeof totals>, r: LineMatch | undefined) => {
+      if (r?.auth === undefined) return;
+      const n = r.count ?? 1;
+      t[r.auth] += n;
+      if (r.client !== undefined && r.auth === 'failure')
+        t.byClient.set(r.client, (t.byClient.get(r.client) ?? 0) + n);
+    };
+    for (let i = 0; i < 20_000; i++) {
+      const msg = message();
+      const times = pick([1, 1, 2, 3, 7, 40]);
+      add(a, repeated(`h sshd[1]: message repeated ${times} times: [ ${msg}]`));
+      for (let k = 0; k < times; k++) add(b, oneByOne(`h sshd[1]: ${msg}`));
+      if (i % 1000 === 0) assert.deepEqual(a, b, `after message ${i}`);
+    }
+    assert.deepEqual(a, b);
+    assert.ok(a.failure > 1000 && a.success > 100, `${a.failure} failures, ${a.success} successes`);
+  });
+
+  it('works out a large repeat count at once, not once per repeat', () => {
+    // The matcher's state reads the clock on each use: the calls measure its work.
+    let reads = 0;
+    const m = sshdMatcher(() => {
+      reads++;
+      return 0;
+    });
+    const r = m(
+      'h sshd[1]: message repeated 999999 times: [ Failed password for root from 10.0.0.9 port 22 ssh2]',
+    );
+    assert.deepEqual(r, { auth: 'failure', client: '10.0.0.9', count: 999_999 });
+    assert.ok(reads < 10, `${reads} clock reads for one line`);
+    const inv = m('h sshd[1]: message repeated 999999 times: [ Invalid user x from 10.0.0.9 port 23]');
+    assert.equal(inv?.count, 999_999);
+    // ...and the credits they left are taken by as many Failed lines, in one pass too.
+    const free = m(
+      'h sshd[1]: message repeated 999999 times: [ Failed password for invalid user x from 10.0.0.9 port 23 ssh2]',
+    );
+    assert.equal(free, undefined);
+    assert.ok(reads < 30, `${reads} clock reads for three lines`);
+    assert.equal(
+      m('h sshd[1]: message repeated 0 times: [ Failed password for root from 10.0.0.9 port 22 ssh2]'),
+      undefined,
+    );
   });
 });
 

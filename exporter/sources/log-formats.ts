@@ -300,12 +300,16 @@ export function sshdMatcher(now: () => number = Date.now): LineMatcher {
   /** Failures counted per connection (ip+port), to decide what an end-of-attempts line adds. */
   const counted = new BoundedCounts(SSHD_STATE_MAX, SSHD_STATE_TTL_MS, now);
 
-  const failure = (w: Where): LineMatch => {
-    if (w.client !== undefined && w.port !== '') counted.add(w.key);
-    return auth('failure', w.client);
+  const failure = (w: Where, n: number): LineMatch => {
+    if (w.client !== undefined && w.port !== '') counted.add(w.key, n);
+    return auth('failure', w.client, n);
   };
 
-  const message = (msg: string): LineMatch | undefined => {
+  /**
+   * What `msg` says when sshd wrote it `n` times in a row (rsyslog's "message repeated"):
+   * worked out at once, with the same counts and state as reading it `n` times.
+   */
+  const message = (msg: string, n: number): LineMatch | undefined => {
     // Each test of a start is gated by the first character: a startsWith costs as much as a
     // dozen character reads, and most messages would fail several of them.
     let c = msg.charCodeAt(0);
@@ -324,30 +328,34 @@ export function sshdMatcher(now: () => number = Date.now): LineMatcher {
       if (forAt < 0 || lastSpace(msg, methodStart, forAt - 1) >= methodStart) return undefined;
       const where = fromClientPort(msg, forAt);
       if (!where) return undefined;
-      if (ok) return auth('success', where.client);
+      if (ok) return auth('success', where.client, n);
       // "Failed none for": the free first request.
       if (forAt - methodStart === 4 && msg.startsWith('none', methodStart)) return undefined;
       let userStart = forAt + 5;
       const invalid = msg.startsWith('invalid user ', userStart);
       if (invalid) userStart += 13;
       const client = where.client;
-      // (The user is read, and the keys built, only when something is pending: most logs
-      // have no PAM lines.)
+      // Attempts counted early are taken first: each `Invalid user` credit with a PAM credit
+      // of the same attempt, then PAM credits. (The user is read, and the keys built, only
+      // when something is pending: most logs have no PAM lines.)
+      let rest = n;
       if (client !== undefined) {
-        if (invalid && invalidPending.size > 0 && invalidPending.take(where.key)) {
-          if (pamPending.size > 0) pamPending.take(`${client} ${msg.slice(userStart, where.at)}`);
-          return undefined;
+        if (invalid && invalidPending.size > 0) {
+          const taken = invalidPending.takeUpTo(where.key, rest);
+          if (taken > 0 && pamPending.size > 0)
+            pamPending.takeUpTo(`${client} ${msg.slice(userStart, where.at)}`, taken);
+          rest -= taken;
         }
-        if (pamPending.size > 0 && pamPending.take(`${client} ${msg.slice(userStart, where.at)}`))
-          return undefined;
+        if (rest > 0 && pamPending.size > 0)
+          rest -= pamPending.takeUpTo(`${client} ${msg.slice(userStart, where.at)}`, rest);
       }
-      return failure(where);
+      return rest > 0 ? failure(where, rest) : undefined;
     }
     if (c === 73 /* I */ && msg.startsWith('Invalid user ')) {
       const where = fromClientPort(msg, 12);
       if (!where) return undefined;
-      if (where.client !== undefined) invalidPending.add(where.key);
-      return failure(where);
+      if (where.client !== undefined) invalidPending.add(where.key, n);
+      return failure(where, n);
     }
     if (c === 80 /* P */ && msg.startsWith('PAM: ')) {
       const forAt = msg.indexOf(' for ', 5);
@@ -358,28 +366,33 @@ export function sshdMatcher(now: () => number = Date.now): LineMatcher {
       // For an unknown user, sshd's `Invalid user` line counted this attempt already.
       if (msg.startsWith('illegal user ', forAt + 5)) return undefined;
       const user = msg.slice(forAt + 5, at);
-      if (client !== undefined) pamPending.add(`${client} ${user}`);
-      return auth('failure', client);
+      if (client !== undefined) pamPending.add(`${client} ${user}`, n);
+      return auth('failure', client, n);
     }
     if (c === 109 /* m */ && msg.startsWith('maximum authentication attempts exceeded for ')) {
       const body = msg.endsWith(' [preauth]') ? msg.slice(0, -10) : msg;
       const where = fromClientPort(body, 40);
       if (!where) return undefined;
-      return endOfAttempts(where);
+      return endOfAttempts(where, n);
     }
     if (SSHD_END_OF_ATTEMPTS.test(msg)) {
       if (!msg.endsWith(' [preauth]')) return undefined;
       const where = clientPortAtEnd(msg.slice(0, -10));
       if (!where) return undefined;
-      return endOfAttempts(where);
+      return endOfAttempts(where, n);
     }
     return undefined;
   };
 
-  /** The end of a connection's attempts: one failure if none was logged, else nothing new. */
-  const endOfAttempts = (w: Where): LineMatch | undefined => {
-    if (w.client !== undefined && counted.size > 0 && counted.get(w.key) > 0) return undefined;
-    return failure(w);
+  /**
+   * The end of a connection's attempts, `n` times: one failure if none was logged (the first
+   * then marks the connection, so the next find one), else nothing new. Without a client or
+   * a port nothing marks the connection, and each counts.
+   */
+  const endOfAttempts = (w: Where, n: number): LineMatch | undefined => {
+    if (w.client === undefined || w.port === '') return failure(w, n);
+    if (counted.size > 0 && counted.get(w.key) > 0) return undefined;
+    return failure(w, 1);
   };
 
   const matcher: LineMatcher = (line: string) => {
@@ -394,17 +407,9 @@ export function sshdMatcher(now: () => number = Date.now): LineMatcher {
       times = Number(m[1]);
       msg = m[2]!;
     }
-    if (times === 1) return message(msg);
-    let total = 0;
-    let last: LineMatch | undefined;
-    for (let i = 0; i < times; i++) {
-      const r = message(msg);
-      if (r?.auth === undefined) continue;
-      last = r;
-      total += r.count ?? 1;
-    }
-    if (!last || total === 0) return undefined;
-    return auth(last.auth!, last.client, total);
+    // One pass whatever the count: a local user's `logger -t sshd "message repeated 999999
+    // times: [ ... ]"` costs no more than any other line.
+    return times > 0 ? message(msg, times) : undefined;
   };
   matcher.prefilter = SSHD_PREFILTER;
   return matcher;
