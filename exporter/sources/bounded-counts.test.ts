@@ -16,7 +16,7 @@ function rng(seed: number) {
 }
 
 describe('BoundedCounts', () => {
-  it('agrees with a plain model on random adds, gets and takes of number and text keys', () => {
+  it('agrees with a plain model on random adds, gets, takes and takeUpTos of number and text keys', () => {
     let now = 0;
     const cap = 64;
     const c = new BoundedCounts(cap, 120_000, () => now);
@@ -47,8 +47,16 @@ describe('BoundedCounts', () => {
         model.set(k, { n: (e?.n ?? 0) + n, at: now });
         if (model.size > cap) model.delete(model.keys().next().value!);
         c.add(k, n);
-      } else if (r < 0.8) {
+      } else if (r < 0.7) {
         assert.equal(c.get(k), live(k)?.n ?? 0, `get at step ${step}`);
+      } else if (r < 0.8) {
+        const want = Math.floor(rand() * 4);
+        const e = live(k);
+        const had = e?.n ?? 0;
+        const got = Math.min(had, want);
+        if (e && got === had && want > 0) model.delete(k);
+        else if (e) e.n -= got;
+        assert.equal(c.takeUpTo(k, want), got, `takeUpTo ${want} at step ${step}`);
       } else {
         const e = live(k);
         if (e && e.n === 1) model.delete(k);
