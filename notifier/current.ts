@@ -1,4 +1,5 @@
 import type { Logger } from '../internal/log.js';
+import { timeoutSignal } from '../internal/timeout.js';
 import type { Notification } from './outbox.js';
 import type { Alert } from './payload.js';
 
@@ -93,12 +94,19 @@ export function currentValues(opts: CurrentValuesOptions) {
   const cache = new WeakMap<Notification, Promise<Record<string, string>>>();
 
   async function query(expr: string, signal: AbortSignal): Promise<VectorSample[] | undefined> {
-    const res = await fetch(`${base}/api/v1/query?query=${encodeURIComponent(expr)}`, {
-      signal: AbortSignal.any([signal, AbortSignal.timeout(opts.timeoutMs ?? 5000)]),
-      redirect: 'error',
-    });
-    if (!res.ok) return undefined;
-    const text = await res.text();
+    // Bounded by its own timer (cleared when the query ends) and by the send's signal.
+    const bound = timeoutSignal(opts.timeoutMs ?? 5000, signal);
+    let text: string;
+    try {
+      const res = await fetch(`${base}/api/v1/query?query=${encodeURIComponent(expr)}`, {
+        signal: bound.signal,
+        redirect: 'error',
+      });
+      if (!res.ok) return undefined;
+      text = await res.text();
+    } finally {
+      bound.clear();
+    }
     if (text.length > 1024 * 1024) return undefined;
     const body = JSON.parse(text) as { status?: string; data?: { resultType?: string; result?: unknown } };
     if (body.status !== 'success' || body.data?.resultType !== 'vector' || !Array.isArray(body.data.result))
