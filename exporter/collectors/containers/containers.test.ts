@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { defaultConfig } from '../../../config/load.js';
-import { silentLogger } from '../../../internal/log.js';
+import { createLogger, silentLogger } from '../../../internal/log.js';
 import type { Config } from '../../../config/schema.js';
 import { docker, requireDocker, TestContainers } from '../../../internal/testing/docker.js';
 import { eventually, promtoolCheckMetrics, requireBinary } from '../../../internal/testing/helpers.js';
@@ -588,6 +588,37 @@ function fakeContainer(id: string, name: string, state: ContainerInfo['state']):
 
 describe('containers collector state keeping (fake Docker API)', () => {
   const tick = () => new Promise((r) => setTimeout(r, 20));
+
+  it('says once that the events stream was lost, not at each attempt to get it back', async (t) => {
+    const fake = new FakeSource();
+    const lines: string[] = [];
+    const log = createLogger({ level: 'debug', write: (l) => lines.push(l) });
+    const c = new ContainersCollector(
+      { config: defaultConfig(), log },
+      { source: fake as unknown as DockerSource },
+    );
+    t.after(() => c.close());
+    await run(c);
+    await eventually(() => (fake.streams.length === 1 ? true : undefined), 5000, 'connected');
+    fake.down = true;
+    fake.streams[0]!.destroy(); // dockerd goes away: the stream ends, reconnects fail
+    // Attempts after 0.5, 1 and 2 s (the backoff): three failed reconnects.
+    await eventually(() => (fake.calls.events >= 4 ? true : undefined), 15_000, 'reconnect attempts');
+    const said = (msg: string, level: string) =>
+      lines.filter((l) => l.includes(`level=${level}`) && l.includes(msg)).length;
+    assert.equal(said('Docker events stream lost', 'warn'), 1, lines.join(''));
+    assert.ok(said('reconnect failed', 'debug') >= 3, lines.join(''));
+    // Back: connected is said again, and a later loss is a warning again.
+    fake.down = false;
+    await eventually(() => (fake.streams.length === 2 ? true : undefined), 15_000, 'reconnected');
+    assert.equal(said('Docker events stream connected', 'info'), 2);
+    fake.streams[1]!.destroy();
+    await eventually(
+      () => (said('Docker events stream lost', 'warn') === 2 ? true : undefined),
+      5000,
+      'lost again',
+    );
+  });
 
   it('updates from events only, drops removed and renamed series, resyncs after the stream drops', async () => {
     const fake = new FakeSource();

@@ -162,6 +162,8 @@ export class ContainersCollector implements Collector {
   private readonly containers = new Map<string, ContainerInfo>();
   /** Containers with an event since they were last inspected. */
   private readonly dirty = new Set<string>();
+  /** Whether the events stream is connected (undefined before the first attempt ends). */
+  private eventsUp: boolean | undefined;
   /** True until a full list + inspect has run since the events stream (re)connected. */
   private needResync = true;
   private lastResync = 0;
@@ -197,10 +199,16 @@ export class ContainersCollector implements Collector {
         onEvent: (ev) => this.onEvent(ev),
         onConnect: () => {
           this.log.info('Docker events stream connected', { endpoint: this.settings.endpoint });
+          this.eventsUp = true;
           this.needResync = true;
         },
         onDisconnect: (err) => {
-          this.log.warn('Docker events stream lost; reconnecting', { error: err.message });
+          // Said once when the stream is lost (or cannot be had at start); the attempts to
+          // get it back, every 30 s at most while dockerd is down, only at debug.
+          if (this.eventsUp !== false)
+            this.log.warn('Docker events stream lost; reconnecting', { error: err.message });
+          else this.log.debug('Docker events stream: reconnect failed', { error: err.message });
+          this.eventsUp = false;
           this.needResync = true;
           // Dockerd went away: say so now, not at the next interval.
           this.requestRefresh?.();
