@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { silentLogger } from '../internal/log.js';
+import { seededRandom } from '../internal/testing/helpers.js';
 import { notifierSchema } from '../config/notifier-schema.js';
 import { samplePayload } from './fixtures/fakes.js';
 import { startNotifier, type NotifierHandle } from './run.js';
@@ -24,16 +25,9 @@ const CONCURRENCY = 16;
 const MAX_BODY = 64 * 1024;
 const TOKEN = 'fuzz-' + 'f0'.repeat(20);
 
-/** mulberry32: small, fast, good enough to pick cases. */
+/** Seeded: the same cases on every run. */
 function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   const int = (n: number) => Math.floor(next() * n);
   const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
   return { next, int, pick };

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { seededRandom as rng } from '../../internal/testing/helpers.js';
 import {
   ipv4Number,
   ipv4Text,
@@ -237,17 +238,6 @@ describe('regex', () => {
 });
 
 /** Deterministic pseudo-random numbers (mulberry32). */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('sshd prefilter', () => {
   it('drops no line the matcher would count: the same results with and without it, on a corpus', () => {
     const { starts, after } = sshdMatcher().prefilter!;
