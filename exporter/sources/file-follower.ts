@@ -151,9 +151,14 @@ export class FileFollower {
     this.rotateIdleMs = opts.rotateIdleMs ?? 5000;
   }
 
-  start(): void {
-    if (this.running || this.closed) return;
+  /**
+   * Starts following. The promise settles when the first check is done (the file opened
+   * and positioned, or found missing): lines appended after that are read.
+   */
+  start(): Promise<void> {
+    if (this.running || this.closed) return Promise.resolve();
     this.running = this.tick();
+    return this.running;
   }
 
   /** One check of the path, and reading what is new. Never throws. */

@@ -208,6 +208,27 @@ collectors:
   });
 });
 
+describe('logs collector: start', () => {
+  it('is positioned in each file once its first run is done: lines appended right after are counted', async (t) => {
+    // A file with content is followed from its end. The first run (what /-/ready waits
+    // for) must not end before the file is opened, or an append right after it would be
+    // taken for old content and never counted.
+    for (let i = 0; i < 5; i++) {
+      const auth = join(dir, `start-${i}.log`);
+      writeFileSync(auth, '');
+      const c = collector(`
+collectors:
+  logs:
+    sources: [{ name: s, file: ${auth}, format: sshd }]
+`);
+      t.after(() => c.close());
+      await run(c);
+      appendFileSync(auth, 'sshd[1]: Failed password for root from 10.0.0.1 port 2 ssh2\n'.repeat(1000));
+      await until(c, (s) => s.get('watchpost_log_lines_total{source="s"}') === 1000, `1000 lines (try ${i})`);
+    }
+  });
+});
+
 describe('logs collector: refresh', () => {
   it('asks the runner for a run when a file source caught up with new lines, at most one per REFRESH_GAP_MS', async (t) => {
     const auth = join(dir, 'refresh.log');

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../../../config/schema.js';
 import type { Logger } from '../../../internal/log.js';
+import { deadline } from '../../../internal/timeout.js';
 import { Snapshot, type Collector, type CollectorDeps } from '../../collector.js';
 import { ContainerLogFollower } from '../../sources/docker-logs.js';
 import { DockerSource } from '../../sources/docker.js';
@@ -32,7 +33,8 @@ type LogsConfig = Config['collectors']['logs'];
 type SourceConfig = LogsConfig['sources'][number];
 
 interface Follower {
-  start(): void;
+  /** Starts following; a file follower's promise settles once the file is positioned. */
+  start(): void | Promise<void>;
   close(): Promise<void>;
 }
 
@@ -77,11 +79,13 @@ export class LogsCollector implements Collector {
   /** Bytes the sources read since the last refresh asked for. */
   private bytesSinceRefresh = 0;
   private readonly refreshGapMs: number;
+  private readonly timeoutMs: number;
 
   constructor({ config, log }: CollectorDeps, opts: LogsCollectorOptions = {}) {
     this.log = log.child({ collector: this.name });
     this.refreshGapMs = opts.refreshGapMs ?? REFRESH_GAP_MS;
     const settings = config.collectors.logs;
+    this.timeoutMs = settings.timeout;
     const dockerEndpoint = config.collectors.containers.endpoint;
     for (const config of settings.sources) {
       const counts = new SourceCounts(matcherFor(config), settings.max_clients);
@@ -155,10 +159,16 @@ export class LogsCollector implements Collector {
     return this.sources.find((s) => s.config.name === source)?.counts;
   }
 
-  async collect(): Promise<Snapshot> {
+  async collect(signal?: AbortSignal): Promise<Snapshot> {
     if (!this.started) {
       this.started = true;
-      for (const s of this.sources) s.follower.start();
+      // The first run (and so /-/ready) waits until each file is open and positioned: a
+      // file found with content is followed from its end, so lines written between a
+      // "ready" and a later first open would be taken for old ones and never counted. A
+      // file whose first check hangs (a dead network mount) is waited for at most half
+      // the collector's timeout, then followed when it answers.
+      const firsts = this.sources.map((s) => s.follower.start());
+      await deadline(Promise.all(firsts), this.timeoutMs / 2, signal);
     }
     return this.snapshot();
   }
