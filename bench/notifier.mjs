@@ -271,15 +271,18 @@ function fsyncReference(dir, recordBytes) {
 /** One sample of the notifier's /metrics, by exact series name (with its labels). */
 function metric(port, name) {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
-      let text = '';
-      res.on('data', (d) => (text += d));
-      res.on('end', () => {
-        const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-        resolve(line ? Number(line.slice(name.length + 1)) : NaN);
-      });
-      res.on('error', reject);
-    });
+    const req = request(
+      { host: '127.0.0.1', port, path: '/metrics', headers: { Authorization: `Bearer ${TOKEN}` } },
+      (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => {
+          const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+          resolve(line ? Number(line.slice(name.length + 1)) : NaN);
+        });
+        res.on('error', reject);
+      },
+    );
     req.setTimeout(10_000, () => req.destroy(new Error('GET /metrics timed out')));
     req.on('error', reject);
     req.end();

@@ -79,7 +79,9 @@ test('the real Alertmanager, with the shipped alertmanager.yml, reaches Slack th
   assert.ok(!slack.received.some((r) => /Watchdog/.test(r.body.text)), 'the Watchdog never reaches a person');
   await eventually(
     async () => {
-      const m = await (await fetch(`${notifier.url}/metrics`)).text();
+      const m = await (
+        await fetch(`${notifier.url}/metrics`, { headers: { Authorization: `Bearer ${token}` } })
+      ).text();
       return /watchpost_notifier_last_heartbeat_timestamp_seconds 1\d{9}/.test(m) ? true : undefined;
     },
     20_000,

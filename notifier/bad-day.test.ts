@@ -70,7 +70,8 @@ async function post(url: string, path: string, body: unknown, token: string | nu
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
-const metricsText = async (n: NotifierHandle) => (await fetch(`${n.url}/metrics`)).text();
+const metricsText = async (n: NotifierHandle) =>
+  (await fetch(`${n.url}/metrics`, { headers: { Authorization: `Bearer ${TOKEN}` } })).text();
 const metric = async (n: NotifierHandle, re: RegExp) => {
   const m = re.exec(await metricsText(n));
   return m ? Number(m[1]) : undefined;

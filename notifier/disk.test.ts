@@ -184,7 +184,7 @@ test('a full disk in the running notifier: 503 write_failed, no crash, the silen
     'delivery',
   );
   assert.match(
-    await (await fetch(`${n.url}/metrics`)).text(),
+    await (await fetch(`${n.url}/metrics`, { headers: { Authorization: `Bearer ${token}` } })).text(),
     /rejected_total\{reason="write_failed"\} [1-9]/,
   );
   assert.deepEqual(unhandled, []);

@@ -423,7 +423,7 @@ test('fuzz: malformed POST /alerts bodies get a 4xx, never a 5xx or a reset; not
     assert.equal((await fetch(`${n.url}/-/ready`)).status, 200);
     assert.equal(n.outbox.depth(), 0);
     assert.equal(n.outbox.entries().length, 0);
-    const metrics = await (await fetch(`${n.url}/metrics`)).text();
+    const metrics = await (await fetch(`${n.url}/metrics`, { headers: AUTH })).text();
     const rejected = [...metrics.matchAll(/^watchpost_notifier_rejected_total\{reason="(\w+)"\} (\d+)$/gm)];
     const total = rejected.reduce((sum, m) => sum + Number(m[2]), 0);
     assert.equal(
@@ -528,7 +528,7 @@ test('fuzz: valid webhooks with lone surrogates, long links and hostile text are
       await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(slack.rejected, [], 'Slack refused none (Block Kit limits kept)');
     assert.equal(slack.received.length, accepted, 'every accepted webhook delivered');
-    assert.match(await (await fetch(`${n.url}/metrics`)).text(), /failed_permanent"\} 0/);
+    assert.match(await (await fetch(`${n.url}/metrics`, { headers: AUTH })).text(), /failed_permanent"\} 0/);
   } finally {
     await n.close();
     await slack.close();

@@ -70,7 +70,8 @@ async function post(n: NotifierHandle, path: string, body: unknown, token: strin
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
-const metricsText = async (n: NotifierHandle) => (await fetch(`${n.url}/metrics`)).text();
+const metricsText = async (n: NotifierHandle, token = TOKEN) =>
+  (await fetch(`${n.url}/metrics`, { headers: { Authorization: `Bearer ${token}` } })).text();
 
 function slackChannel(base: string, slack: FakeSlack, over: Record<string, unknown> = {}) {
   return {
@@ -90,6 +91,13 @@ test('401 without or with a wrong token, 413 above the limit, 400 with the reaso
   assert.equal(wrong.status, 401);
   assert.equal(wrong.body.error, 'invalid bearer token');
   assert.equal((await post(n, '/heartbeat', {}, null)).status, 401);
+  // /metrics is behind the same token (Prometheus sends it); health and readiness are not.
+  const metricsNoToken = await fetch(`${n.url}/metrics`);
+  assert.equal(metricsNoToken.status, 401);
+  assert.equal(metricsNoToken.headers.get('www-authenticate'), 'Bearer realm="watchpost-notifier"');
+  const metricsWrong = await fetch(`${n.url}/metrics`, { headers: { Authorization: 'Bearer nope' } });
+  assert.equal(metricsWrong.status, 401);
+  assert.equal((await fetch(`${n.url}/-/healthy`)).status, 200);
 
   const big = samplePayload();
   big.alerts[0]!.annotations.description = 'x'.repeat(4096);
@@ -371,10 +379,11 @@ test('a token is generated on first start (0600); secrets never reach logs, erro
   assert.equal((await post(n, '/alerts', samplePayload(), token)).status, 200);
   await eventually(
     async () =>
-      /failures_total\{channel="mail",reason="network"\} [2-9]/.test(await metricsText(n)) || undefined,
+      /failures_total\{channel="mail",reason="network"\} [2-9]/.test(await metricsText(n, token)) ||
+      undefined,
   );
-  await eventually(async () => /failed_permanent"\} 1/.test(await metricsText(n)) || undefined);
-  const everything = text() + JSON.stringify(bad.body) + (await metricsText(n));
+  await eventually(async () => /failed_permanent"\} 1/.test(await metricsText(n, token)) || undefined);
+  const everything = text() + JSON.stringify(bad.body) + (await metricsText(n, token));
   for (const s of [token, slack.url, '/services/T000/B000/XXXXSECRETXXXX', 'smtp-Very-Secret-9'])
     assert.ok(!everything.includes(s), `leaked ${s.slice(0, 6)}…`);
   assert.match(text(), /reason=invalid_token/);

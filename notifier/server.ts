@@ -61,17 +61,23 @@ export function createNotifierApp(opts: NotifierServerOptions): RequestListener 
   const expected = opts.bearerToken;
   const max = opts.maxBodyBytes;
 
-  const post = (req: IncomingMessage, res: ServerResponse, fn: (raw: Buffer) => Answer) => {
+  /**
+   * Answers 401 and returns false unless the request carries the token; a refused webhook
+   * is counted in rejected_total (a refused scrape is Prometheus's own `up`).
+   */
+  const authorized = (req: IncomingMessage, res: ServerResponse, webhook: boolean): boolean => {
     const result = checkBearer(req.headers.authorization, expected);
-    if (result !== 'ok') {
-      opts.metrics.rejected.inc({ reason: 'unauthorized' });
-      res.setHeader('WWW-Authenticate', 'Bearer realm="watchpost-notifier"');
-      refuse(req, res, 401, {
-        error:
-          result === 'invalid' ? 'invalid bearer token' : 'missing bearer token (Authorization: Bearer …)',
-      });
-      return;
-    }
+    if (result === 'ok') return true;
+    if (webhook) opts.metrics.rejected.inc({ reason: 'unauthorized' });
+    res.setHeader('WWW-Authenticate', 'Bearer realm="watchpost-notifier"');
+    refuse(req, res, 401, {
+      error: result === 'invalid' ? 'invalid bearer token' : 'missing bearer token (Authorization: Bearer …)',
+    });
+    return false;
+  };
+
+  const post = (req: IncomingMessage, res: ServerResponse, fn: (raw: Buffer) => Answer) => {
+    if (!authorized(req, res, true)) return;
     readBody(req, max, (err, raw) => {
       if (err) {
         if (err.status === 413) opts.metrics.rejected.inc({ reason: 'too_large' });
@@ -97,6 +103,8 @@ export function createNotifierApp(opts: NotifierServerOptions): RequestListener 
       if (method === 'POST' && path === '/alerts') return post(req, res, opts.onAlerts);
       if (method === 'POST' && path === '/heartbeat') return post(req, res, opts.onHeartbeat);
       if (get && path === '/metrics') {
+        // Behind the same token: Prometheus sends it (provisioning/prometheus/prometheus.yml).
+        if (!authorized(req, res, false)) return;
         opts.registry.metrics().then(
           (body) =>
             text(res, 200, body, { 'Content-Type': EXPOSITION_CONTENT_TYPE, 'Cache-Control': 'no-store' }),
