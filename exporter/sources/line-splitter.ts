@@ -43,6 +43,25 @@ export interface Prefilter extends LineStarts {
  */
 const PIECE_BYTES = 64 * 1024;
 
+/**
+ * A set of ASCII starts, looked up by the character they begin with: a startsWith costs as
+ * much as a dozen character reads, and most texts begin with a character none of them does.
+ */
+export class Starts {
+  private readonly byFirst = new Array<string[] | undefined>(128).fill(undefined);
+  constructor(starts: readonly string[]) {
+    for (const k of starts) (this.byFirst[k.charCodeAt(0)] ??= []).push(k);
+  }
+  /** Whether `text` has one of them at `at`. */
+  test(text: string, at = 0): boolean {
+    const c = text.charCodeAt(at);
+    const ks = c < 128 ? this.byFirst[c] : undefined;
+    if (ks === undefined) return false;
+    for (let i = 0; i < ks.length; i++) if (text.startsWith(ks[i]!, at)) return true;
+    return false;
+  }
+}
+
 export class LineSplitter {
   /** Bytes of the current, unfinished line (copies). */
   private pending: Buffer[] = [];
@@ -50,10 +69,8 @@ export class LineSplitter {
   /** Inside the rest of an over-long line, dropping bytes until its newline. */
   private discarding = false;
 
-  private readonly starts: readonly string[] | undefined;
+  private readonly starts: Starts | undefined;
   private readonly after: string | undefined;
-  /** By first character (ASCII): the starts that begin with it. */
-  private readonly byFirstChar: (string[] | undefined)[] | undefined;
   private readonly skipped: ((lines: number) => void) | undefined;
 
   constructor(
@@ -65,10 +82,8 @@ export class LineSplitter {
     if (prefilter && prefilter.starts.length > 0) {
       if ([...prefilter.starts, prefilter.after].some((k) => k === '' || /[^\x20-\x7e]/.test(k)))
         throw new Error('prefilter strings must be non-empty printable ASCII');
-      this.starts = [...prefilter.starts];
+      this.starts = new Starts(prefilter.starts);
       this.after = prefilter.after;
-      this.byFirstChar = new Array<string[] | undefined>(128).fill(undefined);
-      for (const s of this.starts) (this.byFirstChar[s.charCodeAt(0)] ??= []).push(s);
       this.skipped = prefilter.skipped;
     }
   }
@@ -172,11 +187,11 @@ export class LineSplitter {
       const long = nl - p > max;
       if (long) this.onTruncated();
       lines++;
-      let keep = this.startsHere(text, p);
+      let keep = this.starts!.test(text, p);
       if (!keep) {
         if (sep < p) sep = text.indexOf(after, p);
         if (sep < 0) sep = end;
-        keep = sep < nl && this.startsHere(text, sep + after.length);
+        keep = sep < nl && this.starts!.test(text, sep + after.length);
       }
       if (keep) {
         emitted++;
@@ -186,15 +201,6 @@ export class LineSplitter {
       p = nl + 1;
     }
     if (lines > emitted) this.skipped!(lines - emitted);
-  }
-
-  /** Whether text[at...] starts with one of the prefilter's starts. */
-  private startsHere(text: string, at: number): boolean {
-    const c = text.charCodeAt(at);
-    const starts = c < 128 ? this.byFirstChar![c] : undefined;
-    if (starts === undefined) return false;
-    for (let i = 0; i < starts.length; i++) if (text.startsWith(starts[i]!, at)) return true;
-    return false;
   }
 
   /** The unfinished line, if any, as a line (its file ended without a newline). */

@@ -1,6 +1,6 @@
 import { compileUserRegex } from '../../config/user-regex.js';
 import { BoundedCounts } from './bounded-counts.js';
-import type { LineStarts } from './line-splitter.js';
+import { Starts, type LineStarts } from './line-splitter.js';
 
 /**
  * Matching of log lines, one pure function per format: a line in, what it says about
@@ -186,21 +186,6 @@ const SSHD_BARE_STARTS = [
   'maximum authentication attempts exceeded',
   ...END_OF_ATTEMPTS,
 ];
-/** A set of starts, looked up by the first character. */
-class Starts {
-  private readonly byFirst: (string[] | undefined)[] = new Array<string[] | undefined>(128).fill(undefined);
-  constructor(starts: readonly string[]) {
-    for (const k of starts) (this.byFirst[k.charCodeAt(0)] ??= []).push(k);
-  }
-  /** Whether `text` starts with one of them. */
-  test(text: string): boolean {
-    const c = text.charCodeAt(0);
-    const ks = c < 128 ? this.byFirst[c] : undefined;
-    if (ks === undefined) return false;
-    for (let i = 0; i < ks.length; i++) if (text.startsWith(ks[i]!)) return true;
-    return false;
-  }
-}
 const SSHD_BARE = new Starts(SSHD_BARE_STARTS);
 const SSHD_END_OF_ATTEMPTS = new Starts(END_OF_ATTEMPTS);
 
