@@ -160,7 +160,7 @@ export class ContainerLogFollower {
         after = undefined; // later lines are newer still
       }
       if (ts !== '') this.lastTs = ts;
-      this.events.line(sp > 0 ? line.slice(sp + 1) : line);
+      this.events.line(sp > 0 ? line.slice(sp + 1) : line, -1);
     };
     // The timestamp (about 31 bytes) does not count against the line limit.
     const max = this.opts.maxLineBytes + 40;

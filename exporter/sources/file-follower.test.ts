@@ -77,10 +77,14 @@ describe('LineSplitter', () => {
     // An invalid byte before the separator: the line is still found, and decoded with U+FFFD.
     const chunk = Buffer.concat([Buffer.from(text), Buffer.from([0xff]), Buffer.from(': Failed \ntail')]);
     const lines: string[] = [];
+    const at: number[] = [];
     let skipped = 0;
     const s = new LineSplitter(
       1000,
-      (l) => lines.push(l),
+      (l, messageAt) => {
+        lines.push(l);
+        at.push(messageAt);
+      },
       () => undefined,
       { starts: ['Failed ', 'Accepted '], after: ': ', skipped: (n) => (skipped += n) },
     );
@@ -93,6 +97,27 @@ describe('LineSplitter', () => {
       '\uFFFD: Failed ',
       'tail end', // the unfinished line is completed and passed on whole
     ]);
+    // No message start is given in a piece that is not all ASCII (byte and character offsets
+    // differ there), nor for a line completed across chunks.
+    assert.deepEqual(at, [-1, -1, -1, -1, -1]);
+    // In ASCII: where the message starts when the prefilter found it there; not for a line
+    // kept by its own start, nor when the message is cut off by the maximum length.
+    lines.length = 0;
+    at.length = 0;
+    const short = new LineSplitter(
+      20,
+      (l, messageAt) => {
+        lines.push(l);
+        at.push(messageAt);
+      },
+      () => undefined,
+      { starts: ['Failed ', 'Accepted '], after: ': ', skipped: () => undefined },
+    );
+    short.push(
+      Buffer.from('Failed x\nh p[1]: Accepted y\r\nhost prog[123]: Failed long\nh p: Failed x: y\n'),
+    );
+    assert.deepEqual(lines, ['Failed x', 'h p[1]: Accepted y', 'host prog[123]: Fail', 'h p: Failed x: y']);
+    assert.deepEqual(at, [-1, 8, -1, 5]);
     // "b Failed" (not at the start), "h: Failed" (no space after), "h p: b: Failed w" (not
     // after the first separator), "c".
     assert.equal(skipped, 4);
@@ -163,9 +188,18 @@ describe('LineSplitter', () => {
         const lines: string[] = [];
         let truncated = 0;
         let skipped = 0;
+        let hinted = 0;
         const s = new LineSplitter(
           max,
-          (l) => lines.push(l),
+          (l, messageAt) => {
+            lines.push(l);
+            if (messageAt === -1) return;
+            // A message start given is exactly where the line's message starts.
+            hinted++;
+            assert.ok(filter && !startsAt(l, 0), l.slice(0, 40));
+            assert.equal(messageAt, l.indexOf(after) + after.length, l.slice(0, 40));
+            assert.ok(startsAt(l, messageAt), l.slice(0, 40));
+          },
           () => truncated++,
           filter ? { starts, after, skipped: (n) => (skipped += n) } : undefined,
         );
@@ -187,6 +221,7 @@ describe('LineSplitter', () => {
         assert.equal(kept.length, expected.length, what);
         for (let i = 0; i < expected.length; i++) assert.equal(kept[i], expected[i], `${what}: line ${i}`);
         if (filter) assert.equal(lines.length + skipped, 400, what);
+        if (filter) assert.ok(hinted > 10, `${what}: ${hinted} lines with their message start`);
         if (!filter) assert.equal(truncated, expectedTruncated, what);
       }
     }

@@ -30,8 +30,11 @@ const FILE = 'file';
  */
 
 export interface FollowerEvents {
-  /** One complete line (without its newline; cut to the maximum length if longer). */
-  line(line: string): void;
+  /**
+   * One complete line (without its newline; cut to the maximum length if longer), and
+   * where its message starts when the prefilter found it (see LineHandler), else -1.
+   */
+  line(line: string, messageAt: number): void;
   /** Bytes read (including those of cut lines). */
   bytes(n: number): void;
   /** A line was longer than the maximum and was cut. */

@@ -10,7 +10,12 @@ import { isAscii } from 'node:buffer';
  * read buffer.
  */
 export interface LineHandler {
-  (line: string): void;
+  /**
+   * `messageAt`, when at least 0: the line was let through by its prefilter because of the
+   * text right after its first `after`, which starts there (and the line does not start
+   * with any of `starts`); -1 when not known.
+   */
+  (line: string, messageAt: number): void;
 }
 
 /**
@@ -188,15 +193,19 @@ export class LineSplitter {
       if (long) this.onTruncated();
       lines++;
       let keep = this.starts!.test(text, p);
+      let at = -1;
       if (!keep) {
         if (sep < p) sep = text.indexOf(after, p);
         if (sep < 0) sep = end;
-        keep = sep < nl && this.starts!.test(text, sep + after.length);
+        at = sep + after.length;
+        keep = sep < nl && this.starts!.test(text, at);
       }
       if (keep) {
         emitted++;
         const to = long ? p + max : nl;
-        this.emit(ascii ? text.slice(p, to) : chunk.toString('utf8', from + p, from + to));
+        // A message cut off by the maximum length has no known start.
+        if (ascii) this.emit(text.slice(p, to), at >= 0 && !long ? at - p : -1);
+        else this.emit(chunk.toString('utf8', from + p, from + to), -1);
       }
       p = nl + 1;
     }
@@ -234,7 +243,11 @@ export class LineSplitter {
     this.emit(line);
   }
 
-  private emit(line: string): void {
-    this.onLine(line.length > 0 && line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line);
+  private emit(line: string, messageAt = -1): void {
+    if (line.length > 0 && line.charCodeAt(line.length - 1) === 13) {
+      line = line.slice(0, -1);
+      if (messageAt > line.length) messageAt = -1;
+    }
+    this.onLine(line, messageAt);
   }
 }

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { seededRandom as rng } from '../../internal/testing/helpers.js';
+import { LineSplitter } from './line-splitter.js';
 import {
   ipv4Number,
   ipv4Text,
@@ -293,19 +294,37 @@ describe('sshd prefilter', () => {
       ...Array.from({ length: 20_000 }, () => pick(heads) + pick(shapes)()),
     ];
     const all = sshdMatcher(() => 0);
-    const filtered = sshdMatcher(() => 0);
-    let kept = 0;
+    const wanted: string[] = [];
     let counted = 0;
     for (const line of corpus) {
       const want = show(all(line));
       if (want !== '-') counted++;
-      if (passes(line)) {
-        kept++;
-        assert.equal(show(filtered(line)), want, line);
-      } else assert.equal(want, '-', `the prefilter would drop a line the matcher counts: ${line}`);
+      if (passes(line)) wanted.push(`${want} ${line}`);
+      else assert.equal(want, '-', `the prefilter would drop a line the matcher counts: ${line}`);
     }
-    // The corpus exercises both sides.
-    assert.ok(counted > 3000 && kept < corpus.length, `${counted} counted, ${kept} of ${corpus.length} kept`);
+    // The same corpus through the splitter and its prefilter, matched as SourceCounts does:
+    // with the message start the prefilter found, when it gives one.
+    const filtered = sshdMatcher(() => 0);
+    const got: string[] = [];
+    let hinted = 0;
+    const splitter = new LineSplitter(
+      4096,
+      (line, messageAt) => {
+        if (messageAt >= 0) hinted++;
+        const m = messageAt >= 0 ? filtered.matchAt!(line, messageAt) : filtered(line);
+        got.push(`${show(m)} ${line}`);
+      },
+      () => assert.fail('no line of the corpus is over-long'),
+      { ...filtered.prefilter!, skipped: () => undefined },
+    );
+    splitter.push(Buffer.from(corpus.map((l) => `${l}\n`).join('')));
+    assert.deepEqual(got, wanted);
+    // The corpus exercises both sides, and the matcher's shortcut.
+    assert.ok(
+      counted > 3000 && wanted.length < corpus.length,
+      `${counted} counted, ${wanted.length} of ${corpus.length} kept`,
+    );
+    assert.ok(hinted > 3000, `${hinted} lines matched from the message start the prefilter found`);
   });
 });
 
@@ -370,7 +389,12 @@ describe('sshd: message repeated', () => {
     const r = m(
       'h sshd[1]: message repeated 999999 times: [ Failed password for root from 10.0.0.9 port 22 ssh2]',
     );
-    assert.deepEqual(r, { auth: 'failure', client: '10.0.0.9', count: 999_999 });
+    assert.deepEqual(r, {
+      auth: 'failure',
+      client: '10.0.0.9',
+      ipv4: ipv4Number('10.0.0.9'),
+      count: 999_999,
+    });
     assert.ok(reads < 10, `${reads} clock reads for one line`);
     const inv = m('h sshd[1]: message repeated 999999 times: [ Invalid user x from 10.0.0.9 port 23]');
     assert.equal(inv?.count, 999_999);

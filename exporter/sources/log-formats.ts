@@ -23,6 +23,11 @@ export interface LineMatch {
   count?: number;
   /** The client address of that attempt, when the line names one. */
   client?: string;
+  /**
+   * With `client`, when the matcher has read it: the client as ipv4Number gives it (-1
+   * when it is not a canonical IPv4 address), so it is not read twice.
+   */
+  ipv4?: number;
   /** Format nginx: the class of the response status. */
   codeClass?: CodeClass;
   /** The line is not in the expected format (nginx, json). */
@@ -33,8 +38,13 @@ export interface LineMatch {
  * Returns what a line says, or undefined when it says nothing of interest. `prefilter`,
  * when set, says where a line must start to match at all (or change the matcher's
  * state): other lines are only counted, never decoded (see LineSplitter's Prefilter).
+ * `matchAt`, when set, is the same matcher told where the line's message starts, as the
+ * prefilter found it (see LineHandler): it then skips looking for it.
  */
-export type LineMatcher = ((line: string) => LineMatch | undefined) & { prefilter?: LineStarts };
+export type LineMatcher = ((line: string) => LineMatch | undefined) & {
+  prefilter?: LineStarts;
+  matchAt?: (line: string, messageAt: number) => LineMatch | undefined;
+};
 
 const PARSE_ERROR: LineMatch = Object.freeze({ parseError: true });
 const AUTH_FAILURE: LineMatch = Object.freeze({ auth: 'failure' });
@@ -109,6 +119,8 @@ function portNumber(port: string): number {
 interface Where {
   /** The client as a label value (see cleanClient), or undefined. */
   client: string | undefined;
+  /** The client as ipv4Number gives it: -1 when it is not a canonical IPv4 address. */
+  ip: number;
   /** The port's digits, or '' when the line names none. */
   port: string;
   /**
@@ -126,13 +138,15 @@ function where(text: string, port: string, at: number): Where {
   // A canonical IPv4 address is a clean client: the check by pattern is for the rest.
   const client = ip >= 0 ? text : cleanClient(text);
   const p = ip >= 0 ? portNumber(port) : -1;
-  return { client, port, key: p >= 0 ? ip * 100_000 + p : `${client} ${port}`, at };
+  return { client, ip, port, key: p >= 0 ? ip * 100_000 + p : `${client} ${port}`, at };
 }
 
-function auth(result: AuthResult, client: string | undefined, count = 1): LineMatch {
-  if (count !== 1) return client === undefined ? { auth: result, count } : { auth: result, client, count };
-  if (client === undefined) return result === 'failure' ? AUTH_FAILURE : AUTH_SUCCESS;
-  return { auth: result, client };
+/** An attempt's result; `ipv4` as ipv4Number gives it for `client`, when read already. */
+function auth(result: AuthResult, client: string | undefined, count = 1, ipv4?: number): LineMatch {
+  if (client === undefined)
+    return count !== 1 ? { auth: result, count } : result === 'failure' ? AUTH_FAILURE : AUTH_SUCCESS;
+  const ip = ipv4 ?? ipv4Number(client);
+  return count !== 1 ? { auth: result, client, ipv4: ip, count } : { auth: result, client, ipv4: ip };
 }
 
 /** Programs whose lines are sshd's: OpenSSH 9.8 moved authentication into sshd-session, 10.0 into sshd-auth. */
@@ -145,12 +159,19 @@ const SSHD_PROGRAMS = ['sshd', 'sshd-session', 'sshd-auth'];
  * 6.6.6.6" through sudo, su or logger under another name. A bare line (sshd -e writing to
  * a container's stdout) starts with the message itself.
  */
-export function sshdMessageStart(line: string): number {
-  // A bare message starts with a capital letter or "error: " / "maximum ...": a syslog
-  // line starts with a digit or a month, so most lines skip the list.
-  if (SSHD_BARE.test(line)) return 0;
-  const colon = line.indexOf(': ');
-  if (colon < 0) return -1;
+export function sshdMessageStart(line: string, messageAt = -1): number {
+  let colon: number;
+  if (messageAt >= 2) {
+    // The prefilter found the first ": " (at messageAt - 2), and no bare start (see
+    // SSHD_PREFILTER): what the two tests below would find.
+    colon = messageAt - 2;
+  } else {
+    // A bare message starts with a capital letter or "error: " / "maximum ...": a syslog
+    // line starts with a digit or a month, so most lines skip the list.
+    if (SSHD_BARE.test(line)) return 0;
+    colon = line.indexOf(': ');
+    if (colon < 0) return -1;
+  }
   const tagStart = lastSpace(line, 0, colon - 1) + 1;
   // The tag is "<program>" or "<program>[<pid>]"; compared in place, without slicing it.
   let tagEnd = colon;
@@ -287,7 +308,7 @@ export function sshdMatcher(now: () => number = Date.now): LineMatcher {
 
   const failure = (w: Where, n: number): LineMatch => {
     if (w.client !== undefined && w.port !== '') counted.add(w.key, n);
-    return auth('failure', w.client, n);
+    return auth('failure', w.client, n, w.ip);
   };
 
   /**
@@ -313,7 +334,7 @@ export function sshdMatcher(now: () => number = Date.now): LineMatcher {
       if (forAt < 0 || lastSpace(msg, methodStart, forAt - 1) >= methodStart) return undefined;
       const where = fromClientPort(msg, forAt);
       if (!where) return undefined;
-      if (ok) return auth('success', where.client, n);
+      if (ok) return auth('success', where.client, n, where.ip);
       // "Failed none for": the free first request.
       if (forAt - methodStart === 4 && msg.startsWith('none', methodStart)) return undefined;
       let userStart = forAt + 5;
@@ -380,8 +401,8 @@ export function sshdMatcher(now: () => number = Date.now): LineMatcher {
     return failure(w, 1);
   };
 
-  const matcher: LineMatcher = (line: string) => {
-    const start = sshdMessageStart(line);
+  const matchAt = (line: string, messageAt: number): LineMatch | undefined => {
+    const start = sshdMessageStart(line, messageAt);
     if (start < 0) return undefined;
     let msg = start === 0 ? line : line.slice(start);
     let times = 1;
@@ -396,6 +417,8 @@ export function sshdMatcher(now: () => number = Date.now): LineMatcher {
     // times: [ ... ]"` costs no more than any other line.
     return times > 0 ? message(msg, times) : undefined;
   };
+  const matcher: LineMatcher = (line: string) => matchAt(line, -1);
+  matcher.matchAt = matchAt;
   matcher.prefilter = SSHD_PREFILTER;
   return matcher;
 }

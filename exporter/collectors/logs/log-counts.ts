@@ -25,18 +25,21 @@ export class SourceCounts {
    */
   private readonly byClient: BoundedCounts;
   evictions = 0;
+  private readonly matchAt: LineMatcher['matchAt'];
 
   constructor(
     private readonly matcher: LineMatcher,
     maxClients: number,
   ) {
     this.byClient = new BoundedCounts(maxClients);
+    this.matchAt = matcher.matchAt;
   }
 
   /** Matches and counts one line: the hot path. */
-  line(line: string): void {
+  line(line: string, messageAt = -1): void {
     this.lines++;
-    const m = this.matcher(line);
+    const m =
+      messageAt >= 0 && this.matchAt !== undefined ? this.matchAt(line, messageAt) : this.matcher(line);
     if (m === undefined) return;
     if (m.parseError) {
       this.parseErrors++;
@@ -46,13 +49,12 @@ export class SourceCounts {
     const n = m.count ?? 1;
     if (m.auth === 'failure') {
       this.authFailure += n;
-      if (m.client !== undefined) this.failureFrom(m.client, n);
+      if (m.client !== undefined) this.failureFrom(m.client, m.ipv4 ?? ipv4Number(m.client), n);
     } else if (m.auth === 'success') this.authSuccess += n;
   }
 
   /** Counts a failure of `client`; at max_clients the least recently seen client is evicted. */
-  private failureFrom(client: string, n: number): void {
-    const ip = ipv4Number(client);
+  private failureFrom(client: string, ip: number, n: number): void {
     if (this.byClient.add(ip >= 0 ? ip : client, n)) this.evictions++;
   }
 
@@ -70,7 +72,7 @@ export class SourceCounts {
   /** Callbacks for a follower feeding this source. */
   events(onError: (err: Error) => void): FollowerEvents {
     return {
-      line: (line) => this.line(line),
+      line: (line, messageAt) => this.line(line, messageAt),
       ...(this.matcher.prefilter
         ? { prefilter: this.matcher.prefilter, skipped: (n: number) => (this.lines += n) }
         : {}),
