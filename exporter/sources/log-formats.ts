@@ -1,4 +1,5 @@
 import { compileUserRegex } from '../../config/user-regex.js';
+import { coarseNow } from '../../internal/coarse-clock.js';
 import { BoundedCounts } from './bounded-counts.js';
 import { Starts, type LineStarts } from './line-splitter.js';
 
@@ -297,8 +298,11 @@ const SSHD_STATE_MAX = 4096;
  * - `message repeated N times: [ <message>]` (rsyslog): the message, N times;
  * - `Accepted <method> for <user> from <ip> port <n> ssh2`: success.
  * Only lines of sshd (sshd, sshd-session, sshd-auth) count.
+ *
+ * The state's clock is coarse by default (coarseNow: its 120 s expiry needs no finer, and
+ * a read of the system clock for each line cost more than the state's update).
  */
-export function sshdMatcher(now: () => number = Date.now): LineMatcher {
+export function sshdMatcher(now: () => number = coarseNow): LineMatcher {
   /** Attempts counted early by `Invalid user`, by ip+port: the connection's next `Failed` line is that attempt. */
   const invalidPending = new BoundedCounts(SSHD_STATE_MAX, SSHD_STATE_TTL_MS, now);
   /** Attempts counted early by a PAM failure, by ip+user: the next `Failed ... for <user> from <ip>` is that attempt. */
