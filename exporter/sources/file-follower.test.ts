@@ -11,9 +11,9 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { eventually } from '../../internal/testing/helpers.js';
+import { eventually, seededRandom } from '../../internal/testing/helpers.js';
 import { FileFollower } from './file-follower.js';
-import { LineSplitter } from './line-splitter.js';
+import { LineSplitter, Starts } from './line-splitter.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'watchpost-follow-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -223,6 +223,31 @@ describe('LineSplitter', () => {
         if (filter) assert.equal(lines.length + skipped, 400, what);
         if (filter) assert.ok(hinted > 10, `${what}: ${hinted} lines with their message start`);
         if (!filter) assert.equal(truncated, expectedTruncated, what);
+      }
+    }
+  });
+});
+
+describe('Starts', () => {
+  it('finds exactly the texts that have one of its starts at the offset, whatever the starts share', () => {
+    const rand = seededRandom(5);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    // Starts that share heads and tails, end in spaces or not, or are one character long.
+    const words = ['C', 'Co', 'Connection ', 'closed ', 'reset ', 'by ', 'user', ' ', 'x', 'Cx'];
+    const piece = () => Array.from({ length: 1 + Math.floor(rand() * 4) }, () => pick(words)).join('');
+    for (let round = 0; round < 200; round++) {
+      const keys = Array.from({ length: 1 + Math.floor(rand() * 6) }, piece);
+      const starts = new Starts(keys);
+      for (let i = 0; i < 200; i++) {
+        // Texts made of the same words (near misses), or a start cut short at the text's end.
+        const text = rand() < 0.2 ? pick(keys).slice(0, -1) : piece() + piece();
+        const at = Math.floor(rand() * 3);
+        const want = keys.some((k) => text.startsWith(k, at));
+        assert.equal(
+          starts.test(text, at),
+          want,
+          `${JSON.stringify(keys)} at ${at} of ${JSON.stringify(text)}`,
+        );
       }
     }
   });

@@ -48,21 +48,44 @@ export interface Prefilter extends LineStarts {
  */
 const PIECE_BYTES = 64 * 1024;
 
+/** The starts of a Starts that begin with one character, each with a character to read first. */
+interface StartsGroup {
+  keys: string[];
+  /** Per key: the offset of its last character other than a space, and that character. */
+  probeAt: number[];
+  probe: number[];
+}
+
 /**
  * A set of ASCII starts, looked up by the character they begin with: a startsWith costs as
  * much as a dozen character reads, and most texts begin with a character none of them does.
+ * Within a group, each start's last word is checked by one character before the whole
+ * start is compared: sshd's "Connection reset by <ip>" shares 20 characters with two of
+ * the four "Connection ..." starts, and failing four comparisons of that length had cost
+ * about a tenth of the time spent on a log of such lines.
  */
 export class Starts {
-  private readonly byFirst = new Array<string[] | undefined>(128).fill(undefined);
+  private readonly byFirst = new Array<StartsGroup | undefined>(128).fill(undefined);
   constructor(starts: readonly string[]) {
-    for (const k of starts) (this.byFirst[k.charCodeAt(0)] ??= []).push(k);
+    for (const k of starts) {
+      const g = (this.byFirst[k.charCodeAt(0)] ??= { keys: [], probeAt: [], probe: [] });
+      let i = k.length - 1;
+      while (i > 0 && k.charCodeAt(i) === 32) i--;
+      g.keys.push(k);
+      g.probeAt.push(i);
+      g.probe.push(k.charCodeAt(i));
+    }
   }
   /** Whether `text` has one of them at `at`. */
   test(text: string, at = 0): boolean {
     const c = text.charCodeAt(at);
-    const ks = c < 128 ? this.byFirst[c] : undefined;
-    if (ks === undefined) return false;
-    for (let i = 0; i < ks.length; i++) if (text.startsWith(ks[i]!, at)) return true;
+    const g = c < 128 ? this.byFirst[c] : undefined;
+    if (g === undefined) return false;
+    const keys = g.keys;
+    for (let i = 0; i < keys.length; i++) {
+      // Past the end of text, charCodeAt gives NaN, equal to nothing.
+      if (text.charCodeAt(at + g.probeAt[i]!) === g.probe[i] && text.startsWith(keys[i]!, at)) return true;
+    }
     return false;
   }
 }

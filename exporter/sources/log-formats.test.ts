@@ -444,7 +444,14 @@ describe('sshd matcher internals', () => {
     assert.equal(sshdMessageStart('h sshd-session: x'), 16);
     assert.equal(sshdMessageStart('h sshd-auth[2]: x'), 16);
     assert.equal(sshdMessageStart('Failed password for root'), 0);
+    // The program ends at the tag's first "[", whatever follows it up to the "]".
+    assert.equal(sshdMessageStart('sshd[1]: x'), 9);
+    assert.equal(sshdMessageStart('h sshd[]: x'), 10);
+    assert.equal(sshdMessageStart('h sshd[1[2]: x'), 13);
     for (const other of [
+      'h sshd]: x',
+      'h sshd-session]: x',
+      'h sshd1]: x',
       'h sshdx[1]: x',
       'h xsshd[1]: x',
       'h ssh[1]: x',

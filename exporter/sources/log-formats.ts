@@ -174,14 +174,13 @@ export function sshdMessageStart(line: string, messageAt = -1): number {
     if (colon < 0) return -1;
   }
   const tagStart = lastSpace(line, 0, colon - 1) + 1;
-  // The tag is "<program>" or "<program>[<pid>]"; compared in place, without slicing it.
-  let tagEnd = colon;
-  if (line.charCodeAt(colon - 1) === 93 /* ] */) {
-    const bracket = line.indexOf('[', tagStart);
-    if (bracket >= 0 && bracket < colon) tagEnd = bracket;
-  }
+  // The tag is "<program>" or "<program>[<pid>]" (the program ends at the tag's first "["):
+  // compared in place, without slicing it. No program name has a "[" in it.
+  const bracketed = line.charCodeAt(colon - 1) === 93; /* ] */
   for (const p of SSHD_PROGRAMS) {
-    if (tagEnd - tagStart === p.length && line.startsWith(p, tagStart)) return colon + 2;
+    const end = tagStart + p.length;
+    if ((bracketed ? line.charCodeAt(end) === 91 /* [ */ : end === colon) && line.startsWith(p, tagStart))
+      return colon + 2;
   }
   return -1;
 }
