@@ -44,10 +44,12 @@ function packagesLoadedBy(args: string[]): string[] {
 }
 
 describe('each command loads only what it runs', () => {
-  it('the exporter loads no mail client', () => {
+  it('the exporter loads no mail client, and no regex engine while its config has no pattern', () => {
     const pkgs = packagesLoadedBy(['exporter', '--listen', '127.0.0.1:0']);
     assert.ok(pkgs.includes('prom-client'), `the probe sees CommonJS packages: ${pkgs.join(', ')}`);
     assert.ok(!pkgs.includes('nodemailer'), 'nodemailer loaded by the exporter');
+    // The built-in default has no user pattern; re2js loads with the first one.
+    assert.ok(!pkgs.includes('re2js'), 're2js loaded by the exporter with the default config');
   });
 
   it('the notifier loads none of the exporter’s sources’ parsers and clients', () => {

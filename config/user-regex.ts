@@ -36,8 +36,16 @@ function re2(): typeof RE2JSClass {
   return (engine ??= (createRequire(import.meta.url)('re2js') as { RE2JS: typeof RE2JSClass }).RE2JS);
 }
 
-/** Compiles a user's pattern; throws an Error saying what is wrong with it. */
-export function compileUserRegex(pattern: string): UserRegex {
+/**
+ * Compiles a user's pattern; throws an Error saying what is wrong with it.
+ *
+ * `builtin`: the setting's built-in default. When the pattern is that default (written into
+ * watchpost, with no nested quantifier and the same meaning in both engines, which
+ * user-regex.test.ts checks), it is compiled with RegExp, so that a config that changes
+ * none of them does not load the linear-time engine at all.
+ */
+export function compileUserRegex(pattern: string, builtin?: string): UserRegex {
+  if (pattern === builtin) return nativeRegex(pattern);
   let compiled: ReturnType<typeof RE2JSClass.compile>;
   try {
     compiled = re2().compile(pattern);
@@ -60,6 +68,22 @@ export function compileUserRegex(pattern: string): UserRegex {
       const m = compiled.exec(text);
       if (m === null) return null;
       return { groups: (m as unknown as { groups?: Record<string, string | undefined> }).groups ?? {} };
+    },
+    toString: () => `/${pattern}/`,
+  } as UserRegex;
+}
+
+/** A built-in pattern as a UserRegex, compiled with RegExp (see compileUserRegex). */
+function nativeRegex(pattern: string): UserRegex {
+  const re = new RegExp(pattern);
+  const groupNames = [...pattern.matchAll(/\(\?P?<([A-Za-z_][A-Za-z0-9_]*)>/g)].map((m) => m[1]!);
+  return {
+    source: pattern,
+    groupNames,
+    test: (text) => re.test(text),
+    exec(text) {
+      const m = re.exec(text);
+      return m === null ? null : { groups: { ...m.groups } };
     },
     toString: () => `/${pattern}/`,
   } as UserRegex;

@@ -19,6 +19,7 @@ import {
   type FsStats,
   type Mount,
 } from '../../sources/mounts.js';
+import { DEFAULT_EXCLUDED_MOUNTPOINTS } from './config.js';
 import * as m from './metrics.js';
 import { FAMILIES } from './metrics.js';
 
@@ -148,7 +149,7 @@ export class DiskCollector implements Collector {
     this.rootfs = deps.config.paths.rootfs;
     this.select = {
       excludeFstypes: cfg.exclude_fstypes,
-      excludeMountpoints: compileUserRegex(cfg.exclude_mountpoints),
+      excludeMountpoints: compileUserRegex(cfg.exclude_mountpoints, DEFAULT_EXCLUDED_MOUNTPOINTS),
     };
     this.defaultThreshold = cfg.alert_threshold_ratio;
     for (const [mountpoint, ratio] of Object.entries(cfg.thresholds))

@@ -1,6 +1,7 @@
 import { compileUserRegex, type TextPattern } from '../../../config/user-regex.js';
 import { Snapshot, type Collector, type CollectorDeps } from '../../collector.js';
 import { scanProcesses, type ProcessInfo } from '../../sources/processes.js';
+import { DEFAULT_FFMPEG_BINARY } from './config.js';
 import { cpuSeconds, expectedProcesses, FAMILIES, processes } from './metrics.js';
 
 /**
@@ -48,7 +49,7 @@ export class FfmpegCollector implements Collector {
   constructor(deps: CollectorDeps) {
     const cfg = deps.config.collectors.ffmpeg;
     this.procfs = deps.config.paths.procfs;
-    this.binary = compileUserRegex(cfg.binary);
+    this.binary = compileUserRegex(cfg.binary, DEFAULT_FFMPEG_BINARY);
     this.groups = cfg.groups.map((g) => ({
       name: g.name,
       match: compileUserRegex(g.match),

@@ -1,5 +1,6 @@
 import { compileUserRegex } from '../../../config/user-regex.js';
 import { Snapshot, sourceOnThisSystem, type Collector, type CollectorDeps } from '../../collector.js';
+import { DEFAULT_EXCLUDED_DEVICES } from './config.js';
 import { gatherNetwork, type InterfaceRow, type NetworkOptions } from './gather.js';
 import * as m from './metrics.js';
 
@@ -23,7 +24,7 @@ export class NetworkCollector implements Collector {
       source: sourceOnThisSystem(cfg.source, 'procfs'),
       procfs: deps.config.paths.procfs,
       sysfs: deps.config.paths.sysfs,
-      exclude: compileUserRegex(cfg.exclude_devices),
+      exclude: compileUserRegex(cfg.exclude_devices, DEFAULT_EXCLUDED_DEVICES),
       expected: cfg.expected,
     };
   }
