@@ -47,9 +47,12 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { env, writeSection as writeResultsSection } from './common.mjs';
+import { REGEX_FAILURE } from './logs-child.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
+/** watchpost's side of the in-process runs, in a process of its own (bench/logs-child.mjs). */
+const CHILD = join(HERE, 'logs-child.mjs');
 const SECTION = '## Logs: watchpost vs mtail';
 const E2E_SECTION = '## Logs: end to end, through a running exporter, vs mtail';
 const REGEX_SECTION = '## Logs: format regex, linear-time engine (RE2JS) vs RegExp';
@@ -69,72 +72,6 @@ const CFG = {
   e2eWriteBytes: env('BENCH_E2E_WRITE_BYTES', 65536),
   onlyE2e: process.env.BENCH_ONLY_E2E === '1',
 };
-
-/** The failure pattern of the regex runs: the mtail program's, as a watchpost format regex. */
-const REGEX_FAILURE = 'Failed password for (?:invalid user )?\\S+ from (?<client>[0-9A-Fa-f.:]+) port ';
-
-/** regexMatcher as it was with JavaScript's RegExp, the reference of the regex runs. */
-function nativeRegexMatcher(pattern) {
-  const re = new RegExp(pattern);
-  return (line) => {
-    const m = re.exec(line);
-    if (!m) return undefined;
-    const client = m.groups?.client;
-    return client ? { auth: 'failure', client } : { auth: 'failure' };
-  };
-}
-
-// ---------------------------------------------------------------------------------------
-// Child mode: watchpost's side, in its own process.
-if (process.argv[2] === '--child') {
-  const file = process.argv[3];
-  const dist = (p) => pathToFileURL(join(ROOT, 'dist', p)).href;
-  const { FileFollower } = await import(dist('exporter/sources/file-follower.js'));
-  const { SourceCounts } = await import(dist('exporter/collectors/logs/log-counts.js'));
-  const { matchSshd, regexMatcher } = await import(dist('exporter/sources/log-formats.js'));
-  const size = statSync(file).size;
-  // The matcher: sshd (the default), or format regex with the same pattern as the mtail
-  // program, compiled with the linear-time engine watchpost uses (re2) or with RegExp, the
-  // backtracking engine it used before (regexp), to measure what the safety costs.
-  const kind = process.argv[4] ?? 'sshd';
-  const matcher =
-    kind === 're2'
-      ? regexMatcher({ failure: REGEX_FAILURE })
-      : kind === 'regexp'
-        ? nativeRegexMatcher(REGEX_FAILURE)
-        : matchSshd;
-  const t0 = process.hrtime.bigint();
-  // max_clients above the number of distinct addresses, so every per-client count can
-  // be compared with mtail's (which keeps every label value).
-  const counts = new SourceCounts(matcher, 1_000_000);
-  let follower;
-  // The follower's timers do not keep a process alive (the exporter's server does); this does.
-  const keepAlive = setInterval(() => undefined, 1000);
-  await new Promise((resolve) => {
-    const events = counts.events((err) => {
-      throw err;
-    });
-    const bytes = events.bytes;
-    events.bytes = (n) => {
-      bytes(n);
-      if (counts.bytes >= size) resolve();
-    };
-    follower = new FileFollower(file, events, { maxLineBytes: 64 * 1024, fromStart: true, pollMs: 50 });
-    follower.start();
-  });
-  await follower.close();
-  clearInterval(keepAlive);
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (process.env.BENCH_DEBUG) {
-    const status = readFileSync('/proc/self/status', 'utf8').match(/^(VmHWM|RssAnon|RssFile):.*$/gm);
-    process.stderr.write(`${JSON.stringify(process.memoryUsage())} ${status?.join(' ')}\n`);
-  }
-  const clients = Object.fromEntries(counts.clients());
-  process.stdout.write(
-    JSON.stringify({ lines: counts.lines, failures: counts.authFailure, clients, innerSeconds: seconds }),
-  );
-  process.exit(0);
-}
 
 // ---------------------------------------------------------------------------------------
 // The generated auth log.
@@ -591,7 +528,7 @@ async function main() {
       for (const who of seq) {
         process.stderr.write(`run ${r + 1}: ${who}...\n`);
         if (who === 'watchpost') {
-          const res = await timed(process.execPath, [fileURLToPath(import.meta.url), '--child', log]);
+          const res = await timed(process.execPath, [CHILD, log]);
           const body = JSON.parse(res.stdout);
           runs.watchpost.push(res);
           results.watchpost = body;
@@ -710,7 +647,7 @@ ${runs.watchpost
     for (let r = 0; r < CFG.runs; r++) {
       for (const kind of r % 2 === 0 ? ['re2', 'regexp'] : ['regexp', 're2']) {
         process.stderr.write(`regex run ${r + 1}: ${kind}...\n`);
-        const res = await timed(process.execPath, [fileURLToPath(import.meta.url), '--child', log, kind]);
+        const res = await timed(process.execPath, [CHILD, log, kind]);
         const body = JSON.parse(res.stdout);
         if (body.failures !== truth.failures) {
           console.error(`FAIL: ${kind} counted ${body.failures} failures, the log has ${truth.failures}`);
