@@ -102,14 +102,14 @@ interface Tail {
 }
 
 /**
- * Two read buffers for every follower of the process, used by one follower at a time:
+ * Two read buffers of 512 KiB for every follower of the process, used by one follower at a time:
  * large reads cost less per byte, and the buffers are not multiplied by the number of
  * files. While the lines of one chunk are handled, the next chunk is read into the other
  * buffer (on the thread pool), so a file being caught up is never waited for between
  * chunks. Lines are handled synchronously after each read, and a read still in flight
  * ends before the lock is released, so nothing outlives the lock.
  */
-const CHUNK = 1024 * 1024;
+const CHUNK = 512 * 1024;
 let sharedBufs: readonly [Buffer, Buffer] | undefined;
 let readLock: Promise<unknown> = Promise.resolve();
 function withReadBuffers<T>(fn: (bufs: readonly [Buffer, Buffer]) => Promise<T>): Promise<T> {
