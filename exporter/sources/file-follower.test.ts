@@ -76,18 +76,21 @@ describe('LineSplitter', () => {
       'Failed x\nb Failed\nh p[1]: Accepted y\r\nh: Failed\n\u00e9 q: Accepted z\nh p: b: Failed w\nc\n';
     // An invalid byte before the separator: the line is still found, and decoded with U+FFFD.
     const chunk = Buffer.concat([Buffer.from(text), Buffer.from([0xff]), Buffer.from(': Failed \ntail')]);
+    // Each line kept, and the message start passed with it.
     const lines: string[] = [];
     const at: number[] = [];
     let skipped = 0;
-    const s = new LineSplitter(
-      1000,
-      (l, messageAt) => {
-        lines.push(l);
-        at.push(messageAt);
-      },
-      () => undefined,
-      { starts: ['Failed ', 'Accepted '], after: ': ', skipped: (n) => (skipped += n) },
-    );
+    const splitter = (max: number) =>
+      new LineSplitter(
+        max,
+        (l, messageAt) => {
+          lines.push(l);
+          at.push(messageAt);
+        },
+        () => undefined,
+        { starts: ['Failed ', 'Accepted '], after: ': ', skipped: (n) => (skipped += n) },
+      );
+    const s = splitter(1000);
     s.push(chunk);
     s.push(Buffer.from(' end\n'));
     assert.deepEqual(lines, [
@@ -100,27 +103,19 @@ describe('LineSplitter', () => {
     // No message start is given in a piece that is not all ASCII (byte and character offsets
     // differ there), nor for a line completed across chunks.
     assert.deepEqual(at, [-1, -1, -1, -1, -1]);
+    // "b Failed" (not at the start), "h: Failed" (no space after), "h p: b: Failed w" (not
+    // after the first separator), "c".
+    assert.equal(skipped, 4);
     // In ASCII: where the message starts when the prefilter found it there; not for a line
     // kept by its own start, nor when the message is cut off by the maximum length.
     lines.length = 0;
     at.length = 0;
-    const short = new LineSplitter(
-      20,
-      (l, messageAt) => {
-        lines.push(l);
-        at.push(messageAt);
-      },
-      () => undefined,
-      { starts: ['Failed ', 'Accepted '], after: ': ', skipped: () => undefined },
-    );
-    short.push(
+    splitter(20).push(
       Buffer.from('Failed x\nh p[1]: Accepted y\r\nhost prog[123]: Failed long\nh p: Failed x: y\n'),
     );
     assert.deepEqual(lines, ['Failed x', 'h p[1]: Accepted y', 'host prog[123]: Fail', 'h p: Failed x: y']);
     assert.deepEqual(at, [-1, 8, -1, 5]);
-    // "b Failed" (not at the start), "h: Failed" (no space after), "h p: b: Failed w" (not
-    // after the first separator), "c".
-    assert.equal(skipped, 4);
+    assert.equal(skipped, 4, 'all four lines of the ASCII chunk are kept');
   });
 
   it('a prefilter counts every line and cuts over-long ones, across chunk boundaries', () => {
