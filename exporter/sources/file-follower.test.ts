@@ -416,6 +416,36 @@ describe('FileFollower', () => {
     assert.deepEqual(await lines(2), ['first', 'second']);
   });
 
+  it('catches up multi-MiB appends to two files at once, reading ahead: every line once, in order', async (t) => {
+    // Two followers share the read buffers, each reading its next chunk while it handles
+    // one: ~6 MiB each (a dozen chunks, more than one 4 MiB turn), lines of varied length
+    // so that they straddle every chunk boundary.
+    const a = follow({ create: '', maxLineBytes: 4096 });
+    const b = follow({ create: '', maxLineBytes: 4096 });
+    t.after(() => Promise.all([a.f.close(), b.f.close()]));
+    await eventually(() => (a.got.up[0] === true && b.got.up[0] === true ? true : undefined));
+    const make = (tag: string) =>
+      Array.from({ length: 60_000 }, (_, i) => `${tag} ${i} ${'x'.repeat((i * 37) % 200)}`);
+    const want = { a: make('a'), b: make('b') };
+    const bytes = (ls: string[]) => Buffer.from(ls.map((l) => `${l}\n`).join(''));
+    // Two appends each, interleaved: the second lands while the first is being caught up.
+    const half = 30_000;
+    appendFileSync(a.path, bytes(want.a.slice(0, half)));
+    appendFileSync(b.path, bytes(want.b.slice(0, half)));
+    appendFileSync(a.path, bytes(want.a.slice(half)));
+    appendFileSync(b.path, bytes(want.b.slice(half)));
+    const [gotA, gotB] = await Promise.all([a.lines(want.a.length), b.lines(want.b.length)]);
+    assert.ok(bytes(want.a).length > 6 * 1024 * 1024, 'more than a turn of 4 MiB');
+    assert.equal(gotA.length, want.a.length);
+    assert.equal(gotB.length, want.b.length);
+    for (let i = 0; i < want.a.length; i++) {
+      if (gotA[i] !== want.a[i]) assert.fail(`a: line ${i}: ${gotA[i]?.slice(0, 40)}`);
+      if (gotB[i] !== want.b[i]) assert.fail(`b: line ${i}: ${gotB[i]?.slice(0, 40)}`);
+    }
+    assert.equal(a.got.bytes, bytes(want.a).length);
+    assert.deepEqual([a.got.errors, b.got.errors], [[], []]);
+  });
+
   it('cuts a 10 MB line, counts it, and stays bounded in memory; garbage bytes never throw', async (t) => {
     const { path, f, got, lines } = follow({ create: '', maxLineBytes: 64 * 1024 });
     t.after(() => f.close());
