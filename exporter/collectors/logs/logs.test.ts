@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, describe, it, type TestContext } from 'node:test';
 import { parseConfigText } from '../../../config/load.js';
 import { silentLogger } from '../../../internal/log.js';
 import { docker, requireDocker, TestContainers } from '../../../internal/testing/docker.js';
@@ -21,6 +21,30 @@ after(() => {
 function collector(yaml: string, opts: { refreshGapMs?: number } = {}): LogsCollector {
   const config = parseConfigText(yaml, 'test.yml', {});
   return new LogsCollector({ config, log: silentLogger }, { pollMs: 20, ...opts });
+}
+
+/**
+ * A logs collector following one new, empty sshd log (`file` in dir) as source `name`,
+ * closed after the test; `settings`: more lines of collectors.logs.
+ */
+function followEmptySshd(
+  t: TestContext,
+  file: string,
+  name: string,
+  opts: { settings?: string; refreshGapMs?: number } = {},
+): { path: string; c: LogsCollector } {
+  const path = join(dir, file);
+  writeFileSync(path, '');
+  const c = collector(
+    `
+collectors:
+  logs:
+${opts.settings === undefined ? '' : `    ${opts.settings}\n`}    sources: [{ name: ${name}, file: ${path}, format: sshd }]
+`,
+    { refreshGapMs: opts.refreshGapMs },
+  );
+  t.after(() => c.close());
+  return { path, c };
 }
 
 async function run(c: LogsCollector): Promise<Map<string, number>> {
@@ -163,15 +187,7 @@ collectors:
   });
 
   it('keeps at most max_clients client series per source and counts evictions', async (t) => {
-    const auth = join(dir, 'flood.log');
-    writeFileSync(auth, '');
-    const c = collector(`
-collectors:
-  logs:
-    max_clients: 100
-    sources: [{ name: flood, file: ${auth}, format: sshd }]
-`);
-    t.after(() => c.close());
+    const { path: auth, c } = followEmptySshd(t, 'flood.log', 'flood', { settings: 'max_clients: 100' });
     await until(c, (s) => s.get('watchpost_log_source_up{source="flood"}') === 1, 'up');
     const lines: string[] = [];
     for (let i = 0; i < 5000; i++) {
@@ -214,14 +230,7 @@ describe('logs collector: start', () => {
     // for) must not end before the file is opened, or an append right after it would be
     // taken for old content and never counted.
     for (let i = 0; i < 5; i++) {
-      const auth = join(dir, `start-${i}.log`);
-      writeFileSync(auth, '');
-      const c = collector(`
-collectors:
-  logs:
-    sources: [{ name: s, file: ${auth}, format: sshd }]
-`);
-      t.after(() => c.close());
+      const { path: auth, c } = followEmptySshd(t, `start-${i}.log`, 's');
       await run(c);
       appendFileSync(auth, 'sshd[1]: Failed password for root from 10.0.0.1 port 2 ssh2\n'.repeat(1000));
       await until(c, (s) => s.get('watchpost_log_lines_total{source="s"}') === 1000, `1000 lines (try ${i})`);
@@ -231,14 +240,7 @@ collectors:
 
 describe('logs collector: refresh', () => {
   it('asks the runner for a run when a file source caught up with new lines, at most one per REFRESH_GAP_MS', async (t) => {
-    const auth = join(dir, 'refresh.log');
-    writeFileSync(auth, '');
-    const c = collector(`
-collectors:
-  logs:
-    sources: [{ name: r, file: ${auth}, format: sshd }]
-`);
-    t.after(() => c.close());
+    const { path: auth, c } = followEmptySshd(t, 'refresh.log', 'r');
     const asked: number[] = [];
     c.setRefresh(() => asked.push(performance.now()));
     await until(c, (s) => s.get('watchpost_log_source_up{source="r"}') === 1, 'up');
@@ -269,18 +271,8 @@ collectors:
       );
   });
   it('asks for a run at once, within the gap, when a burst of REFRESH_BYTES or more was read', async (t) => {
-    const auth = join(dir, 'refresh-burst.log');
-    writeFileSync(auth, '');
     // A gap no test waits for: a second run can only come from the bytes read.
-    const c = collector(
-      `
-collectors:
-  logs:
-    sources: [{ name: b, file: ${auth}, format: sshd }]
-`,
-      { refreshGapMs: 3_600_000 },
-    );
-    t.after(() => c.close());
+    const { path: auth, c } = followEmptySshd(t, 'refresh-burst.log', 'b', { refreshGapMs: 3_600_000 });
     const asked: number[] = [];
     c.setRefresh(() => asked.push(performance.now()));
     await until(c, (s) => s.get('watchpost_log_source_up{source="b"}') === 1, 'up');
