@@ -25,21 +25,19 @@ export class SourceCounts {
    */
   private readonly byClient: BoundedCounts;
   evictions = 0;
-  private readonly matchAt: LineMatcher['matchAt'];
 
   constructor(
     private readonly matcher: LineMatcher,
     maxClients: number,
   ) {
     this.byClient = new BoundedCounts(maxClients);
-    this.matchAt = matcher.matchAt;
   }
 
   /** Matches and counts one line: the hot path. */
   line(line: string, messageAt = -1): void {
     this.lines++;
-    const m =
-      messageAt >= 0 && this.matchAt !== undefined ? this.matchAt(line, messageAt) : this.matcher(line);
+    const matchAt = this.matcher.matchAt;
+    const m = messageAt >= 0 && matchAt !== undefined ? matchAt(line, messageAt) : this.matcher(line);
     if (m === undefined) return;
     if (m.parseError) {
       this.parseErrors++;
